@@ -1,0 +1,76 @@
+/**
+ * What a client may reach. One function decides, for every name an op touches, whether the host
+ * lets it through; evaluate.ts asks it before each get, set, del, call target and super lookup.
+ *
+ * Default rules (docs/security.md explains each):
+ *  - `constructor`, `prototype`, `__proto__` are never reachable: they lead to the Function
+ *    constructor, i.e. code execution (`x.constructor.constructor('return process')()`).
+ *  - names starting with `_` (private by convention, as in Python's remoteobj) or `$` (reserved
+ *    for the client proxy's controls) are refused.
+ *  - a name must be the value's own property or defined by its class hierarchy; members that only
+ *    Object.prototype or Function.prototype provide (`__defineGetter__`, `valueOf`, `call`,
+ *    `apply`, `bind`, ...) are refused.
+ */
+import { AccessError } from './errors';
+
+export type AccessKind = 'get' | 'set' | 'del' | 'call' | 'super' | 'passto';
+
+export interface AccessRequest {
+  kind: AccessKind;
+  /** The object whose member is touched. */
+  target: unknown;
+  key: string;
+  /** The op chain up to and including this op (for rules such as "only under `public.`"). */
+  path: readonly (string | number)[];
+}
+
+/** A host's extra rule: return true to allow, false or a reason string to refuse. */
+export type AccessPolicy = (req: AccessRequest) => boolean | string;
+
+export interface AccessOptions {
+  /** Only these top-level names (or names the predicate accepts) are reachable from the root. */
+  expose?: readonly string[] | ((req: AccessRequest) => boolean);
+  /** Refuse every set and del. */
+  readonly?: boolean;
+  /** A last say on every access, after the built-in rules. */
+  policy?: AccessPolicy;
+}
+
+const ALWAYS_BLOCKED = new Set(['constructor', 'prototype', '__proto__']);
+
+function deny(rule: string, message: string): never {
+  throw new AccessError(rule, message);
+}
+
+/** Where `key` is found on `target`'s prototype chain: the object that owns it, or undefined. */
+function owner(target: object, key: string): object | undefined {
+  for (let o: object | null = target; o !== null; o = Object.getPrototypeOf(o)) {
+    if (Object.prototype.hasOwnProperty.call(o, key)) return o;
+  }
+  return undefined;
+}
+
+/** Check one access against the built-in rules and the host's options; throws AccessError. */
+export function checkAccess(req: AccessRequest, options: AccessOptions = {}): void {
+  const { key, kind } = req;
+  if (ALWAYS_BLOCKED.has(key)) deny('blocked-name', `"${key}" is never reachable remotely`);
+  if (key.charCodeAt(0) === 95 /* _ */) deny('underscore', `"${key}": names starting with "_" are private`);
+  if (key.charCodeAt(0) === 36 /* $ */) deny('dollar', `"${key}": names starting with "$" are reserved`);
+  if ((kind === 'set' || kind === 'del') && options.readonly) deny('readonly', `cannot ${kind} "${key}": the host is read-only`);
+
+  if ((kind === 'get' || kind === 'super') && req.target !== null && req.target !== undefined) {
+    const boxed = Object(req.target) as object;
+    const where = owner(boxed, key);
+    if (where === Object.prototype || where === Function.prototype) {
+      deny('builtin-member', `"${key}" is only defined by ${where === Object.prototype ? 'Object' : 'Function'}.prototype and is not reachable remotely`);
+    }
+  }
+  if (options.expose && req.path.length === 1 && kind !== 'passto') {
+    const ok = typeof options.expose === 'function' ? options.expose(req) : options.expose.includes(key);
+    if (!ok) deny('not-exposed', `"${key}" is not exposed by this host`);
+  }
+  if (options.policy) {
+    const verdict = options.policy(req);
+    if (verdict !== true) deny('policy', typeof verdict === 'string' ? verdict : `the host's policy refuses ${kind} "${key}"`);
+  }
+}

@@ -1,0 +1,121 @@
+/**
+ * The library's own error classes. Every one has a stable `code`, so programs can branch on
+ * `err.code` or on `instanceof`. Errors raised by the hosted object itself arrive as the same
+ * built-in class (TypeError, RangeError, ...) or as a RemoteError carrying the remote name.
+ */
+
+/** Where a remote error came from: the host process, its socket path, and the op that threw. */
+export interface ErrorOrigin {
+  pid: number;
+  path: string;
+  /** Index of the op in the chain that threw (0-based), when an op threw. */
+  op?: number;
+  /** Kind of that op: get, call, set, ... */
+  opName?: string;
+}
+
+/** Stable codes, shared by the wire (docs/protocol.md) and the error classes. */
+export const ErrorCodes = {
+  BAD_JSON: 'BAD_JSON',
+  BAD_MESSAGE: 'BAD_MESSAGE',
+  UNKNOWN_OP: 'UNKNOWN_OP',
+  BAD_VALUE: 'BAD_VALUE',
+  TOO_LARGE: 'TOO_LARGE',
+  VERSION_MISMATCH: 'VERSION_MISMATCH',
+  NOT_ENCODABLE: 'NOT_ENCODABLE',
+  ACCESS_DENIED: 'ACCESS_DENIED',
+  NOT_LISTENING: 'NOT_LISTENING',
+  SHUTDOWN: 'SHUTDOWN',
+  CONNECTION_CLOSED: 'CONNECTION_CLOSED',
+  TIMEOUT: 'TIMEOUT',
+  PROCESS_EXITED: 'PROCESS_EXITED',
+  REMOTE: 'REMOTE',
+} as const;
+export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
+
+export type ProtocolErrorCode = 'BAD_JSON' | 'BAD_MESSAGE' | 'UNKNOWN_OP' | 'BAD_VALUE' | 'TOO_LARGE' | 'VERSION_MISMATCH';
+
+/** Base class of every error this library creates itself. */
+export class RemoteObjError extends Error {
+  readonly code: ErrorCode;
+  /** Set when the error was raised on the host and carried back over the wire. */
+  origin?: ErrorOrigin;
+  constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
+    super(message, options);
+    this.code = code;
+  }
+  override get name(): string {
+    return this.constructor.name;
+  }
+}
+
+/** An error thrown by the hosted object whose class has no built-in counterpart here. */
+export class RemoteError extends RemoteObjError {
+  /** The `name` the error had on the host, e.g. `ValidationError`. */
+  readonly remoteName: string;
+  constructor(remoteName: string, message: string, options?: ErrorOptions) {
+    super(ErrorCodes.REMOTE, message, options);
+    this.remoteName = remoteName;
+  }
+}
+
+/** The host cannot be reached: not listening, closing, or the connection dropped. `$get({default})` answers these. */
+export class HostUnavailableError extends RemoteObjError {}
+
+/** No host is listening on the path (nothing there, a stale socket, or a host that has closed). */
+export class NotListeningError extends HostUnavailableError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCodes.NOT_LISTENING, message, options);
+  }
+}
+
+/** The host was closing with `fulfillFinal: false` and rejected this queued request without running it. */
+export class ShutdownError extends HostUnavailableError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCodes.SHUTDOWN, message, options);
+  }
+}
+
+/** The connection closed while the request was in flight: it may or may not have run. */
+export class ConnectionClosedError extends HostUnavailableError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCodes.CONNECTION_CLOSED, message, options);
+  }
+}
+
+/** One side could not understand a message from the other (bad JSON, wrong shape, unknown op, bad tag, too large). */
+export class ProtocolError extends RemoteObjError {
+  constructor(code: ProtocolErrorCode, message: string, options?: ErrorOptions) {
+    super(code, message, options);
+  }
+}
+
+/** A value cannot be copied across the wire (a function, a socket, a cycle...). */
+export class EncodeError extends RemoteObjError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCodes.NOT_ENCODABLE, message, options);
+  }
+}
+
+/** The host's access rules refuse this name or op. `rule` says which rule. */
+export class AccessError extends RemoteObjError {
+  readonly rule: string;
+  constructor(rule: string, message: string, options?: ErrorOptions) {
+    super(ErrorCodes.ACCESS_DENIED, message, options);
+    this.rule = rule;
+  }
+}
+
+/** Something did not happen in time (a request, a connect, waitUntilListening). */
+export class TimeoutError extends RemoteObjError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCodes.TIMEOUT, message, options);
+  }
+}
+
+/** A process we were waiting on exited first (waitUntilListening with `process`). */
+export class ProcessExitedError extends RemoteObjError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCodes.PROCESS_EXITED, message, options);
+  }
+}

@@ -1,0 +1,184 @@
+/**
+ * The one place an op chain is applied to a hosted object. The host uses it for every request
+ * (and so does the local bypass, through the same host). It runs synchronously until an op
+ * returns a promise, then continues after that promise settles, so a chain over sync members
+ * costs no extra ticks.
+ */
+import { type AccessOptions, checkAccess } from './access';
+import type { OpName } from './protocol/messages';
+
+/** An op with its values already decoded (see host/session.ts). */
+export type EvalOp =
+  | { op: 'get'; key: string | number }
+  | { op: 'call'; args: unknown[] }
+  | { op: 'set'; key: string | number; value: unknown }
+  | { op: 'del'; key: string | number }
+  | { op: 'has'; value: unknown }
+  | { op: 'len' }
+  | { op: 'passto'; name: string; args: unknown[] }
+  | { op: 'super'; key: string | number; depth: number };
+
+export type Outcome = { kind: 'value'; value: unknown } | { kind: 'self' };
+
+export interface EvalContext {
+  /** Functions a client may name in passto. */
+  functions: Readonly<Record<string, (...args: any[]) => unknown>>;
+  access: AccessOptions;
+}
+
+/** An op threw: carries the error and which op it was, for the reply's `origin`. */
+export class OpFailure {
+  constructor(
+    readonly error: unknown,
+    readonly op: number,
+    readonly opName: OpName,
+  ) {}
+}
+
+interface State {
+  value: unknown;
+  /** The object the value was read from: `this` for a following call. */
+  holder: unknown;
+}
+
+export function evaluate(root: unknown, ops: readonly EvalOp[], ctx: EvalContext): Outcome | Promise<Outcome> {
+  const state: State = { value: root, holder: undefined };
+  return run(root, ops, 0, state, ctx);
+}
+
+function run(root: unknown, ops: readonly EvalOp[], from: number, state: State, ctx: EvalContext): Outcome | Promise<Outcome> {
+  for (let i = from; i < ops.length; i++) {
+    const op = ops[i]!;
+    let result: unknown;
+    try {
+      result = step(op, ops, i, state, ctx);
+    } catch (e) {
+      throw new OpFailure(e, i, op.op);
+    }
+    if (isThenable(result)) {
+      return Promise.resolve(result).then(
+        (settled) => {
+          state.value = settled;
+          return run(root, ops, i + 1, state, ctx);
+        },
+        (e) => {
+          throw new OpFailure(e, i, op.op);
+        },
+      );
+    }
+    state.value = result;
+  }
+  return state.value === root ? { kind: 'self' } : { kind: 'value', value: state.value };
+}
+
+const NO_PATH: readonly (string | number)[] = [];
+
+/** The names along the chain up to op `upTo`; only built when a host rule looks at it. */
+function keyPath(ops: readonly EvalOp[], upTo: number, ctx: EvalContext): readonly (string | number)[] {
+  if (!ctx.access.expose && !ctx.access.policy) return NO_PATH;
+  const path: (string | number)[] = [];
+  for (let i = 0; i <= upTo; i++) {
+    const op = ops[i]!;
+    if ('key' in op) path.push(op.key);
+    else if (op.op === 'passto') path.push(op.name);
+  }
+  return path;
+}
+
+function step(op: EvalOp, ops: readonly EvalOp[], i: number, state: State, ctx: EvalContext): unknown {
+  const cur = state.value;
+  switch (op.op) {
+    case 'get': {
+      const key = String(op.key);
+      checkAccess({ kind: 'get', target: cur, key, path: keyPath(ops, i, ctx) }, ctx.access);
+      state.holder = cur;
+      return (cur as Record<string, unknown>)[key]; // throws the native TypeError on null/undefined
+    }
+    case 'call': {
+      const fn = cur;
+      const self = state.holder;
+      state.holder = undefined;
+      if (typeof fn !== 'function') {
+        const prev = ops[i - 1];
+        const what = prev && 'key' in prev ? `"${prev.key}"` : 'the value';
+        throw new TypeError(`${what} is not a function (it is ${fn === null ? 'null' : typeof fn})`);
+      }
+      return Reflect.apply(fn, self, op.args);
+    }
+    case 'set': {
+      const key = String(op.key);
+      checkAccess({ kind: 'set', target: cur, key, path: keyPath(ops, i, ctx) }, ctx.access);
+      state.holder = undefined;
+      if (cur === null || (typeof cur !== 'object' && typeof cur !== 'function')) {
+        throw new TypeError(`cannot set "${key}" on ${cur === null ? 'null' : typeof cur}`);
+      }
+      if (!Reflect.set(cur, key, op.value)) throw new TypeError(`cannot set "${key}": the property is read-only`);
+      return undefined;
+    }
+    case 'del': {
+      const key = String(op.key);
+      checkAccess({ kind: 'del', target: cur, key, path: keyPath(ops, i, ctx) }, ctx.access);
+      state.holder = undefined;
+      if (cur === null || (typeof cur !== 'object' && typeof cur !== 'function')) {
+        throw new TypeError(`cannot delete "${key}" from ${cur === null ? 'null' : typeof cur}`);
+      }
+      if (!Reflect.deleteProperty(cur, key)) throw new TypeError(`cannot delete "${key}": the property is not configurable`);
+      return undefined;
+    }
+    case 'has':
+      state.holder = undefined;
+      return contains(cur, op.value);
+    case 'len':
+      state.holder = undefined;
+      return lengthOf(cur);
+    case 'passto': {
+      checkAccess({ kind: 'passto', target: cur, key: op.name, path: keyPath(ops, i, ctx) }, ctx.access);
+      const fn = Object.prototype.hasOwnProperty.call(ctx.functions, op.name) ? ctx.functions[op.name] : undefined;
+      if (typeof fn !== 'function') {
+        throw new ReferenceError(`no function "${op.name}" is registered for passto (registered: ${Object.keys(ctx.functions).join(', ') || 'none'})`);
+      }
+      state.holder = undefined;
+      return fn(cur, ...op.args);
+    }
+    case 'super': {
+      const key = String(op.key);
+      if (cur === null || typeof cur !== 'object') throw new TypeError(`super needs an object, got ${cur === null ? 'null' : typeof cur}`);
+      let proto: object | null = Object.getPrototypeOf(cur);
+      for (let d = 0; d < op.depth && proto !== null; d++) proto = Object.getPrototypeOf(proto);
+      if (proto === null) throw new TypeError(`the value has no class ${op.depth} level(s) above its own`);
+      checkAccess({ kind: 'super', target: proto, key, path: keyPath(ops, i, ctx) }, ctx.access);
+      state.holder = cur;
+      return Reflect.get(proto, key, cur);
+    }
+  }
+}
+
+function isThenable(v: unknown): v is PromiseLike<unknown> {
+  return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
+}
+
+/** `in` of Python: includes for arrays and strings, has for Set/Map, own-or-class key for objects. */
+function contains(cur: unknown, value: unknown): boolean {
+  if (typeof cur === 'string') {
+    if (typeof value !== 'string') throw new TypeError(`"in <string>" needs a string, got ${typeof value}`);
+    return cur.includes(value);
+  }
+  if (Array.isArray(cur) || ArrayBuffer.isView(cur)) return (cur as unknown[]).includes(value);
+  if (cur instanceof Set || cur instanceof Map) return cur.has(value);
+  if (cur !== null && typeof cur === 'object') {
+    if (typeof value !== 'string' && typeof value !== 'number') throw new TypeError(`"in <object>" needs a string or number key, got ${typeof value}`);
+    return String(value) in cur;
+  }
+  throw new TypeError(`a ${cur === null ? 'null' : typeof cur} has no contents to search`);
+}
+
+/** `len` of Python: length of arrays, strings and typed arrays, size of Map/Set. */
+function lengthOf(cur: unknown): number {
+  if (typeof cur === 'string' || Array.isArray(cur)) return cur.length;
+  if (cur instanceof Map || cur instanceof Set) return cur.size;
+  if (ArrayBuffer.isView(cur)) return (cur as unknown as { length?: number }).length ?? cur.byteLength;
+  if (cur !== null && typeof cur === 'object' && typeof (cur as { length?: unknown }).length === 'number') {
+    return (cur as { length: number }).length;
+  }
+  throw new TypeError(`a ${cur === null ? 'null' : cur instanceof Object ? (cur.constructor?.name ?? 'object') : typeof cur} has no length`);
+}

@@ -1,0 +1,301 @@
+/**
+ * Host: serves one object on a socket path. Accepts connections (one Session each), runs every
+ * request under one FIFO lock, and shuts down per `fulfillFinal`.
+ */
+import fs from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import type { AccessOptions } from '../access';
+import { type EvalContext, type EvalOp, evaluate, OpFailure, type Outcome } from '../evaluate';
+import { listenOwnerOnly, isWindowsPipe } from '../transport/socket-path';
+import { DEFAULT_MAX_MESSAGE_BYTES, LineSplitter, LineWriter } from '../transport/lines';
+import { FifoLock } from './lock';
+import { type Channel, type Replier, Session, type SessionHost } from './session';
+import { registerLocal, unregisterLocal } from './local-registry';
+
+export type PasstoFunction = (value: any, ...args: any[]) => unknown;
+
+/** Functions every host offers to `$passto` unless `functions` replaces them. */
+export const DEFAULT_FUNCTIONS: Readonly<Record<string, PasstoFunction>> = Object.freeze({
+  String: (v: unknown) => String(v),
+  Number: (v: unknown) => Number(v),
+  Boolean: (v: unknown) => Boolean(v),
+  'Object.keys': (v: object) => Object.keys(v),
+  'Object.entries': (v: object) => Object.entries(v),
+  'Array.from': (v: Iterable<unknown>) => Array.from(v),
+  'JSON.stringify': (v: unknown, space?: number) => JSON.stringify(v, null, space),
+});
+
+export interface ServeOptions extends AccessOptions {
+  /** On close, run the requests that have arrived but not run (true, default) or reject them with ShutdownError (false). */
+  fulfillFinal?: boolean;
+  /** 'auto' (default): requests run as they arrive. 'manual': they wait for `host.processRequests()`. */
+  mode?: 'auto' | 'manual';
+  /** Functions a client may name in `$passto`, added to (or, with `replaceFunctions`, instead of) DEFAULT_FUNCTIONS. */
+  functions?: Record<string, PasstoFunction>;
+  replaceFunctions?: boolean;
+  /** Longest request line accepted, in bytes (default 16 MiB); a longer one is refused and the connection closed. */
+  maxMessageBytes?: number;
+  /** Let clients in this process use the host without a socket (default true). */
+  localBypass?: boolean;
+  /** How long close() waits for clients to hang up after their last reply before cutting them off (ms, default 2000). */
+  closeGraceMs?: number;
+}
+
+export class Host<T = unknown> implements SessionHost {
+  readonly path: string;
+  readonly maxMessageBytes: number;
+  private readonly lock: FifoLock;
+  private readonly ctx: EvalContext;
+  private readonly fulfillFinal: boolean;
+  private readonly closeGraceMs: number;
+  private readonly sockets = new Set<net.Socket>();
+  private readonly sessions = new Map<Session, Channel>();
+  private closingFlag = false;
+  private closePromise?: Promise<void>;
+  private server?: net.Server;
+
+  /** @internal use serve() */
+  constructor(
+    readonly target: T,
+    socketPath: string,
+    options: ServeOptions = {},
+  ) {
+    this.path = isWindowsPipe(socketPath) ? socketPath : path.resolve(socketPath);
+    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
+    this.lock = new FifoLock(options.mode ?? 'auto');
+    this.fulfillFinal = options.fulfillFinal ?? true;
+    this.closeGraceMs = options.closeGraceMs ?? 2000;
+    const functions = options.replaceFunctions ? { ...options.functions } : { ...DEFAULT_FUNCTIONS, ...options.functions };
+    this.ctx = { functions, access: { expose: options.expose, readonly: options.readonly, policy: options.policy } };
+  }
+
+  /** True from listen until close() is called. */
+  get listening(): boolean {
+    return this.server !== undefined && !this.closingFlag;
+  }
+
+  get closing(): boolean {
+    return this.closingFlag;
+  }
+
+  /** Requests waiting for the lock (in manual mode: waiting for processRequests()). */
+  get queued(): number {
+    return this.lock.size;
+  }
+
+  /** Number of open client connections (socket and in-process). */
+  get connections(): number {
+    return this.sessions.size;
+  }
+
+  /** @internal */
+  async listen(localBypass: boolean): Promise<void> {
+    const server = net.createServer({ pauseOnConnect: false }, (socket) => this.accept(socket));
+    server.maxConnections = Infinity;
+    await listenOwnerOnly(server, this.path);
+    this.server = server;
+    if (localBypass) registerLocal(this.path, this);
+  }
+
+  /** Run the requests queued so far (manual mode), and any that arrive meanwhile; resolves with how many ran. */
+  processRequests(): Promise<number> {
+    return this.lock.drain();
+  }
+
+  /** Run `fn` under the same lock as remote requests: no request runs while it does. */
+  exclusive<R>(fn: (target: T) => R | Promise<R>): Promise<Awaited<R>> {
+    return new Promise<Awaited<R>>((resolve, reject) => {
+      this.lock.runExclusive({
+        run: () => {
+          let r: R | Promise<R>;
+          try {
+            r = fn(this.target);
+          } catch (e) {
+            reject(e);
+            return;
+          }
+          if (r instanceof Promise || (r !== null && typeof r === 'object' && typeof (r as unknown as PromiseLike<R>).then === 'function')) {
+            return Promise.resolve(r).then(
+              (v) => resolve(v as Awaited<R>),
+              (e) => reject(e),
+            );
+          }
+          resolve(r as Awaited<R>);
+        },
+        cancel: () => reject(new Error('the host closed before this exclusive() ran')),
+      });
+    });
+  }
+
+  /** @internal queue one decoded request from a session */
+  enqueue(ops: EvalOp[], reply: Replier): void {
+    this.lock.push({
+      run: () => {
+        let out: Outcome | Promise<Outcome>;
+        try {
+          out = evaluate(this.target, ops, this.ctx);
+        } catch (e) {
+          fail(reply, e);
+          return;
+        }
+        if (out instanceof Promise) return out.then((o) => settle(reply, o), (e) => fail(reply, e));
+        settle(reply, out);
+      },
+      cancel: () => reply.shutdown(),
+    });
+  }
+
+  /** @internal an in-process client (local bypass): same session code, no socket. */
+  acceptLocal(toClient: (line: string) => void, onEnd: () => void): { send(line: string): void; end(): void } {
+    let ended = false;
+    const channel: Channel = {
+      send: (line) => {
+        if (!ended) queueMicrotask(() => toClient(line));
+      },
+      end: () => {
+        if (ended) return;
+        ended = true;
+        session.markClosed();
+        this.sessions.delete(session);
+        queueMicrotask(onEnd);
+      },
+    };
+    const session = new Session(this, channel);
+    this.sessions.set(session, channel);
+    channel.send(session.hello());
+    return {
+      send: (line) => queueMicrotask(() => session.onLine(line)),
+      end: () => channel.end(),
+    };
+  }
+
+  private accept(socket: net.Socket): void {
+    if (this.closingFlag) {
+      socket.destroy();
+      return;
+    }
+    this.sockets.add(socket);
+    socket.setNoDelay?.(true);
+    const writer = new LineWriter((data) => socket.write(data));
+    const channel: Channel = {
+      send: (line) => writer.send(line),
+      end: () => {
+        writer.flush();
+        socket.end();
+      },
+    };
+    const session = new Session(this, channel);
+    this.sessions.set(session, channel);
+    this.socketSessions.add(session);
+    const splitter = new LineSplitter(
+      {
+        line: (text) => session.onLine(text),
+        badUtf8: (n) => session.onBadUtf8(n),
+        overflow: (n) => {
+          session.onOverflow(n);
+          channel.end();
+          socket.pause();
+        },
+      },
+      this.maxMessageBytes,
+    );
+    socket.on('data', (chunk: Buffer) => splitter.push(chunk));
+    socket.on('error', () => {
+      /* ECONNRESET and friends: 'close' follows */
+    });
+    socket.on('close', () => {
+      session.markClosed();
+      this.sessions.delete(session);
+      this.sockets.delete(socket);
+    });
+    channel.send(session.hello());
+  }
+
+  /**
+   * Stop: refuse new connections and requests, then run (fulfillFinal) or reject every request
+   * that has arrived, send the last replies, close every connection and remove the socket file.
+   * Safe to call more than once, and from inside a remote call.
+   */
+  close(): Promise<void> {
+    this.closePromise ??= this.shutdown();
+    return this.closePromise;
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close();
+  }
+
+  private async shutdown(): Promise<void> {
+    this.closingFlag = true;
+    unregisterLocal(this.path, this);
+    const serverClosed = new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    if (this.fulfillFinal) {
+      this.lock.setAuto();
+      await this.lock.drain();
+    } else {
+      this.lock.cancelQueued();
+      await this.lock.idle();
+    }
+    // A request may still be mid-way through the lock (an async method); wait for it.
+    await this.lock.idle();
+    await this.endConnections();
+    await serverClosed;
+    this.removeSocketFile();
+  }
+
+  private async endConnections(): Promise<void> {
+    // In-process clients: end their channels (their last replies are already queued before the end).
+    for (const [session, channel] of [...this.sessions]) if (!this.isSocketSession(session)) channel.end();
+    const sockets = [...this.sockets];
+    const closed = sockets.map((s) => new Promise<void>((resolve) => (s.closed ? resolve() : s.once('close', () => resolve()))));
+    // Flush the last replies and half-close; clients see end-of-stream and hang up.
+    for (const s of sockets) s.end();
+    let timer: NodeJS.Timeout | undefined;
+    const grace = new Promise<void>((resolve) => {
+      timer = setTimeout(resolve, this.closeGraceMs);
+      timer.unref();
+    });
+    await Promise.race([Promise.all(closed), grace]);
+    clearTimeout(timer);
+    for (const s of sockets) s.destroy();
+    await Promise.all(closed);
+    for (const session of this.sessions.keys()) session.markClosed();
+    this.sessions.clear();
+  }
+
+  private readonly socketSessions = new WeakSet<Session>();
+  private isSocketSession(session: Session): boolean {
+    return this.socketSessions.has(session);
+  }
+
+  private removeSocketFile(): void {
+    if (process.platform === 'win32' || isWindowsPipe(this.path)) return;
+    try {
+      const st = fs.lstatSync(this.path, { throwIfNoEntry: false });
+      if (st?.isSocket()) fs.unlinkSync(this.path);
+    } catch {
+      /* already gone */
+    }
+  }
+}
+
+function settle(reply: Replier, out: Outcome): void {
+  if (out.kind === 'self') reply.self();
+  else reply.value(out.value);
+}
+
+function fail(reply: Replier, e: unknown): void {
+  if (e instanceof OpFailure) reply.error(e.error, e.op, e.opName);
+  else reply.error(e);
+}
+
+/**
+ * Host `target` on `socketPath` and start listening. Resolves once clients can connect.
+ * A stale socket file is replaced; a path where a live host answers is refused.
+ */
+export async function serve<T>(target: T, socketPath: string, options: ServeOptions = {}): Promise<Host<T>> {
+  const host = new Host(target, socketPath, options);
+  await host.listen(options.localBypass ?? true);
+  return host;
+}

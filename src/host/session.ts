@@ -1,0 +1,172 @@
+/**
+ * One client connection on the host: reads request lines, validates and decodes them, queues
+ * them on the host's lock, and writes one reply line per request. Bad input gets an error
+ * reply with a stable code; it never throws out of here, so one client cannot disturb another.
+ */
+import { ErrorCodes, NotListeningError, ProtocolError, type ProtocolErrorCode, ShutdownError } from '../errors';
+import type { EvalOp } from '../evaluate';
+import { decode, encode } from '../protocol/codec';
+import { errorToWire, type WireError } from '../protocol/error-wire';
+import { OP_NAMES, type Op, PROTOCOL_NAME, PROTOCOL_VERSION, Request, type RequestId } from '../protocol/messages';
+
+/** Where a session writes; a socket or the in-process channel of the local bypass. */
+export interface Channel {
+  send(line: string): void;
+  /** Close after what was sent has been flushed. */
+  end(): void;
+}
+
+/** What a session needs from its host. */
+export interface SessionHost {
+  readonly path: string;
+  readonly closing: boolean;
+  readonly maxMessageBytes: number;
+  /** Queue a decoded request; `reply` is called exactly once. */
+  enqueue(ops: EvalOp[], reply: Replier): void;
+}
+
+export interface Replier {
+  value(value: unknown): void;
+  self(): void;
+  error(err: unknown, op?: number, opName?: string): void;
+  /** The request was cancelled by a closing host. */
+  shutdown(): void;
+}
+
+const KNOWN_OPS = new Set<string>(OP_NAMES);
+
+export class Session {
+  /** Requests received and not yet answered. */
+  inFlight = 0;
+  private closed = false;
+
+  constructor(
+    private readonly host: SessionHost,
+    private readonly channel: Channel,
+  ) {}
+
+  hello(): string {
+    return JSON.stringify({
+      kind: 'hello',
+      protocol: PROTOCOL_NAME,
+      version: PROTOCOL_VERSION,
+      pid: process.pid,
+      limits: { maxMessageBytes: this.host.maxMessageBytes },
+    });
+  }
+
+  /** The connection is gone: replies still owed are dropped, queued requests still run. */
+  markClosed(): void {
+    this.closed = true;
+  }
+
+  /** One complete line from the client. */
+  onLine(line: string): void {
+    let msg: unknown;
+    try {
+      msg = JSON.parse(line);
+    } catch (e) {
+      return this.protocolError(null, 'BAD_JSON', `the line is not valid JSON (${(e as Error).message})`);
+    }
+    if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) {
+      return this.protocolError(null, 'BAD_MESSAGE', `a message must be a JSON object, got ${msg === null ? 'null' : Array.isArray(msg) ? 'an array' : typeof msg}`);
+    }
+    const rawId = (msg as { id?: unknown }).id;
+    const id: RequestId | null = (typeof rawId === 'number' && Number.isSafeInteger(rawId)) || (typeof rawId === 'string' && rawId.length <= 128) ? rawId : null;
+    const parsed = Request.safeParse(msg);
+    if (!parsed.success) {
+      const ops = (msg as { ops?: unknown }).ops;
+      const unknown = Array.isArray(ops) ? ops.find((o) => o !== null && typeof o === 'object' && typeof o.op === 'string' && !KNOWN_OPS.has(o.op)) : undefined;
+      if (unknown) return this.protocolError(id, 'UNKNOWN_OP', `unknown op "${String(unknown.op).slice(0, 64)}"; known ops: ${OP_NAMES.join(', ')}`);
+      const issue = parsed.error.issues[0];
+      const where = issue && issue.path.length ? ` at ${issue.path.join('.')}` : '';
+      return this.protocolError(id, 'BAD_MESSAGE', `not a valid request${where}: ${issue?.message ?? 'invalid'}`);
+    }
+    let ops: EvalOp[];
+    try {
+      ops = parsed.data.ops.map(decodeOp);
+    } catch (e) {
+      if (e instanceof ProtocolError) return this.protocolError(id, e.code as ProtocolErrorCode, e.message);
+      return this.protocolError(id, 'BAD_VALUE', (e as Error).message);
+    }
+    const reqId = parsed.data.id;
+    if (this.host.closing) {
+      this.inFlight++;
+      return this.replyError(reqId, new NotListeningError(`the host at ${this.host.path} is closing`));
+    }
+    this.inFlight++;
+    this.host.enqueue(ops, this.replier(reqId));
+  }
+
+  /** A line longer than the host's limit: say so, then the caller closes the connection. */
+  onOverflow(bytes: number): void {
+    this.protocolError(null, 'TOO_LARGE', `a message of more than ${this.host.maxMessageBytes} bytes was refused (${bytes} bytes buffered); closing the connection`);
+  }
+
+  onBadUtf8(bytes: number): void {
+    this.protocolError(null, 'BAD_JSON', `a line of ${bytes} bytes is not valid UTF-8`);
+  }
+
+  private replier(id: RequestId): Replier {
+    return {
+      value: (value) => {
+        let encoded: unknown;
+        try {
+          encoded = encode(value, 'result');
+        } catch (e) {
+          return this.replyError(id, e);
+        }
+        this.write({ id, kind: 'value', value: encoded });
+      },
+      self: () => this.write({ id, kind: 'self' }),
+      error: (err, op, opName) => this.replyError(id, err, op, opName),
+      shutdown: () => this.replyError(id, new ShutdownError(`the host at ${this.host.path} closed before running this request (fulfillFinal: false)`)),
+    };
+  }
+
+  private replyError(id: RequestId, err: unknown, op?: number, opName?: string): void {
+    const origin = { pid: process.pid, path: this.host.path, ...(op !== undefined ? { op, opName } : {}) };
+    let wire: WireError;
+    try {
+      wire = errorToWire(err, origin);
+    } catch {
+      wire = { name: 'Error', message: 'the host could not serialize an error', origin };
+    }
+    this.write({ id, kind: 'error', error: wire });
+  }
+
+  private protocolError(id: RequestId | null, code: ProtocolErrorCode, message: string): void {
+    if (id !== null) this.inFlight++;
+    const error = errorToWire(new ProtocolError(code, message), { pid: process.pid, path: this.host.path });
+    error.code = ErrorCodes[code];
+    this.write({ id, kind: 'error', error });
+  }
+
+  private write(reply: { id: RequestId | null; kind: string; [k: string]: unknown }): void {
+    if (reply.id !== null) this.inFlight--;
+    if (this.closed) return;
+    let line: string;
+    try {
+      line = JSON.stringify(reply);
+    } catch (e) {
+      // e.g. an error property holding a BigInt that serialize-error kept: send the bare error.
+      line = JSON.stringify({ id: reply.id, kind: 'error', error: { name: 'Error', message: `the host could not serialize the reply: ${(e as Error).message}` } });
+    }
+    this.channel.send(line);
+  }
+}
+
+function decodeOp(op: Op): EvalOp {
+  switch (op.op) {
+    case 'call':
+      return { op: 'call', args: op.args.map(decode) };
+    case 'passto':
+      return { op: 'passto', name: op.name, args: op.args.map(decode) };
+    case 'set':
+      return { op: 'set', key: op.key, value: decode(op.value) };
+    case 'has':
+      return { op: 'has', value: decode(op.value) };
+    default:
+      return op;
+  }
+}

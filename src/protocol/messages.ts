@@ -1,0 +1,72 @@
+/**
+ * Wire protocol v1: the messages, as zod schemas and the types inferred from them.
+ * One message is one line of UTF-8 JSON (NDJSON). docs/protocol.md is the prose version.
+ *
+ *   host → client, once on connect:  {"kind":"hello","protocol":"remoteobj","version":1,"pid":123}
+ *   client → host:                   {"id":1,"ops":[{"op":"get","key":"count"}]}
+ *   host → client:                   {"id":1,"kind":"value","value":10}
+ *                                    {"id":1,"kind":"self"}
+ *                                    {"id":1,"kind":"error","error":{"name":"TypeError",...}}
+ *
+ * Values inside ops and replies use the tagged JSON of codec.ts. Reply kinds other than
+ * value/self/error are reserved for later versions (references, streams, events): a client
+ * must treat an unknown kind as a protocol error for that request, not crash.
+ */
+import { z } from 'zod';
+
+export const PROTOCOL_NAME = 'remoteobj';
+export const PROTOCOL_VERSION = 1;
+
+/** Longest op chain accepted in one request. */
+export const MAX_OPS = 256;
+
+export const RequestId = z.union([z.number().int().safe(), z.string().max(128)]);
+export type RequestId = z.infer<typeof RequestId>;
+
+/** A property name or array index. */
+const Key = z.union([z.string().max(4096), z.number().int().nonnegative().safe()]);
+/** An encoded value (see codec.ts); checked by the decoder, not by zod. */
+const Value = z.unknown();
+const Args = z.array(Value).max(1024);
+
+export const GetOp = z.strictObject({ op: z.literal('get'), key: Key });
+export const CallOp = z.strictObject({ op: z.literal('call'), args: Args.default([]) });
+export const SetOp = z.strictObject({ op: z.literal('set'), key: Key, value: Value });
+export const DelOp = z.strictObject({ op: z.literal('del'), key: Key });
+export const HasOp = z.strictObject({ op: z.literal('has'), value: Value });
+export const LenOp = z.strictObject({ op: z.literal('len') });
+export const PasstoOp = z.strictObject({ op: z.literal('passto'), name: z.string().min(1).max(256), args: Args.default([]) });
+/** The member `key` of the class `depth` levels above the value's own class, bound to the value. */
+export const SuperOp = z.strictObject({ op: z.literal('super'), key: Key, depth: z.number().int().min(1).max(64).default(1) });
+
+export const OP_NAMES = ['get', 'call', 'set', 'del', 'has', 'len', 'passto', 'super'] as const;
+export type OpName = (typeof OP_NAMES)[number];
+
+export const Op = z.discriminatedUnion('op', [GetOp, CallOp, SetOp, DelOp, HasOp, LenOp, PasstoOp, SuperOp]);
+export type Op = z.infer<typeof Op>;
+
+export const Request = z.strictObject({
+  kind: z.literal('request').optional(),
+  id: RequestId,
+  ops: z.array(Op).max(MAX_OPS),
+});
+export type Request = z.infer<typeof Request>;
+
+export const Hello = z.looseObject({
+  kind: z.literal('hello'),
+  protocol: z.literal(PROTOCOL_NAME),
+  version: z.number().int(),
+  pid: z.number().int(),
+});
+export type Hello = z.infer<typeof Hello>;
+
+const ReplyId = z.union([RequestId, z.null()]);
+export const ValueReply = z.looseObject({ id: ReplyId, kind: z.literal('value'), value: Value });
+export const SelfReply = z.looseObject({ id: ReplyId, kind: z.literal('self') });
+export const ErrorReply = z.looseObject({
+  id: ReplyId,
+  kind: z.literal('error'),
+  error: z.looseObject({ name: z.string(), message: z.string() }),
+});
+export const Reply = z.discriminatedUnion('kind', [ValueReply, SelfReply, ErrorReply]);
+export type Reply = z.infer<typeof Reply>;

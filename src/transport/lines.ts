@@ -1,0 +1,109 @@
+/**
+ * NDJSON framing: bytes → lines and lines → bytes.
+ *
+ * Lines are split on 0x0A in the *byte* stream, so a multi-byte UTF-8 character split across two
+ * reads is decoded whole. A line longer than `maxBytes` is refused as soon as it passes the limit,
+ * without buffering the rest of it. A trailing "\r" is dropped (CRLF from socat or Windows
+ * tools), and blank lines are ignored.
+ *
+ * This is a hand-written framer rather than the `ndjson` stream parser: it needs a byte limit
+ * that stops buffering, exact UTF-8 checks, and it sits on every request's path
+ * (docs/performance.md has the measurements).
+ */
+import { isUtf8 } from 'node:buffer';
+
+/** 16 MiB: the default longest line either side accepts. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
+
+export interface LineHandlers {
+  line(text: string): void;
+  /** The line was not valid UTF-8; the splitter goes on with the next line. */
+  badUtf8(byteLength: number): void;
+  /** A line passed `maxBytes`; the splitter stops (the caller is expected to close). */
+  overflow(byteLength: number): void;
+}
+
+export class LineSplitter {
+  private pending: Buffer[] = [];
+  private pendingBytes = 0;
+  private stopped = false;
+
+  constructor(
+    private readonly handlers: LineHandlers,
+    private readonly maxBytes = DEFAULT_MAX_MESSAGE_BYTES,
+  ) {}
+
+  push(chunk: Buffer): void {
+    if (this.stopped) return;
+    let start = 0;
+    let nl = chunk.indexOf(10);
+    while (nl !== -1) {
+      if (this.pendingBytes > 0) {
+        const whole = Buffer.concat([...this.pending, chunk.subarray(start, nl)]);
+        this.pending = [];
+        this.pendingBytes = 0;
+        this.emit(whole, 0, whole.length);
+      } else {
+        this.emit(chunk, start, nl);
+      }
+      if (this.stopped) return;
+      start = nl + 1;
+      nl = chunk.indexOf(10, start);
+    }
+    if (start < chunk.length) {
+      this.pendingBytes += chunk.length - start;
+      if (this.pendingBytes > this.maxBytes) return this.overflow(this.pendingBytes);
+      this.pending.push(chunk.subarray(start));
+    }
+  }
+
+  /** Bytes of an unfinished line held so far (a line with no "\n" yet). */
+  get buffered(): number {
+    return this.pendingBytes;
+  }
+
+  private emit(buf: Buffer, start: number, end: number): void {
+    if (end > start && buf[end - 1] === 13) end--; // CRLF
+    const len = end - start;
+    if (len === 0) return;
+    if (len > this.maxBytes) return this.overflow(len);
+    const view = buf.subarray(start, end);
+    if (!isUtf8(view)) return this.handlers.badUtf8(len);
+    this.handlers.line(view.toString('utf8'));
+  }
+
+  private overflow(bytes: number): void {
+    this.stopped = true;
+    this.pending = [];
+    this.pendingBytes = 0;
+    this.handlers.overflow(bytes);
+  }
+}
+
+/**
+ * Collects lines written in one tick and sends them in one write. Keeps the order of writes,
+ * never interleaves two messages, and reports back-pressure through `onFull`.
+ */
+export class LineWriter {
+  private queue: string[] = [];
+  private scheduled = false;
+
+  constructor(private readonly write: (data: string) => boolean) {}
+
+  send(line: string): void {
+    this.queue.push(line);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      process.nextTick(() => this.flush());
+    }
+  }
+
+  /** Write everything queued now. Returns false when the socket's buffer is full. */
+  flush(): boolean {
+    this.scheduled = false;
+    if (this.queue.length === 0) return true;
+    const data = this.queue.length === 1 ? this.queue[0] + '\n' : this.queue.join('\n') + '\n';
+    this.queue = [];
+    return this.write(data);
+  }
+}
