@@ -1,0 +1,321 @@
+/**
+ * Connection: one client's link to a host. Owns request ids and the table of pending requests,
+ * sends requests in the order they were made (all requests made in one tick go out in one
+ * write), and ends every pending request exactly once: by its reply, by a timeout, or by the
+ * connection closing.
+ */
+import net from 'node:net';
+import {
+  ConnectionClosedError,
+  EncodeError,
+  NotListeningError,
+  ProtocolError,
+  RemoteObjError,
+  TimeoutError,
+} from '../errors';
+import type { EvalOp } from '../evaluate';
+import { decode, encode, type Json } from '../protocol/codec';
+import { errorFromWire } from '../protocol/error-wire';
+import { Hello, PROTOCOL_NAME, PROTOCOL_VERSION, Reply } from '../protocol/messages';
+import { findLocal } from '../host/local-registry';
+import { DEFAULT_MAX_MESSAGE_BYTES, LineSplitter, LineWriter } from '../transport/lines';
+import { checkSocketPath, isWindowsPipe } from '../transport/socket-path';
+import path from 'node:path';
+
+/** What a settled request gives back: a value, or "the hosted object itself". */
+export type Result = { kind: 'value'; value: unknown } | { kind: 'self' };
+
+export interface ConnectOptions {
+  /** Milliseconds to wait for the connection and the host's hello (default 5000). */
+  connectTimeout?: number;
+  /** Default per-request timeout in ms; 0 or undefined means none. The request may still run on the host. */
+  timeout?: number;
+  /** Use an in-process host directly when the path is hosted in this process (default true). */
+  localBypass?: boolean;
+  /**
+   * Capture the caller's stack for each request, so a remote error's stack ends with the frames
+   * that made the call (default true; costs a few µs per request).
+   */
+  captureStack?: boolean;
+  /** Called with the error of a request nobody awaited (`remote.x = 1`, an un-awaited call). Default: process.emitWarning. */
+  onUnobservedError?: (err: Error) => void;
+}
+
+interface Pending {
+  resolve(r: Result): void;
+  reject(e: Error): void;
+  stack?: string;
+  timer?: NodeJS.Timeout;
+}
+
+/** The link the connection writes to: a socket or an in-process host. */
+interface Link {
+  send(line: string): void;
+  end(): void;
+  destroy(): void;
+}
+
+export class Connection {
+  readonly path: string;
+  hostPid = 0;
+  private link?: Link;
+  private nextId = 1;
+  private readonly pending = new Map<number, Pending>();
+  private state: 'connecting' | 'open' | 'closed' = 'connecting';
+  private closeReason?: Error;
+  private maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES;
+  private readonly closeWaiters: (() => void)[] = [];
+  readonly options: Required<Pick<ConnectOptions, 'captureStack'>> & ConnectOptions;
+
+  private constructor(socketPath: string, options: ConnectOptions) {
+    this.path = socketPath;
+    this.options = { captureStack: true, ...options };
+  }
+
+  /** Open a connection and wait for the host's hello. Rejects with NotListeningError when nobody serves the path. */
+  static open(socketPath: string, options: ConnectOptions = {}): Promise<Connection> {
+    checkSocketPath(socketPath);
+    const resolved = isWindowsPipe(socketPath) ? socketPath : path.resolve(socketPath);
+    const conn = new Connection(resolved, options);
+    const local = options.localBypass === false ? undefined : findLocal(resolved);
+    return local ? conn.openLocal(local) : conn.openSocket(options.connectTimeout ?? 5000);
+  }
+
+  get isOpen(): boolean {
+    return this.state === 'open';
+  }
+
+  /** Requests sent and not yet answered. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  /** Whether this connection talks to a host in the same process (no socket). */
+  local = false;
+
+  private openLocal(host: NonNullable<ReturnType<typeof findLocal>>): Promise<Connection> {
+    this.local = true;
+    return new Promise((resolve, reject) => {
+      let greeted = false;
+      const link = host.acceptLocal(
+        (line) => {
+          if (!greeted) {
+            greeted = true;
+            try {
+              this.onHello(line);
+              resolve(this);
+            } catch (e) {
+              reject(e);
+            }
+            return;
+          }
+          this.onLine(line);
+        },
+        () => this.onClosed(new NotListeningError(`the host at ${this.path} closed`)),
+      );
+      this.link = { send: (l) => link.send(l), end: () => link.end(), destroy: () => link.end() };
+    });
+  }
+
+  private openSocket(timeoutMs: number): Promise<Connection> {
+    return new Promise((resolve, reject) => {
+      const socket = net.connect(this.path);
+      let greeted = false;
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(new TimeoutError(`no hello from a host at ${this.path} within ${timeoutMs} ms`));
+      }, timeoutMs);
+      const writer = new LineWriter((data) => socket.write(data));
+      this.link = {
+        send: (l) => writer.send(l),
+        end: () => {
+          writer.flush();
+          socket.end();
+        },
+        destroy: () => socket.destroy(),
+      };
+      const splitter = new LineSplitter(
+        {
+          line: (text) => {
+            if (greeted) return this.onLine(text);
+            greeted = true;
+            clearTimeout(timer);
+            try {
+              this.onHello(text);
+              resolve(this);
+            } catch (e) {
+              socket.destroy();
+              reject(e);
+            }
+          },
+          badUtf8: () => this.fatal(new ProtocolError('BAD_JSON', 'the host sent a line that is not valid UTF-8')),
+          overflow: (n) => this.fatal(new ProtocolError('TOO_LARGE', `the host sent a line of more than ${n} bytes`)),
+        },
+        // Replies may be larger than requests; the client trusts its host more than the host trusts clients.
+        1 << 30,
+      );
+      socket.setNoDelay?.(true);
+      socket.on('data', (chunk: Buffer) => splitter.push(chunk));
+      socket.on('error', (e: NodeJS.ErrnoException) => {
+        if (greeted) return; // 'close' follows
+        clearTimeout(timer);
+        const notThere = ['ECONNREFUSED', 'ENOENT', 'ENOTSOCK', 'ENOTDIR', 'ECONNRESET', 'EPIPE'].includes(e.code ?? '');
+        reject(notThere ? new NotListeningError(`no host is listening on ${this.path} (${e.code})`, { cause: e }) : e);
+      });
+      socket.on('close', () => {
+        clearTimeout(timer);
+        if (!greeted) reject(new NotListeningError(`the host at ${this.path} closed the connection before saying hello`));
+        this.onClosed(new NotListeningError(`the host at ${this.path} is gone`));
+      });
+    });
+  }
+
+  private onHello(line: string): void {
+    const parsed = Hello.safeParse(safeJson(line));
+    if (!parsed.success) throw new ProtocolError('BAD_MESSAGE', `${this.path} did not greet as a ${PROTOCOL_NAME} host: ${line.slice(0, 200)}`);
+    if (parsed.data.version !== PROTOCOL_VERSION) {
+      throw new ProtocolError('VERSION_MISMATCH', `the host at ${this.path} speaks protocol version ${parsed.data.version}; this client speaks ${PROTOCOL_VERSION}`);
+    }
+    this.hostPid = parsed.data.pid;
+    const limits = (parsed.data as { limits?: { maxMessageBytes?: unknown } }).limits;
+    if (typeof limits?.maxMessageBytes === 'number') this.maxMessageBytes = limits.maxMessageBytes;
+    this.state = 'open';
+  }
+
+  /**
+   * Send one request. Values are encoded here, so a value that cannot be sent rejects at once
+   * with EncodeError and nothing is written.
+   */
+  request(ops: readonly EvalOp[], opts: { timeout?: number; stack?: string } = {}): Promise<Result> {
+    if (this.state !== 'open') {
+      return Promise.reject(this.closeReason ?? new NotListeningError(`not connected to ${this.path}`));
+    }
+    let line: string;
+    const id = this.nextId++;
+    try {
+      line = JSON.stringify({ id, ops: ops.map(encodeOp) });
+    } catch (e) {
+      return Promise.reject(e instanceof RemoteObjError ? e : new EncodeError((e as Error).message, { cause: e }));
+    }
+    if (Buffer.byteLength(line) > this.maxMessageBytes) {
+      return Promise.reject(new ProtocolError('TOO_LARGE', `the request is ${Buffer.byteLength(line)} bytes; the host accepts at most ${this.maxMessageBytes}`));
+    }
+    return new Promise<Result>((resolve, reject) => {
+      const p: Pending = { resolve, reject, stack: opts.stack };
+      const timeout = opts.timeout ?? this.options.timeout;
+      if (timeout && timeout > 0) {
+        p.timer = setTimeout(() => {
+          this.pending.delete(id);
+          reject(new TimeoutError(`no reply from ${this.path} within ${timeout} ms (the request may still run on the host)`));
+        }, timeout);
+      }
+      this.pending.set(id, p);
+      this.link!.send(line);
+    });
+  }
+
+  private onLine(line: string): void {
+    const msg = safeJson(line);
+    const parsed = Reply.safeParse(msg);
+    if (!parsed.success) {
+      const id = (msg as { id?: unknown } | undefined)?.id;
+      const p = typeof id === 'number' ? this.take(id) : undefined;
+      const err = new ProtocolError('BAD_MESSAGE', `the host sent a reply this client does not understand: ${line.slice(0, 200)}`);
+      if (p) p.reject(err);
+      return;
+    }
+    const reply = parsed.data;
+    if (reply.id === null || typeof reply.id !== 'number') {
+      // A complaint about a line the host could not attribute to a request (e.g. too large).
+      if (reply.kind === 'error') this.closeReason = errorFromWire(reply.error);
+      return;
+    }
+    const p = this.take(reply.id);
+    if (!p) return; // timed out earlier
+    switch (reply.kind) {
+      case 'value':
+        try {
+          p.resolve({ kind: 'value', value: decode(reply.value) });
+        } catch (e) {
+          p.reject(e as Error);
+        }
+        return;
+      case 'self':
+        p.resolve({ kind: 'self' });
+        return;
+      case 'error':
+        p.reject(errorFromWire(reply.error, p.stack));
+        return;
+    }
+  }
+
+  private take(id: number): Pending | undefined {
+    const p = this.pending.get(id);
+    if (!p) return undefined;
+    this.pending.delete(id);
+    if (p.timer) clearTimeout(p.timer);
+    return p;
+  }
+
+  private fatal(err: Error): void {
+    this.closeReason = err;
+    this.link?.destroy();
+  }
+
+  private onClosed(reason: Error): void {
+    if (this.state === 'closed') return;
+    const wasOpen = this.state === 'open';
+    this.state = 'closed';
+    const cause = this.closeReason;
+    this.closeReason = cause instanceof NotListeningError ? cause : cause ? new NotListeningError(`the connection to ${this.path} was closed: ${cause.message}`, { cause }) : reason;
+    if (wasOpen) {
+      for (const [id, p] of this.pending) {
+        this.pending.delete(id);
+        if (p.timer) clearTimeout(p.timer);
+        p.reject(new ConnectionClosedError(`the connection to ${this.path} closed with the request in flight (it may or may not have run)`, { cause }));
+      }
+    }
+    for (const w of this.closeWaiters.splice(0)) w();
+  }
+
+  /** Wait for in-flight requests, then hang up. Later requests fail with NotListeningError. */
+  async close(): Promise<void> {
+    if (this.state === 'closed') return;
+    const done = new Promise<void>((resolve) => this.closeWaiters.push(resolve));
+    await Promise.allSettled([...this.pending.values()].map((p) => new Promise<void>((r) => {
+      const { resolve, reject } = p;
+      p.resolve = (v) => (resolve(v), r());
+      p.reject = (e) => (reject(e), r());
+    })));
+    if ((this.state as string) !== 'closed') {
+      this.closeReason = new NotListeningError(`the connection to ${this.path} was closed by this client`);
+      this.link?.end();
+    }
+    await done;
+  }
+}
+
+function safeJson(line: string): unknown {
+  try {
+    return JSON.parse(line);
+  } catch {
+    return undefined;
+  }
+}
+
+function encodeOp(op: EvalOp): unknown {
+  switch (op.op) {
+    case 'call':
+      return { op: 'call', args: op.args.map((a, i) => encode(a, `args[${i}]`)) };
+    case 'passto':
+      return { op: 'passto', name: op.name, args: op.args.map((a, i) => encode(a, `args[${i}]`)) };
+    case 'set':
+      return { op: 'set', key: op.key, value: encode(op.value, 'value') };
+    case 'has':
+      return { op: 'has', value: encode(op.value, 'value') };
+    default:
+      return op;
+  }
+}
+
+export type { Json };

@@ -1,0 +1,26 @@
+/** remoteobj: talk to a live object in another process. */
+export { serve, Host, DEFAULT_FUNCTIONS } from './host/host';
+export type { ServeOptions, PasstoFunction } from './host/host';
+export { connect, waitUntilListening } from './client/connect';
+export type { ConnectOptions, WaitOptions } from './client/connect';
+export type { Connection } from './client/connection';
+export type { GetOptions } from './client/proxy';
+export type { Remote, RemoteValue, RemoteMethod, RemoteMembers, RemoteControls, Resolved } from './client/types';
+export type { AccessOptions, AccessPolicy, AccessRequest, AccessKind } from './access';
+export { socketPath, checkSocketPath, MAX_SOCKET_PATH_BYTES } from './transport/socket-path';
+export {
+  RemoteObjError,
+  RemoteError,
+  HostUnavailableError,
+  NotListeningError,
+  ShutdownError,
+  ConnectionClosedError,
+  ProtocolError,
+  EncodeError,
+  AccessError,
+  TimeoutError,
+  ProcessExitedError,
+  ErrorCodes,
+} from './errors';
+export type { ErrorCode, ErrorOrigin } from './errors';
+export { PROTOCOL_NAME, PROTOCOL_VERSION } from './protocol/messages';
