@@ -153,6 +153,16 @@ function step(op: EvalOp, ops: readonly EvalOp[], i: number, state: State, ctx: 
   }
 }
 
+/**
+ * Cut the host's own frames (this module and everything below it: lock, session, socket) from a
+ * remote stack, so the client sees the user's frames and not the library's plumbing.
+ */
+export function trimHostFrames(stack: string): string {
+  const lines = stack.split('\n');
+  const cut = lines.findIndex((l) => l.includes(__filename));
+  return cut > 0 ? lines.slice(0, cut).join('\n') : stack;
+}
+
 function isThenable(v: unknown): v is PromiseLike<unknown> {
   return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { then?: unknown }).then === 'function';
 }

@@ -4,7 +4,7 @@
  * reply with a stable code; it never throws out of here, so one client cannot disturb another.
  */
 import { ErrorCodes, NotListeningError, ProtocolError, type ProtocolErrorCode, ShutdownError } from '../errors';
-import type { EvalOp } from '../evaluate';
+import { type EvalOp, trimHostFrames } from '../evaluate';
 import { decode, encode } from '../protocol/codec';
 import { errorToWire, type WireError } from '../protocol/error-wire';
 import { OP_NAMES, type Op, PROTOCOL_NAME, PROTOCOL_VERSION, Request, type RequestId } from '../protocol/messages';
@@ -129,6 +129,10 @@ export class Session {
     let wire: WireError;
     try {
       wire = errorToWire(err, origin);
+      for (let w: WireError | undefined = wire, depth = 0; w && depth < 20; w = w.cause as WireError | undefined, depth++) {
+        if (typeof w.stack === 'string') w.stack = trimHostFrames(w.stack);
+        if (w.cause === null || typeof w.cause !== 'object') break;
+      }
     } catch {
       wire = { name: 'Error', message: 'the host could not serialize an error', origin };
     }
