@@ -93,7 +93,7 @@ test('a chain with calls in the middle is still one request, and each call runs 
 
 test('a call is sent without await, and requests leave in the order they were made', async () => {
   remote.toggle(true);
-  remote.x = 5;
+  (remote as any).x = 5; // runtime assignment; the typed form is $set
   delete (remote as any).tmp;
   await remote.count;
   expect(host.lines.map((l) => l.ops.at(-1).op)).toEqual(['call', 'set', 'del', 'get']);

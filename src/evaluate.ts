@@ -16,7 +16,31 @@ export type EvalOp =
   | { op: 'has'; value: unknown }
   | { op: 'len' }
   | { op: 'passto'; name: string; args: unknown[] }
-  | { op: 'super'; key: string | number; depth: number };
+  | { op: 'super'; key: string | number; depth: number }
+  | { op: 'describe' };
+
+/** One member of a described value. */
+export interface MemberInfo {
+  name: string;
+  /** method: a function; property: a data property; getter: an accessor (not invoked by describe). */
+  kind: 'method' | 'property' | 'getter';
+  /** typeof the value (or 'array', 'null', or the class name of an object); absent for getters. */
+  type?: string;
+  /** Defined on the value itself (true) or by its class hierarchy (false). */
+  own: boolean;
+  /** Whether a set op could change it (writable data property or accessor with a setter). */
+  writable: boolean;
+}
+
+/** What the describe op returns. */
+export interface Description {
+  type: string;
+  /** The value's class name, when it is an object with one. */
+  className?: string;
+  /** length of arrays and strings, size of Map/Set. */
+  length?: number;
+  members: MemberInfo[];
+}
 
 export type Outcome = { kind: 'value'; value: unknown } | { kind: 'self' };
 
@@ -140,6 +164,9 @@ function step(op: EvalOp, ops: readonly EvalOp[], i: number, state: State, ctx: 
       state.holder = undefined;
       return fn(cur, ...op.args);
     }
+    case 'describe':
+      state.holder = undefined;
+      return describe(cur, ctx);
     case 'super': {
       const key = String(op.key);
       if (cur === null || typeof cur !== 'object') throw new TypeError(`super needs an object, got ${cur === null ? 'null' : typeof cur}`);
@@ -161,6 +188,48 @@ export function trimHostFrames(stack: string): string {
   const lines = stack.split('\n');
   const cut = lines.findIndex((l) => l.includes(__filename));
   return cut > 0 ? lines.slice(0, cut).join('\n') : stack;
+}
+
+function typeName(v: unknown): string {
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'array';
+  if (typeof v === 'object') {
+    const name = (Object.getPrototypeOf(v) as { constructor?: { name?: string } } | null)?.constructor?.name;
+    return name && name !== 'Object' ? name : 'object';
+  }
+  return typeof v;
+}
+
+/** Members reachable under the access rules: own properties first, then each class up the chain. */
+function describe(cur: unknown, ctx: EvalContext): Description {
+  const out: Description = { type: typeName(cur), members: [] };
+  if (typeof cur === 'string' || Array.isArray(cur)) out.length = cur.length;
+  else if (cur instanceof Map || cur instanceof Set) out.length = cur.size;
+  if (cur === null || cur === undefined) return out;
+  const boxed = Object(cur) as object;
+  const className = (Object.getPrototypeOf(boxed) as { constructor?: { name?: string } } | null)?.constructor?.name;
+  if (className) out.className = className;
+  const seen = new Set<string>();
+  for (let o: object | null = boxed, own = true; o !== null && o !== Object.prototype && o !== Function.prototype; o = Object.getPrototypeOf(o), own = false) {
+    for (const name of Object.getOwnPropertyNames(o)) {
+      if (seen.has(name)) continue;
+      seen.add(name);
+      if (Array.isArray(cur) && own && /^\d+$/.test(name)) continue; // elements: see `length`
+      try {
+        checkAccess({ kind: 'get', target: cur, key: name, path: [name] }, ctx.access);
+      } catch {
+        continue;
+      }
+      const d = Object.getOwnPropertyDescriptor(o, name)!;
+      if (d.get || d.set) {
+        out.members.push({ name, kind: 'getter', own, writable: d.set !== undefined });
+      } else {
+        const kind = typeof d.value === 'function' ? 'method' : 'property';
+        out.members.push({ name, kind, type: kind === 'method' ? 'function' : typeName(d.value), own, writable: d.writable === true });
+      }
+    }
+  }
+  return out;
 }
 
 function isThenable(v: unknown): v is PromiseLike<unknown> {

@@ -108,7 +108,7 @@ interface NodeState {
 }
 
 const STATE = Symbol('remoteobj.state');
-const CONTROLS = new Set(['$get', '$set', '$del', '$has', '$len', '$passto', '$super', '$key', '$close', '$path', '$connection']);
+const CONTROLS = new Set(['$get', '$set', '$del', '$has', '$len', '$passto', '$super', '$key', '$close', '$path', '$connection', '$describe']);
 /** Names answered locally, never sent: the host refuses them anyway, and tools probe them. */
 const LOCAL_UNDEFINED = new Set(['constructor', 'prototype', '__proto__', 'toJSON', 'asymmetricMatch', 'nodeType', '$$typeof', '@@__IMMUTABLE_ITERABLE__@@', '@@__IMMUTABLE_RECORD__@@']);
 
@@ -220,6 +220,8 @@ function controlMember(s: NodeState, name: string): unknown {
       return (value: unknown) => control(s, { op: 'has', value });
     case '$len':
       return () => control(s, { op: 'len' });
+    case '$describe':
+      return () => control(s, { op: 'describe' });
     case '$passto':
       return (fname: string, ...args: unknown[]) => control(s, { op: 'passto', name: fname, args });
     case '$super':

@@ -39,10 +39,13 @@ export const PasstoOp = z.strictObject({ op: z.literal('passto'), name: z.string
 /** The member `key` of the class `depth` levels above the value's own class, bound to the value. */
 export const SuperOp = z.strictObject({ op: z.literal('super'), key: Key, depth: z.number().int().min(1).max(64).default(1) });
 
-export const OP_NAMES = ['get', 'call', 'set', 'del', 'has', 'len', 'passto', 'super'] as const;
+/** The members of the value (names, kinds, types), filtered by the host's access rules: for `ls` and completion. */
+export const DescribeOp = z.strictObject({ op: z.literal('describe') });
+
+export const OP_NAMES = ['get', 'call', 'set', 'del', 'has', 'len', 'passto', 'super', 'describe'] as const;
 export type OpName = (typeof OP_NAMES)[number];
 
-export const Op = z.discriminatedUnion('op', [GetOp, CallOp, SetOp, DelOp, HasOp, LenOp, PasstoOp, SuperOp]);
+export const Op = z.discriminatedUnion('op', [GetOp, CallOp, SetOp, DelOp, HasOp, LenOp, PasstoOp, SuperOp, DescribeOp]);
 export type Op = z.infer<typeof Op>;
 
 export const Request = z.strictObject({
