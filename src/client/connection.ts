@@ -44,7 +44,7 @@ export interface ConnectOptions {
 interface Pending {
   resolve(r: Result): void;
   reject(e: Error): void;
-  stack?: string;
+  callSite?: Error;
   timer?: NodeJS.Timeout;
 }
 
@@ -186,7 +186,7 @@ export class Connection {
    * Send one request. Values are encoded here, so a value that cannot be sent rejects at once
    * with EncodeError and nothing is written.
    */
-  request(ops: readonly EvalOp[], opts: { timeout?: number; stack?: string } = {}): Promise<Result> {
+  request(ops: readonly EvalOp[], opts: { timeout?: number; callSite?: Error } = {}): Promise<Result> {
     if (this.state !== 'open') {
       return Promise.reject(this.closeReason ?? new NotListeningError(`not connected to ${this.path}`));
     }
@@ -201,7 +201,7 @@ export class Connection {
       return Promise.reject(new ProtocolError('TOO_LARGE', `the request is ${Buffer.byteLength(line)} bytes; the host accepts at most ${this.maxMessageBytes}`));
     }
     return new Promise<Result>((resolve, reject) => {
-      const p: Pending = { resolve, reject, stack: opts.stack };
+      const p: Pending = { resolve, reject, callSite: opts.callSite };
       const timeout = opts.timeout ?? this.options.timeout;
       if (timeout && timeout > 0) {
         p.timer = setTimeout(() => {
@@ -244,7 +244,7 @@ export class Connection {
         p.resolve({ kind: 'self' });
         return;
       case 'error':
-        p.reject(errorFromWire(reply.error, p.stack));
+        p.reject(errorFromWire(reply.error, p.callSite?.stack));
         return;
     }
   }

@@ -28,7 +28,8 @@ interface Entry {
   promise: Promise<Result>;
   resolve(r: Result): void;
   reject(e: unknown): void;
-  stack?: string;
+  /** Where the request was made; V8 formats `.stack` only if it is read (on an error). */
+  callSite?: Error;
   timeout?: number;
 }
 
@@ -51,7 +52,7 @@ class ClientContext {
       reject = rej;
     });
     const entry: Entry = { ops, sent: false, observed: false, promise, resolve, reject, timeout };
-    if (this.conn.options.captureStack) entry.stack = new Error().stack;
+    if (this.conn.options.captureStack) entry.callSite = new Error();
     promise.catch((err: Error) => {
       // Nobody awaited this request (e.g. `remote.x = 1`): report instead of an unhandled rejection.
       setImmediate(() => {
@@ -86,7 +87,7 @@ class ClientContext {
       }
       item.sent = true;
       if (item.ops === null) continue;
-      this.conn.request(item.ops, { stack: item.stack, timeout: item.timeout }).then(item.resolve, item.reject);
+      this.conn.request(item.ops, { callSite: item.callSite, timeout: item.timeout }).then(item.resolve, item.reject);
     }
   }
 }
