@@ -16,7 +16,7 @@ import {
 import type { EvalOp } from '../evaluate';
 import { decode, encode, type Json } from '../protocol/codec';
 import { errorFromWire } from '../protocol/error-wire';
-import { Hello, PROTOCOL_NAME, PROTOCOL_VERSION, Reply } from '../protocol/messages';
+import { ErrorReply, Hello, PROTOCOL_NAME, PROTOCOL_VERSION, Reply } from '../protocol/messages';
 import { findLocal } from '../host/local-registry';
 import { DEFAULT_MAX_MESSAGE_BYTES, LineSplitter, LineWriter } from '../transport/lines';
 import { checkSocketPath, isWindowsPipe } from '../transport/socket-path';
@@ -37,6 +37,12 @@ export interface ConnectOptions {
    * that made the call (default true; costs a few µs per request).
    */
   captureStack?: boolean;
+  /**
+   * After the connection drops, connect again on the next request instead of failing with
+   * NotListeningError (default false). Requests in flight when it dropped still reject with
+   * ConnectionClosedError: they are never re-sent, since they may have run.
+   */
+  reconnect?: boolean;
   /** Called with the error of a request nobody awaited (`remote.x = 1`, an un-awaited call). Default: process.emitWarning. */
   onUnobservedError?: (err: Error) => void;
 }
@@ -58,14 +64,19 @@ interface Link {
 export class Connection {
   readonly path: string;
   hostPid = 0;
+  /** Whether this connection talks to a host in the same process (no socket). */
+  local = false;
+  readonly options: Required<Pick<ConnectOptions, 'captureStack'>> & ConnectOptions;
   private link?: Link;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
   private state: 'connecting' | 'open' | 'closed' = 'connecting';
+  private closedByClient = false;
   private closeReason?: Error;
+  /** Set while a reconnect is under way: requests made meanwhile wait for it. */
+  private reopening?: Promise<void>;
   private maxMessageBytes = DEFAULT_MAX_MESSAGE_BYTES;
   private readonly closeWaiters: (() => void)[] = [];
-  readonly options: Required<Pick<ConnectOptions, 'captureStack'>> & ConnectOptions;
 
   private constructor(socketPath: string, options: ConnectOptions) {
     this.path = socketPath;
@@ -73,12 +84,11 @@ export class Connection {
   }
 
   /** Open a connection and wait for the host's hello. Rejects with NotListeningError when nobody serves the path. */
-  static open(socketPath: string, options: ConnectOptions = {}): Promise<Connection> {
+  static async open(socketPath: string, options: ConnectOptions = {}): Promise<Connection> {
     checkSocketPath(socketPath);
-    const resolved = isWindowsPipe(socketPath) ? socketPath : path.resolve(socketPath);
-    const conn = new Connection(resolved, options);
-    const local = options.localBypass === false ? undefined : findLocal(resolved);
-    return local ? conn.openLocal(local) : conn.openSocket(options.connectTimeout ?? 5000);
+    const conn = new Connection(isWindowsPipe(socketPath) ? socketPath : path.resolve(socketPath), options);
+    await conn.establish();
+    return conn;
   }
 
   get isOpen(): boolean {
@@ -90,34 +100,44 @@ export class Connection {
     return this.pending.size;
   }
 
-  /** Whether this connection talks to a host in the same process (no socket). */
-  local = false;
+  /** Connect (in process when the path is hosted here, else over the socket) and wait for the hello. */
+  private establish(): Promise<void> {
+    this.state = 'connecting';
+    this.closeReason = undefined;
+    const local = this.options.localBypass === false ? undefined : findLocal(this.path);
+    this.local = local !== undefined;
+    return local ? this.openLocal(local) : this.openSocket(this.options.connectTimeout ?? 5000);
+  }
 
-  private openLocal(host: NonNullable<ReturnType<typeof findLocal>>): Promise<Connection> {
-    this.local = true;
+  private openLocal(host: NonNullable<ReturnType<typeof findLocal>>): Promise<void> {
     return new Promise((resolve, reject) => {
       let greeted = false;
-      const link = host.acceptLocal(
+      const link: Link = {
+        send: (l) => channel.send(l),
+        end: () => channel.end(),
+        destroy: () => channel.end(),
+      };
+      const channel = host.acceptLocal(
         (line) => {
-          if (!greeted) {
-            greeted = true;
-            try {
-              this.onHello(line);
-              resolve(this);
-            } catch (e) {
-              reject(e);
-            }
-            return;
+          if (this.link !== link) return;
+          if (greeted) return this.onLine(line);
+          greeted = true;
+          try {
+            this.onHello(line);
+            resolve();
+          } catch (e) {
+            reject(e);
           }
-          this.onLine(line);
         },
-        () => this.onClosed(new NotListeningError(`the host at ${this.path} closed`)),
+        () => {
+          if (this.link === link) this.onClosed(new NotListeningError(`the host at ${this.path} closed`));
+        },
       );
-      this.link = { send: (l) => link.send(l), end: () => link.end(), destroy: () => link.end() };
+      this.link = link;
     });
   }
 
-  private openSocket(timeoutMs: number): Promise<Connection> {
+  private openSocket(timeoutMs: number): Promise<void> {
     return new Promise((resolve, reject) => {
       const socket = net.connect(this.path);
       let greeted = false;
@@ -126,7 +146,7 @@ export class Connection {
         reject(new TimeoutError(`no hello from a host at ${this.path} within ${timeoutMs} ms`));
       }, timeoutMs);
       const writer = new LineWriter((data) => socket.write(data));
-      this.link = {
+      const link: Link = {
         send: (l) => writer.send(l),
         end: () => {
           writer.flush();
@@ -134,6 +154,7 @@ export class Connection {
         },
         destroy: () => socket.destroy(),
       };
+      this.link = link;
       const splitter = new LineSplitter(
         {
           line: (text) => {
@@ -142,7 +163,7 @@ export class Connection {
             clearTimeout(timer);
             try {
               this.onHello(text);
-              resolve(this);
+              resolve();
             } catch (e) {
               socket.destroy();
               reject(e);
@@ -151,7 +172,7 @@ export class Connection {
           badUtf8: () => this.fatal(new ProtocolError('BAD_JSON', 'the host sent a line that is not valid UTF-8')),
           overflow: (n) => this.fatal(new ProtocolError('TOO_LARGE', `the host sent a line of more than ${n} bytes`)),
         },
-        // Replies may be larger than requests; the client trusts its host more than the host trusts clients.
+        // Replies may be larger than requests: the client trusts its host more than the host trusts clients.
         1 << 30,
       );
       socket.setNoDelay?.(true);
@@ -164,15 +185,20 @@ export class Connection {
       });
       socket.on('close', () => {
         clearTimeout(timer);
-        if (!greeted) reject(new NotListeningError(`the host at ${this.path} closed the connection before saying hello`));
-        this.onClosed(new NotListeningError(`the host at ${this.path} is gone`));
+        if (!greeted) reject(this.closeReason ?? new NotListeningError(`the host at ${this.path} closed the connection before saying hello`));
+        if (this.link === link) this.onClosed(new NotListeningError(`the host at ${this.path} is gone`));
       });
     });
   }
 
   private onHello(line: string): void {
-    const parsed = Hello.safeParse(safeJson(line));
-    if (!parsed.success) throw new ProtocolError('BAD_MESSAGE', `${this.path} did not greet as a ${PROTOCOL_NAME} host: ${line.slice(0, 200)}`);
+    const msg = safeJson(line);
+    const parsed = Hello.safeParse(msg);
+    if (!parsed.success) {
+      const refusal = ErrorReply.safeParse(msg);
+      if (refusal.success) throw errorFromWire(refusal.data.error); // e.g. the host has too many connections
+      throw new ProtocolError('BAD_MESSAGE', `${this.path} did not greet as a ${PROTOCOL_NAME} host: ${line.slice(0, 200)}`);
+    }
     if (parsed.data.version !== PROTOCOL_VERSION) {
       throw new ProtocolError('VERSION_MISMATCH', `the host at ${this.path} speaks protocol version ${parsed.data.version}; this client speaks ${PROTOCOL_VERSION}`);
     }
@@ -184,10 +210,14 @@ export class Connection {
 
   /**
    * Send one request. Values are encoded here, so a value that cannot be sent rejects at once
-   * with EncodeError and nothing is written.
+   * with EncodeError and nothing is written. With `reconnect`, a request made after the
+   * connection dropped first connects again.
    */
-  request(ops: readonly EvalOp[], opts: { timeout?: number; callSite?: Error } = {}): Promise<Result> {
+  request(ops: readonly EvalOp[], opts: RequestOptions = {}): Promise<Result> {
     if (this.state !== 'open') {
+      if (this.reopening || (this.state === 'closed' && this.options.reconnect && !this.closedByClient)) {
+        return this.reopen().then(() => this.request(ops, opts));
+      }
       return Promise.reject(this.closeReason ?? new NotListeningError(`not connected to ${this.path}`));
     }
     let line: string;
@@ -197,7 +227,8 @@ export class Connection {
     } catch (e) {
       return Promise.reject(e instanceof RemoteObjError ? e : new EncodeError((e as Error).message, { cause: e }));
     }
-    if (Buffer.byteLength(line) > this.maxMessageBytes) {
+    // UTF-8 takes at most 3 bytes per UTF-16 unit: count bytes only when the line might be too long.
+    if (line.length * 3 > this.maxMessageBytes && Buffer.byteLength(line) > this.maxMessageBytes) {
       return Promise.reject(new ProtocolError('TOO_LARGE', `the request is ${Buffer.byteLength(line)} bytes; the host accepts at most ${this.maxMessageBytes}`));
     }
     return new Promise<Result>((resolve, reject) => {
@@ -214,19 +245,33 @@ export class Connection {
     });
   }
 
+  /** One reconnect at a time; every request waiting on it shares the outcome. */
+  private reopen(): Promise<void> {
+    this.reopening ??= this.establish().then(
+      () => {
+        this.reopening = undefined;
+      },
+      (e: unknown) => {
+        this.reopening = undefined;
+        this.state = 'closed'; // now, not when the failed socket's 'close' event comes
+        throw e;
+      },
+    );
+    return this.reopening;
+  }
+
   private onLine(line: string): void {
     const msg = safeJson(line);
     const parsed = Reply.safeParse(msg);
     if (!parsed.success) {
       const id = (msg as { id?: unknown } | undefined)?.id;
       const p = typeof id === 'number' ? this.take(id) : undefined;
-      const err = new ProtocolError('BAD_MESSAGE', `the host sent a reply this client does not understand: ${line.slice(0, 200)}`);
-      if (p) p.reject(err);
+      if (p) p.reject(new ProtocolError('BAD_MESSAGE', `the host sent a reply this client does not understand: ${line.slice(0, 200)}`));
       return;
     }
     const reply = parsed.data;
-    if (reply.id === null || typeof reply.id !== 'number') {
-      // A complaint about a line the host could not attribute to a request (e.g. too large).
+    if (typeof reply.id !== 'number') {
+      // A complaint the host could not tie to a request (e.g. a line too large): it explains the close that follows.
       if (reply.kind === 'error') this.closeReason = errorFromWire(reply.error);
       return;
     }
@@ -266,8 +311,10 @@ export class Connection {
     if (this.state === 'closed') return;
     const wasOpen = this.state === 'open';
     this.state = 'closed';
+    this.link = undefined;
     const cause = this.closeReason;
-    this.closeReason = cause instanceof NotListeningError ? cause : cause ? new NotListeningError(`the connection to ${this.path} was closed: ${cause.message}`, { cause }) : reason;
+    this.closeReason =
+      cause instanceof NotListeningError ? cause : cause ? new NotListeningError(`the connection to ${this.path} was closed: ${cause.message}`, { cause }) : reason;
     if (wasOpen) {
       for (const [id, p] of this.pending) {
         this.pending.delete(id);
@@ -278,21 +325,37 @@ export class Connection {
     for (const w of this.closeWaiters.splice(0)) w();
   }
 
-  /** Wait for in-flight requests, then hang up. Later requests fail with NotListeningError. */
+  /** Wait for in-flight requests, then hang up. Later requests fail with NotListeningError (no reconnect). */
   async close(): Promise<void> {
-    if (this.state === 'closed') return;
+    this.closedByClient = true;
+    if (this.reopening) await this.reopening.catch(() => undefined);
+    if (this.state === 'closed') {
+      this.closeReason = new NotListeningError(`the connection to ${this.path} was closed by this client`);
+      return;
+    }
     const done = new Promise<void>((resolve) => this.closeWaiters.push(resolve));
-    await Promise.allSettled([...this.pending.values()].map((p) => new Promise<void>((r) => {
-      const { resolve, reject } = p;
-      p.resolve = (v) => (resolve(v), r());
-      p.reject = (e) => (reject(e), r());
-    })));
+    await Promise.all(
+      [...this.pending.values()].map(
+        (p) =>
+          new Promise<void>((settled) => {
+            const { resolve, reject } = p;
+            p.resolve = (v) => (resolve(v), settled());
+            p.reject = (e) => (reject(e), settled());
+          }),
+      ),
+    );
     if ((this.state as string) !== 'closed') {
       this.closeReason = new NotListeningError(`the connection to ${this.path} was closed by this client`);
       this.link?.end();
     }
     await done;
   }
+}
+
+export interface RequestOptions {
+  timeout?: number;
+  /** Where the request was made; its stack is appended to a remote error's. */
+  callSite?: Error;
 }
 
 function safeJson(line: string): unknown {

@@ -38,7 +38,11 @@ export interface ServeOptions extends AccessOptions {
   maxMessageBytes?: number;
   /** Let clients in this process use the host without a socket (default true). */
   localBypass?: boolean;
-  /** How long close() waits for clients to hang up after their last reply before cutting them off (ms, default 2000). */
+  /**
+   * How long close() waits (ms, default 5000) for the requests it runs to finish, and then again for
+   * clients to hang up after their last reply. A request still running after that is abandoned:
+   * its client sees ConnectionClosedError, and requests queued behind it get ShutdownError.
+   */
   closeGraceMs?: number;
 }
 
@@ -65,7 +69,7 @@ export class Host<T = unknown> implements SessionHost {
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.lock = new FifoLock(options.mode ?? 'auto');
     this.fulfillFinal = options.fulfillFinal ?? true;
-    this.closeGraceMs = options.closeGraceMs ?? 2000;
+    this.closeGraceMs = options.closeGraceMs ?? 5000;
     const functions = options.replaceFunctions ? { ...options.functions } : { ...DEFAULT_FUNCTIONS, ...options.functions };
     this.ctx = { functions, access: { expose: options.expose, readonly: options.readonly, policy: options.policy } };
   }
@@ -230,15 +234,17 @@ export class Host<T = unknown> implements SessionHost {
     this.closingFlag = true;
     unregisterLocal(this.path, this);
     const serverClosed = new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
+    let drained: Promise<unknown>;
     if (this.fulfillFinal) {
       this.lock.setAuto();
-      await this.lock.drain();
+      drained = this.lock.drain();
     } else {
       this.lock.cancelQueued();
-      await this.lock.idle();
+      drained = this.lock.idle(); // the request running now may finish
     }
-    // A request may still be mid-way through the lock (an async method); wait for it.
-    await this.lock.idle();
+    // A request that never settles (an async method stuck forever) must not hold close() hostage.
+    const finished = await withDeadline(drained, this.closeGraceMs);
+    if (!finished) this.lock.cancelQueued();
     await this.endConnections();
     await serverClosed;
     this.removeSocketFile();
@@ -251,13 +257,7 @@ export class Host<T = unknown> implements SessionHost {
     const closed = sockets.map((s) => new Promise<void>((resolve) => (s.closed ? resolve() : s.once('close', () => resolve()))));
     // Flush the last replies and half-close; clients see end-of-stream and hang up.
     for (const s of sockets) s.end();
-    let timer: NodeJS.Timeout | undefined;
-    const grace = new Promise<void>((resolve) => {
-      timer = setTimeout(resolve, this.closeGraceMs);
-      timer.unref();
-    });
-    await Promise.race([Promise.all(closed), grace]);
-    clearTimeout(timer);
+    await withDeadline(Promise.all(closed), this.closeGraceMs);
     for (const s of sockets) s.destroy();
     await Promise.all(closed);
     for (const session of this.sessions.keys()) session.markClosed();
@@ -278,6 +278,15 @@ export class Host<T = unknown> implements SessionHost {
       /* already gone */
     }
   }
+}
+
+/** Resolves true when `p` settles within `ms`, false otherwise. */
+function withDeadline(p: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<boolean>((resolve) => {
+    timer = setTimeout(() => resolve(false), ms);
+  });
+  return Promise.race([p.then(() => true), deadline]).finally(() => clearTimeout(timer));
 }
 
 function settle(reply: Replier, out: Outcome): void {
