@@ -191,7 +191,6 @@ export class Host<T = unknown> implements SessionHost {
     };
     const session = new Session(this, channel);
     this.sessions.set(session, channel);
-    this.socketSessions.add(session);
     const splitter = new LineSplitter(
       {
         line: (text) => session.onLine(text),
@@ -251,12 +250,10 @@ export class Host<T = unknown> implements SessionHost {
   }
 
   private async endConnections(): Promise<void> {
-    // In-process clients: end their channels (their last replies are already queued before the end).
-    for (const [session, channel] of [...this.sessions]) if (!this.isSocketSession(session)) channel.end();
     const sockets = [...this.sockets];
     const closed = sockets.map((s) => new Promise<void>((resolve) => (s.closed ? resolve() : s.once('close', () => resolve()))));
     // Flush the last replies and half-close; clients see end-of-stream and hang up.
-    for (const s of sockets) s.end();
+    for (const channel of [...this.sessions.values()]) channel.end();
     await withDeadline(Promise.all(closed), this.closeGraceMs);
     for (const s of sockets) s.destroy();
     await Promise.all(closed);
@@ -264,10 +261,6 @@ export class Host<T = unknown> implements SessionHost {
     this.sessions.clear();
   }
 
-  private readonly socketSessions = new WeakSet<Session>();
-  private isSocketSession(session: Session): boolean {
-    return this.socketSessions.has(session);
-  }
 
   private removeSocketFile(): void {
     if (process.platform === 'win32' || isWindowsPipe(this.path)) return;
