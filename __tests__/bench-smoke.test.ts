@@ -1,0 +1,40 @@
+/**
+ * The benchmark must not rot: its quick pass runs every implementation through every case and
+ * the memory check, and prints every row of the table with a figure in each cell. No timing is
+ * asserted (this is a shared 2-core machine); only that the harness works end to end.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { IMPL_NAMES } from '../scripts/bench/impls/names';
+import { ROWS } from '../scripts/bench/table';
+import { exited, killChildren, spawnTs } from './helpers';
+
+afterEach(killChildren);
+
+test('npm run bench -- --quick prints every row for every implementation, the targets and the memory check', async () => {
+  const json = path.join(os.tmpdir(), `ro-bench-smoke-${process.pid}.json`);
+  // src/ through ts-node, so the smoke needs no build.
+  const child = spawnTs('scripts/bench/run.ts', ['--quick', '--lib', 'src', '--json', json]);
+  const { code } = await exited(child);
+  const out = child.output();
+  try {
+    expect({ code, out }).toEqual({ code: 0, out: expect.stringContaining('total ') });
+    expect(out).toMatch(/Node v\d+\.\d+\.\d+, .*\d+ CPUs.*1 fresh run per implementation/);
+    const header = out.split('\n').find((l) => l.startsWith('case '))!;
+    for (const name of IMPL_NAMES) expect(header).toContain(name);
+    for (const row of ROWS) {
+      const line = out.split('\n').find((l) => l.startsWith(row.label));
+      expect(line).toBeDefined();
+      expect(line).not.toContain('n/a');
+      expect(line!.slice(row.label.length).trim().split(/\s{2,}/)).toHaveLength(1 + IMPL_NAMES.length); // unit + one cell each
+    }
+    expect(out).toContain('targets (remoteobj');
+    expect(out).toMatch(/heap from [\d,]+ to 2,000 calls/);
+    // The machine-readable results hold every case for every implementation.
+    const saved = JSON.parse(fs.readFileSync(json, 'utf8')) as { results: Record<string, Record<string, unknown>[]> };
+    for (const name of IMPL_NAMES) expect(Object.keys(saved.results[name]![0]!).sort()).toEqual(['a', 'b', 'c', 'd']);
+  } finally {
+    fs.rmSync(json, { force: true });
+  }
+});

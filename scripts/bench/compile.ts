@@ -1,0 +1,36 @@
+/**
+ * The benchmark's own processes (worker, host) run as plain JavaScript, not under ts-node, so
+ * their start-up is fast and the host's memory figures are not inflated by the TypeScript
+ * compiler (ts-node adds ~80 MiB RSS). This transpiles scripts/bench/*.ts (no type check: that is
+ * `npm run typecheck`'s job) into node_modules/.cache/remoteobj-bench/, which Node resolves
+ * packages from exactly as from scripts/bench/.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import ts from 'typescript';
+import { ROOT } from './lib';
+
+export const BENCH_SRC = path.join(ROOT, 'scripts', 'bench');
+export const BENCH_OUT = path.join(ROOT, 'node_modules', '.cache', 'remoteobj-bench');
+
+function tsFiles(dir: string): string[] {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) return tsFiles(p);
+    return e.name.endsWith('.ts') ? [p] : [];
+  });
+}
+
+/** Transpile every benchmark module; returns the output directory (same layout as scripts/bench). */
+export function compileBench(): string {
+  for (const file of tsFiles(BENCH_SRC)) {
+    const out = path.join(BENCH_OUT, path.relative(BENCH_SRC, file)).replace(/\.ts$/, '.js');
+    const { outputText } = ts.transpileModule(fs.readFileSync(file, 'utf8'), {
+      fileName: file,
+      compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
+    });
+    fs.mkdirSync(path.dirname(out), { recursive: true });
+    fs.writeFileSync(out, outputText);
+  }
+  return BENCH_OUT;
+}

@@ -1,0 +1,33 @@
+/**
+ * A benchmark host process: serves a BenchTarget with one implementation on a socket path, and
+ * answers its parent (the worker) over the fork IPC channel with CPU and memory readings.
+ * Usage (forked by worker.ts): host.ts <impl> <socket path>
+ */
+import { implByName } from './impls';
+import { BenchTarget } from './target';
+
+export type HostCommand = { seq: number; cmd: 'cpu' } | { seq: number; cmd: 'mem' };
+export type HostReply = { seq: number; cpu?: NodeJS.CpuUsage; mem?: NodeJS.MemoryUsage };
+
+async function main(): Promise<void> {
+  const [implName, path] = process.argv.slice(2);
+  if (!implName || !path || !process.send) throw new Error('usage: forked as host.ts <impl> <socket path>');
+  const server = await implByName(implName).serve(new BenchTarget(), path);
+  process.on('message', (m: HostCommand) => {
+    if (m.cmd === 'cpu') process.send!({ seq: m.seq, cpu: process.cpuUsage() } satisfies HostReply);
+    if (m.cmd === 'mem') {
+      // Two full collections, so what remains is what is really retained.
+      global.gc?.();
+      global.gc?.();
+      process.send!({ seq: m.seq, mem: process.memoryUsage() } satisfies HostReply);
+    }
+  });
+  // The worker going away (normally or not) ends the host.
+  process.once('disconnect', () => void server.close().finally(() => process.exit(0)));
+  process.send({ ready: true });
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

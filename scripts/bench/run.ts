@@ -1,0 +1,161 @@
+/**
+ * `npm run bench`: raw NDJSON socket vs remoteobj vs peers, side by side, in one run.
+ *
+ * Every implementation runs every case in fresh processes (a worker that is the client, and
+ * the host it forks), once per run; the case order is reversed and the implementation order
+ * rotated from one run to the next; the table shows medians over the runs, and ratios to the
+ * raw baseline. Then a memory check of remoteobj's host over many calls.
+ *
+ *   node -r ts-node/register scripts/bench/run.ts [--quick] [--runs N] [--mem N] [--impls a,b] [--lib dist|src] [--json FILE] [-v]
+ *
+ * --quick   a fast smoke pass (tiny counts, one run): checks that everything runs, not speed
+ * --runs    fresh runs per implementation (default 3)
+ * --mem     calls for the memory check (default 200000; up to 1000000; 0 skips it)
+ * --lib     remoteobj from dist/ (default; build first) or src/ (through ts-node)
+ * --pin     two (default: client on CPU 0, host on CPU 1), one (both on CPU 0: pure software cost), none
+ * --cases   a subset of a,b,c,d;  --impls  a subset of raw,remoteobj,vscode-jsonrpc,birpc
+ * -v        print every run's figures too
+ */
+import { fork, spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { CASES, type CaseName, type CaseResults, FULL, QUICK } from './cases';
+import { IMPLS } from './impls';
+import { childExecArgv, forkVia, libKind, type Pinning, pinning } from './lib';
+import { compileBench } from './compile';
+import { renderMem, renderTable, renderTargets } from './table';
+import type { MemSample, WorkerResult, WorkerTask } from './worker';
+
+interface Options {
+  quick: boolean;
+  runs: number;
+  memCalls: number;
+  impls: string[];
+  json?: string;
+  verbose: boolean;
+  cases: CaseName[];
+}
+
+function parseArgs(argv: string[]): Options {
+  const quick = argv.includes('--quick');
+  const opts: Options = { quick, runs: quick ? 1 : 3, memCalls: quick ? 2000 : 200_000, impls: IMPLS.map((i) => i.name), verbose: false, cases: [...CASES] };
+  for (let i = 0; i < argv.length; i++) {
+    const a = argv[i]!;
+    const value = () => {
+      const v = argv[++i];
+      if (v === undefined) throw new Error(`${a} needs a value`);
+      return v;
+    };
+    if (a === '--quick') continue;
+    else if (a === '--runs') opts.runs = Math.max(1, Number(value()));
+    else if (a === '--mem') opts.memCalls = Math.max(0, Math.min(1_000_000, Number(value())));
+    else if (a === '--impls') opts.impls = value().split(',');
+    else if (a === '--lib') process.env.BENCH_LIB = value();
+    else if (a === '--json') opts.json = value();
+    else if (a === '--pin') process.env.BENCH_PIN = value();
+    else if (a === '--cases') opts.cases = value().split(',') as CaseName[];
+    else if (a === '-v' || a === '--verbose') opts.verbose = true;
+    else throw new Error(`unknown option ${a}`);
+  }
+  if (!opts.impls.includes('raw')) opts.impls.unshift('raw'); // the baseline of every ratio
+  process.env.BENCH_PIN = defaultPinning(process.env.BENCH_PIN);
+  return opts;
+}
+
+/**
+ * Client on CPU 0 and host on CPU 1 unless told otherwise. Unpinned, a round trip on this 2-core
+ * VM is bimodal (~20 µs when the scheduler wakes both on one CPU, ~65 µs across CPUs, switching
+ * from run to run), which makes medians of a few runs meaningless. Without taskset (macOS) or with
+ * one CPU, nothing is pinned.
+ */
+function defaultPinning(asked: string | undefined): Pinning {
+  const hasTaskset = spawnSync('taskset', ['-p', String(process.pid)], { stdio: 'ignore' }).status === 0;
+  if (asked === 'none' || !hasTaskset) return 'none';
+  if (asked === 'one' || os.cpus().length < 2) return 'one';
+  return 'two';
+}
+
+const PINNING_TEXT: Record<Pinning, string> = {
+  none: 'processes not pinned',
+  one: 'client and host pinned to CPU 0 together',
+  two: 'client pinned to CPU 0, host to CPU 1',
+};
+
+let benchDir = '';
+
+function runWorker(task: WorkerTask): Promise<WorkerResult> {
+  const child = fork(path.join(benchDir, 'worker.js'), [JSON.stringify(task)], {
+    ...forkVia(pinning() === 'none' ? undefined : 0, childExecArgv()),
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+  });
+  return new Promise((resolve, reject) => {
+    let result: WorkerResult | undefined;
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000);
+    child.on('message', (m: WorkerResult) => (result = m));
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      if (result && code === 0) resolve(result);
+      else reject(new Error(`the ${task.impl} worker failed (${signal ?? `exit code ${code}`})`));
+    });
+  });
+}
+
+async function main(): Promise<void> {
+  const opts = parseArgs(process.argv.slice(2));
+  const params = opts.quick ? QUICK : FULL;
+  const t0 = performance.now();
+  benchDir = compileBench();
+  const cpus = os.cpus();
+  console.log(
+    `remoteobj benchmark${opts.quick ? ' (--quick: smoke pass, figures are not meaningful)' : ''}\n` +
+      `Node ${process.version}, ${os.platform()} ${os.arch()}, ${cpus.length} CPUs (${cpus[0]?.model.trim() ?? '?'}), ` +
+      `${opts.runs} fresh run${opts.runs > 1 ? 's' : ''} per implementation, medians; remoteobj from ${libKind()}/; Unix socket, one host process per run; ${PINNING_TEXT[pinning()]}`,
+  );
+  const byImpl = new Map<string, CaseResults[]>(opts.impls.map((i) => [i, []]));
+  const failures: string[] = [];
+  for (let run = 0; run < opts.runs; run++) {
+    const order: CaseName[] = run % 2 === 0 ? [...opts.cases] : [...opts.cases].reverse();
+    const impls = opts.impls.map((_, i) => opts.impls[(i + run) % opts.impls.length]!);
+    for (const impl of impls) {
+      try {
+        const r = await runWorker({ kind: 'cases', impl, order, params });
+        if (r.kind === 'cases') byImpl.get(impl)!.push(r.results);
+        if (opts.verbose) console.log(`run ${run + 1} ${impl} [${order.join('')}]: ${JSON.stringify(r.kind === 'cases' ? r.results : r)}`);
+      } catch (e) {
+        failures.push(`run ${run + 1} ${impl}: ${(e as Error).message}`);
+      }
+    }
+  }
+  console.log('');
+  console.log(renderTable(opts.impls, byImpl));
+  console.log('ratios: (×) = this ÷ raw; for µs and ms lower is better, for calls/s and MB/s higher is better.');
+  console.log(`bytes: ${opts.impls.map((i) => `${i}: ${IMPLS.find((x) => x.name === i)?.bytes}`).join('; ')}.`);
+  console.log('');
+  console.log(renderTargets(byImpl));
+  let mem: MemSample[] | undefined;
+  if (opts.memCalls > 0) {
+    try {
+      const r = await runWorker({ kind: 'mem', impl: 'remoteobj', calls: opts.memCalls, clients: 8, window: 8 });
+      if (r.kind === 'mem') mem = r.samples;
+      console.log('');
+      console.log(renderMem(mem!));
+    } catch (e) {
+      failures.push(`memory check: ${(e as Error).message}`);
+    }
+  }
+  if (opts.json) fs.writeFileSync(opts.json, JSON.stringify({ node: process.version, cpus: cpus.length, runs: opts.runs, params, results: Object.fromEntries(byImpl), mem }, null, 2));
+  console.log(`\ntotal ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  if (failures.length) {
+    console.error(`FAILED:\n  ${failures.join('\n  ')}`);
+    process.exitCode = 1;
+  }
+}
+
+if (require.main === module) {
+  main().catch((e) => {
+    console.error(e);
+    process.exit(1);
+  });
+}

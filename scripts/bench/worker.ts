@@ -1,0 +1,154 @@
+/**
+ * One fresh run of one implementation: forks a host process, connects, runs the cases in the
+ * order it is given (or the memory check), sends the results to the parent and exits.
+ * Usage (forked by run.ts, compiled): worker.js '<json WorkerTask>'
+ */
+import { type ChildProcess, fork } from 'node:child_process';
+import crypto from 'node:crypto';
+import os from 'node:os';
+import path from 'node:path';
+import { caseChain, caseConcurrent, caseLarge, type CaseName, type CaseParams, type CaseResults, caseSeq, pipeline } from './cases';
+import type { HostCommand, HostReply } from './host';
+import { implByName } from './impls';
+import type { BenchClient } from './impls/types';
+import { childExecArgv, forkVia, pinning } from './lib';
+
+export type WorkerTask =
+  | { kind: 'cases'; impl: string; order: CaseName[]; params: CaseParams }
+  | { kind: 'mem'; impl: string; calls: number; clients: number; window: number };
+
+export interface MemSample {
+  calls: number;
+  rss: number;
+  heapUsed: number;
+}
+export type WorkerResult = { kind: 'cases'; impl: string; results: CaseResults } | { kind: 'mem'; impl: string; samples: MemSample[] };
+
+class HostProcess {
+  private seq = 0;
+  private readonly waiting = new Map<number, (r: HostReply) => void>();
+  private constructor(readonly child: ChildProcess) {
+    child.on('message', (m: HostReply) => {
+      const w = this.waiting.get(m.seq);
+      this.waiting.delete(m.seq);
+      w?.(m);
+    });
+  }
+
+  static start(impl: string, sock: string): Promise<HostProcess> {
+    const extra = (process.env.BENCH_HOST_ARGS ?? '').split(' ').filter(Boolean);
+    // With pinning 'one' the host inherits the worker's CPU; with 'two' it gets the other one.
+    const child = fork(path.join(__dirname, `host${path.extname(__filename)}`), [impl, sock], {
+      ...forkVia(pinning() === 'two' ? 1 : undefined, childExecArgv(['--expose-gc', ...extra])),
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    });
+    return new Promise((resolve, reject) => {
+      child.once('exit', (code, signal) => reject(new Error(`the ${impl} host exited (${signal ?? code}) before it was ready`)));
+      child.once('message', (m: { ready?: boolean }) => {
+        child.removeAllListeners('exit');
+        if (m.ready) resolve(new HostProcess(child));
+      });
+    });
+  }
+
+  ask(cmd: HostCommand['cmd']): Promise<HostReply> {
+    const seq = ++this.seq;
+    return new Promise((resolve) => {
+      this.waiting.set(seq, resolve);
+      this.child.send({ seq, cmd } satisfies HostCommand);
+    });
+  }
+
+  async cpu(): Promise<NodeJS.CpuUsage> {
+    return (await this.ask('cpu')).cpu!;
+  }
+
+  /** Stop the host: disconnecting makes it close its server and exit. */
+  stop(): Promise<void> {
+    if (this.child.exitCode !== null || this.child.signalCode !== null) return Promise.resolve();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => this.child.kill('SIGKILL'), 3000);
+      this.child.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.child.disconnect();
+    });
+  }
+}
+
+async function connectMany(impl: string, sock: string, n: number): Promise<BenchClient[]> {
+  const out: BenchClient[] = [];
+  for (let i = 0; i < n; i++) out.push(await implByName(impl).connect(sock));
+  return out;
+}
+
+async function runCases(task: Extract<WorkerTask, { kind: 'cases' }>, host: HostProcess, sock: string): Promise<CaseResults> {
+  const [client] = await connectMany(task.impl, sock, 1);
+  const results: CaseResults = {};
+  for (const c of task.order) {
+    switch (c) {
+      case 'a':
+        results.a = await caseSeq(client!, task.params);
+        break;
+      case 'b': {
+        const clients = await connectMany(task.impl, sock, task.params.concClients);
+        results.b = await caseConcurrent(clients, task.params, () => host.cpu());
+        await Promise.all(clients.map((x) => x.close()));
+        break;
+      }
+      case 'c':
+        results.c = await caseChain(client!, task.params);
+        break;
+      case 'd':
+        results.d = await caseLarge(client!, task.params);
+        break;
+    }
+  }
+  await client!.close();
+  return results;
+}
+
+/** Host RSS and heap after warm-up and at four points up to `calls` tiny calls (after full GCs). */
+async function runMem(task: Extract<WorkerTask, { kind: 'mem' }>, host: HostProcess, sock: string): Promise<MemSample[]> {
+  const clients = await connectMany(task.impl, sock, task.clients);
+  const sample = async (calls: number): Promise<MemSample> => {
+    const m = (await host.ask('mem')).mem!;
+    return { calls, rss: m.rss, heapUsed: m.heapUsed };
+  };
+  const warm = Math.min(10_000, Math.max(task.calls / 10, 1000));
+  await Promise.all(clients.map((c) => pipeline(c, Math.ceil(warm / clients.length), task.window)));
+  const samples = [await sample(0)];
+  const steps = 4;
+  for (let s = 1; s <= steps; s++) {
+    const per = Math.ceil(task.calls / steps / clients.length);
+    await Promise.all(clients.map((c) => pipeline(c, per, task.window)));
+    samples.push(await sample(Math.round((task.calls * s) / steps)));
+  }
+  await Promise.all(clients.map((c) => c.close()));
+  return samples;
+}
+
+async function main(): Promise<void> {
+  const task = JSON.parse(process.argv[2] ?? '') as WorkerTask;
+  const sock = path.join(os.tmpdir(), `ro-bench-${process.pid}-${crypto.randomBytes(3).toString('hex')}.sock`);
+  const host = await HostProcess.start(task.impl, sock);
+  try {
+    let result: WorkerResult;
+    if (task.kind === 'cases') result = { kind: 'cases', impl: task.impl, results: await runCases(task, host, sock) };
+    else result = { kind: 'mem', impl: task.impl, samples: await runMem(task, host, sock) };
+    await new Promise<void>((resolve) => process.send!(result, () => resolve()));
+  } finally {
+    await host.stop();
+  }
+}
+
+if (require.main === module) {
+  main().then(
+    () => process.exit(0),
+    (e) => {
+      console.error(e);
+      process.exit(1);
+    },
+  );
+}
