@@ -24,3 +24,12 @@ export {
 } from './errors';
 export type { ErrorCode, ErrorOrigin } from './errors';
 export { PROTOCOL_NAME, PROTOCOL_VERSION } from './protocol/messages';
+export { fork, Forked } from './process/fork';
+export type { ForkOptions, ForkFunction, ExportRef, ForkResult, ForkYield, ExitInfo } from './process/fork';
+export { NotExportedError } from './process/locate';
+export { LocalExcept } from './except/local-except';
+export type { GetOptions as ExceptGetOptions, ExceptEntry } from './except/local-except';
+export { Except } from './except/except';
+export type { ExceptWire } from './except/except';
+export { DEFAULT_GROUP } from './except/options';
+export type { CatchOptions, ExceptOptions, ErrorType } from './except/options';
