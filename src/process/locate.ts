@@ -115,16 +115,28 @@ export function functionLocation(fn: AnyFn): FunctionLocation | undefined {
     session.connect();
     const s = session;
     (globalThis as Record<string, unknown>)[slot] = fn;
+    // This code may run inside a vm context (Jest): look the slot up in every context V8 knows.
+    const contexts: number[] = [];
+    const onContext = (m: inspector.InspectorNotification<inspector.Runtime.ExecutionContextCreatedEventDataType>) => {
+      contexts.push(m.params.context.id);
+    };
+    s.on('Runtime.executionContextCreated', onContext);
+    s.post('Runtime.enable', {}, () => {});
+    s.off('Runtime.executionContextCreated', onContext);
     let loc: { scriptId: string; lineNumber: number; columnNumber: number } | undefined;
     // The in-process session answers synchronously.
-    s.post('Runtime.evaluate', { expression: `globalThis[${JSON.stringify(slot)}]` }, (err, res) => {
-      const objectId = res?.result?.objectId;
-      if (err || !objectId) return;
-      s.post('Runtime.getProperties', { objectId, ownProperties: true }, (err2, props) => {
-        const internal = props?.internalProperties?.find((p) => p.name === '[[FunctionLocation]]');
-        loc = internal?.value?.value as typeof loc;
+    for (const contextId of contexts) {
+      s.post('Runtime.evaluate', { expression: `globalThis[${JSON.stringify(slot)}]`, contextId }, (err, res) => {
+        const objectId = res?.result?.type === 'function' ? res.result.objectId : undefined;
+        if (err || !objectId) return;
+        s.post('Runtime.getProperties', { objectId, ownProperties: true }, (_err2, props) => {
+          const internal = props?.internalProperties?.find((p) => p.name === '[[FunctionLocation]]');
+          loc = internal?.value?.value as typeof loc;
+        });
       });
-    });
+      if (loc) break;
+    }
+    s.post('Runtime.disable', {}, () => {});
     if (!loc) return undefined;
     const wanted = loc.scriptId;
     let url: string | undefined;
