@@ -39,6 +39,11 @@ afterEach(async () => {
   await Promise.all(started.splice(0).map((p) => (p.running ? p.kill('SIGKILL') : undefined)));
 });
 
+/** For a promise that must reject: fail the test if it resolves. */
+function unexpected(v: unknown): never {
+  throw new Error(`expected a rejection, got ${String(v)}`);
+}
+
 function tmpFile(tag: string): string {
   return path.join(os.tmpdir(), `ro-proc-${tag}-${process.pid}-${Math.random().toString(16).slice(2)}`);
 }
@@ -136,7 +141,7 @@ describe('values and errors', () => {
 
   test('a child error arrives with its class, message, own properties, cause, and the child frames then the caller frames', async () => {
     const p = track(fork(fail, 'boom'));
-    const err = await p.result.catch((e: unknown) => e as Error & { code?: string; detail?: unknown });
+    const err = await p.result.then(unexpected, (e: unknown) => e as Error & { code?: string; detail?: unknown });
     expect(err).toBeInstanceOf(RangeError);
     expect(err.message).toBe('boom');
     expect(err.code).toBe('E_FAIL');
@@ -155,14 +160,14 @@ describe('values and errors', () => {
 
   test('a custom error class arrives as RemoteError with its name', async () => {
     const p = track(fork(raiseValidation));
-    const err = await p.result.catch((e: unknown) => e as RemoteError);
+    const err = await p.result.then(unexpected, (e: unknown) => e as RemoteError);
     expect(err).toBeInstanceOf(RemoteError);
     expect(err.remoteName).toBe('ValidationError');
     expect((err as unknown as { field: string }).field).toBe('email');
   });
 
   test('a result that cannot travel rejects with EncodeError naming where', async () => {
-    const err = await track(fork(returnsFunction)).result.catch((e: unknown) => e as Error);
+    const err = await track(fork(returnsFunction)).result.then(unexpected, (e: unknown) => e as Error);
     expect(err).toBeInstanceOf(EncodeError);
     expect(err.message).toContain('result.fn');
   });
@@ -178,13 +183,12 @@ describe('values and errors', () => {
     await p.join();
     expect(p.exitCode).toBe(0);
   });
-
 });
 
 describe('targets', () => {
   test('a non-callable target is a TypeError at once', () => {
-    expect(() => fork(true as never)).toThrow(TypeError);
-    expect(() => fork(null as never)).toThrow(/must be a function/);
+    expect(() => fork(true as unknown as () => void)).toThrow(TypeError);
+    expect(() => fork(null as unknown as () => void)).toThrow(/must be a function/);
   });
 
   test('an inline function is refused at once, with where it is defined and how to fix it', () => {
@@ -215,7 +219,7 @@ describe('targets', () => {
   });
 
   test('fork.ref to an export that does not exist rejects with a clear error', async () => {
-    const err = await track(fork(fork.ref(FIXTURE, 'nope'))).result.catch((e: unknown) => e as Error);
+    const err = await track(fork(fork.ref(FIXTURE, 'nope'))).result.then(unexpected, (e: unknown) => e as Error);
     expect(err).toBeInstanceOf(TypeError);
     expect(err.message).toMatch(/its export "nope" does not exist/);
   });
@@ -264,7 +268,7 @@ describe('names and options', () => {
   test('timeout: the child is stopped and result rejects with TimeoutError; name option', async () => {
     const p = track(fork.with({ timeout: 300, name: 'sleeper' })(sleepForever));
     expect(p.name).toBe('sleeper');
-    const err = await p.result.catch((e: unknown) => e as Error);
+    const err = await p.result.then(unexpected, (e: unknown) => e as Error);
     expect(err).toBeInstanceOf(TimeoutError);
     expect(err.message).toContain('sleeper');
     expect((await p.exited).signal).toBe('SIGTERM');
@@ -335,7 +339,7 @@ describe('join, kill, dispose', () => {
     expect(p.running).toBe(true);
     const info = await p.kill();
     expect(info.signal).toBe('SIGTERM');
-    const err = await p.result.catch((e: unknown) => e as Error);
+    const err = await p.result.then(unexpected, (e: unknown) => e as Error);
     expect(err).toBeInstanceOf(ProcessExitedError);
     expect(err.message).toMatch(/killed by SIGTERM after kill\(SIGTERM\)/);
   });

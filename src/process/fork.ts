@@ -139,8 +139,8 @@ export class Forked<R = unknown, Y = unknown> implements AsyncIterable<Y>, Async
   readonly process?: ChildProcess;
 
   private readonly resultPromise: Promise<R>;
-  private resolveResult!: (v: R) => void;
-  private rejectResult!: (e: Error) => void;
+  // Method syntax: parameters stay bivariant, so a Forked<never> is still a Forked<unknown>.
+  private settleResult!: { resolve(v: R): void; reject(e: Error): void };
   private final?: Final<R>;
   private exitInfo?: ExitInfo;
   private readonly exitPromise: Promise<ExitInfo>;
@@ -168,8 +168,7 @@ export class Forked<R = unknown, Y = unknown> implements AsyncIterable<Y>, Async
   constructor(target: AnyFn | ExportRef, args: unknown[], options: ForkOptions) {
     this.callSite = new Error();
     this.resultPromise = new Promise<R>((resolve, reject) => {
-      this.resolveResult = resolve;
-      this.rejectResult = reject;
+      this.settleResult = { resolve, reject };
     });
     // Never an unhandled rejection: the error reaches whoever reads result, join(), the iterator or the dispose.
     this.resultPromise.catch(() => {});
@@ -487,14 +486,14 @@ export class Forked<R = unknown, Y = unknown> implements AsyncIterable<Y>, Async
   private succeed(value: R): void {
     if (this.final) return;
     this.final = { ok: true, value };
-    this.resolveResult(value);
+    this.settleResult.resolve(value);
     this.wake();
   }
 
   private fail(error: Error): void {
     if (this.final) return;
     this.final = { ok: false, error };
-    this.rejectResult(error);
+    this.settleResult.reject(error);
     this.wake();
   }
 
