@@ -99,7 +99,7 @@ describe('a parent that dies', () => {
 
   async function pidsFrom(child: ReturnType<typeof spawnTs>): Promise<Record<string, number>> {
     const line = await until(() => child.output().split('\n').find((l) => l.startsWith('{')), { timeout: 20000 });
-    return JSON.parse(line) as Record<string, number>;
+    return JSON.parse(line!) as Record<string, number>;
   }
 
   test('kill -9 of the parent: its daemon children are gone (even one busy in sync code); a daemon: false child lives on', async () => {
