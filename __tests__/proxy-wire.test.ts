@@ -181,3 +181,19 @@ test('something that is not a remoteobj host is refused with a ProtocolError', a
   await expect(connect(other.path)).rejects.toBeInstanceOf(ProtocolError);
   await other.close();
 });
+
+test("a remote error's stack ends with the caller's frames, not the library's", async () => {
+  host.answer = (req) => ({ id: req.id, kind: 'error', error: { name: 'RangeError', message: 'far', stack: 'RangeError: far\n    at hostFrame (/srv/app.js:1:1)', origin: { pid: 1, path: host.path, op: 1, opName: 'call' } } });
+  const err = await (async function callerFrame() {
+    try {
+      await remote.toggle(true);
+    } catch (e) {
+      return e as Error;
+    }
+  })();
+  expect(err).toBeInstanceOf(RangeError);
+  const lines = err!.stack!.split('\n');
+  const marker = lines.findIndex((l) => l.includes('--- remote: pid 1'));
+  expect(lines.slice(0, marker)).toEqual(['RangeError: far', '    at hostFrame (/srv/app.js:1:1)']);
+  expect(lines[marker + 1]).toMatch(/proxy-wire\.test\.ts:\d+/);
+});

@@ -289,7 +289,7 @@ export class Connection {
         p.resolve({ kind: 'self' });
         return;
       case 'error':
-        p.reject(errorFromWire(reply.error, p.callSite?.stack));
+        p.reject(errorFromWire(reply.error, callerStack(p.callSite)));
         return;
     }
   }
@@ -356,6 +356,19 @@ export interface RequestOptions {
   timeout?: number;
   /** Where the request was made; its stack is appended to a remote error's. */
   callSite?: Error;
+}
+
+/**
+ * The stack of the code that made a request, without this library's own client frames
+ * (the proxy's traps, the outbox), so a remote error's stack ends where the user awaited.
+ */
+function callerStack(callSite: Error | undefined): string | undefined {
+  const stack = callSite?.stack;
+  if (!stack) return undefined;
+  return stack
+    .split('\n')
+    .filter((line, i) => i === 0 || !line.includes(__dirname + path.sep))
+    .join('\n');
 }
 
 function safeJson(line: string): unknown {
