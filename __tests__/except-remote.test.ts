@@ -91,11 +91,12 @@ test('records made with catchSync (not awaited) have all arrived when result set
 
 test('in the child it is a handle with its own record; sent back it is the owner again; the socket closes after the children', async () => {
   const exc = owner();
-  const [a, b] = [track(fork(handleView, exc, 'a')), track(fork(handleView, exc, 'b'))];
+  const [a, b] = [track(fork(handleView, exc, 'a', exc)), track(fork(handleView, exc, 'b'))];
   const address = exc.address!;
   expect(fs.statSync(address).isSocket()).toBe(true);
   const [ra, rb] = await Promise.all([a.join(), b.join()]);
   expect(ra.isHandle).toBe(true);
+  expect(ra.same).toBe(true); // the same Except sent twice is one object in the child too
   expect(ra.address).toBe(address);
   expect(ra.size).toBe(1); // the child's own record: only what it caught
   expect(rb.size).toBe(1);

@@ -58,6 +58,8 @@ interface HandleState {
 
 /** Owners of this process by address, so an Except that comes back home is the owner itself. */
 const owners = new Map<string, Except>();
+/** Handles revived in this process by address: the same Except sent twice is one object here too. */
+const revived = new Map<string, WeakRef<Except>>();
 /** Handles with records on their way (flushExcepts waits for them). */
 const busyHandles = new Set<Except>();
 /** Socket directories to remove if the process exits without closing. */
@@ -88,7 +90,11 @@ export class Except extends LocalExcept {
   static fromWire(w: ExceptWire): Except {
     const own = owners.get(w.address);
     if (own) return own;
-    return Except.attach(w.address, { raises: w.raises, catchOnce: w.catchOnce, types: typesFromNames(w.types) });
+    const known = revived.get(w.address)?.deref();
+    if (known) return known;
+    const handle = Except.attach(w.address, { raises: w.raises, catchOnce: w.catchOnce, types: typesFromNames(w.types) });
+    revived.set(w.address, new WeakRef(handle));
+    return handle;
   }
 
   /** Where records are sent: the owner's socket path (undefined for an owner that is not listening). */

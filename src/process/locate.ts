@@ -69,24 +69,25 @@ function readKey(o: object, k: string): unknown {
 
 function searchRequireCache(fn: AnyFn): TargetSpec | undefined {
   const cache = require.cache as Record<string, NodeJS.Module | undefined>;
-  let fallback: TargetSpec | undefined;
-  let keys: string[];
+  let files: string[];
   try {
-    keys = Object.keys(cache);
+    files = Object.keys(cache).filter((f) => path.isAbsolute(f));
   } catch {
     return undefined;
   }
-  for (const file of keys) {
-    const mod = cache[file];
-    if (!mod || !path.isAbsolute(file)) continue;
-    const key = exportKeyOf(mod.exports, fn);
-    if (key === undefined) continue;
-    const spec: TargetSpec = { module: file, exportName: key, load: 'require' };
-    // A re-export from a package's index works too, but the application's own module is lighter to load.
-    if (!file.split(path.sep).includes('node_modules')) return spec;
-    fallback ??= spec;
+  // The application's own modules first: the function is almost always there, and reading every
+  // export of every package could run lazy getters (some packages load code on first access).
+  const inPackages = (f: string) => f.split(path.sep).includes('node_modules');
+  for (const pass of [false, true]) {
+    for (const file of files) {
+      if (inPackages(file) !== pass) continue;
+      const mod = cache[file];
+      if (!mod) continue;
+      const key = exportKeyOf(mod.exports, fn);
+      if (key !== undefined) return { module: file, exportName: key, load: 'require' };
+    }
   }
-  return fallback;
+  return undefined;
 }
 
 /** An ES module's namespace, if it can be had synchronously (require(esm), Node ≥ 20.19). */
