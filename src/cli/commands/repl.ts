@@ -1,0 +1,123 @@
+/**
+ * repl: Node's REPL with `remote` bound to the hosted object. Top-level await works (Node's own),
+ * a remote expression left un-awaited is awaited for you, Tab completes member names from the
+ * host's describe op, and `.ls [EXPR]` lists members.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import nodeRepl from 'node:repl';
+import { connect } from '../../client/connect';
+import type { Connection } from '../../client/connection';
+import type { Description } from '../../evaluate';
+import { checkPath, DEFAULT_CONNECT_MS } from '../client';
+import type { Command } from '../context';
+import { EXIT } from '../exit-codes';
+import { parseChain } from '../grammar';
+import { formatDescription, formatError } from '../output';
+
+/** `remote` followed by a chain of plain reads (no calls: completion never runs one), then `.partial`. */
+const COMPLETABLE = /(?:^|[^\p{ID_Continue}$.\]])remote((?:\s*\.\s*[\p{ID_Start}$_][\p{ID_Continue}$]*|\s*\[\s*(?:\d+|"(?:[^"\\]|\\.)*")\s*\])*)\s*\.\s*([\p{ID_Start}$_][\p{ID_Continue}$]*)?$/u;
+const IDENTIFIER = /^[\p{ID_Start}$_][\p{ID_Continue}$]*$/u;
+
+/**
+ * Complete the `remote…` chain at the end of `line`: ask the host to describe the value the
+ * chain leads to and offer its members. Returns null when the line does not end in such a chain.
+ */
+export async function completeRemote(conn: Connection, line: string, timeoutMs = 2000): Promise<[string[], string] | null> {
+  const m = COMPLETABLE.exec(line);
+  if (!m) return null;
+  const prefix = m[2] ?? '';
+  let chain;
+  try {
+    chain = parseChain(m[1] ?? '');
+  } catch {
+    return [[], prefix];
+  }
+  const result = await conn.request([...chain.ops, { op: 'describe' }], { timeout: timeoutMs });
+  if (result.kind !== 'value') return [[], prefix];
+  const names = (result.value as Description).members.map((x) => x.name).filter((n) => IDENTIFIER.test(n) && n.startsWith(prefix));
+  return [[...new Set(names)].sort(), prefix];
+}
+
+function isRemoteExpression(v: unknown): v is PromiseLike<unknown> {
+  return typeof v === 'function' && Object.prototype.toString.call(v) === '[object Remote]' && typeof (v as { then?: unknown }).then === 'function';
+}
+
+type Completer = (line: string, cb: (err: Error | null, result: [string[], string]) => void) => void;
+type Evaluator = (cmd: string, context: object, file: string, cb: (err: Error | null, result?: unknown) => void) => void;
+
+export const repl: Command = {
+  arity: [1, 1],
+  async run(ctx) {
+    const socketPath = ctx.args.positionals[0]!;
+    checkPath(socketPath, 'repl');
+    const limited = ctx.timeoutMs !== undefined && Number.isFinite(ctx.timeoutMs);
+    const remote = await connect(socketPath, {
+      localBypass: false,
+      connectTimeout: limited ? ctx.timeoutMs : DEFAULT_CONNECT_MS,
+      timeout: limited ? ctx.timeoutMs : undefined,
+      onUnobservedError: (err) => ctx.io.stderr.write(`(a request nobody awaited failed) ${formatError(err, { verbose: ctx.verbose })}`),
+    });
+    const conn = remote.$connection as Connection;
+    const interactive = process.stdin.isTTY === true && process.stdout.isTTY === true;
+    if (interactive || ctx.verbose) {
+      ctx.io.stderr.write(`Connected to pid ${conn.hostPid} at ${conn.path}. \`remote\` is the hosted object; Tab completes; .ls lists members; .exit or Ctrl-D quits.\n`);
+    }
+    const server = nodeRepl.start({
+      prompt: 'remote> ',
+      terminal: interactive,
+      useColors: interactive && !process.env.NO_COLOR,
+      ignoreUndefined: true,
+    });
+    server.context.remote = remote;
+
+    // `remote.count` shows the value, not a proxy: await a remote expression left un-awaited.
+    const defaultEval = server.eval as unknown as Evaluator;
+    (server as unknown as { eval: Evaluator }).eval = (cmd, context, file, cb) =>
+      defaultEval.call(server, cmd, context, file, (err, result) => {
+        if (err || !isRemoteExpression(result)) return cb(err, result);
+        Promise.resolve(result).then((v) => cb(null, v), (e: Error) => cb(e));
+      });
+
+    const defaultCompleter = (server as unknown as { completer: Completer }).completer;
+    (server as unknown as { completer: Completer }).completer = (line, cb) => {
+      completeRemote(conn, line).then(
+        (r) => (r ? cb(null, r) : defaultCompleter.call(server, line, cb)),
+        () => cb(null, [[], '']),
+      );
+    };
+
+    server.defineCommand('ls', {
+      help: 'List the members of the hosted object, or of EXPR (e.g. .ls cache.stats)',
+      action(expr: string) {
+        let ops;
+        try {
+          ops = parseChain(expr.trim().replace(/^remote\b/, '')).ops;
+        } catch (e) {
+          ctx.io.stderr.write(formatError(e, { verbose: false }));
+          this.displayPrompt();
+          return;
+        }
+        conn.request([...ops, { op: 'describe' }]).then(
+          (r) => {
+            if (r.kind === 'value') this.output.write(formatDescription(r.value as Description, 'pretty', { isTTY: interactive, write: () => undefined }));
+            this.displayPrompt();
+          },
+          (e: unknown) => {
+            ctx.io.stderr.write(formatError(e, { verbose: ctx.verbose }));
+            this.displayPrompt();
+          },
+        );
+      },
+    });
+
+    if (interactive) {
+      const history = process.env.REMOTEOBJ_REPL_HISTORY ?? path.join(os.homedir(), '.remoteobj_repl_history');
+      if (history) server.setupHistory(history, () => undefined);
+    }
+
+    await new Promise<void>((resolve) => server.once('exit', () => resolve()));
+    await remote.$close().catch(() => undefined);
+    return EXIT.OK;
+  },
+};

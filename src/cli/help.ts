@@ -1,0 +1,199 @@
+/** `--help` texts: every command has a usage line, what it does, its options and an example. */
+import fs from 'node:fs';
+import path from 'node:path';
+
+export function version(): string {
+  // dist/cli/ and src/cli/ both sit two levels under the package root.
+  const pkg = JSON.parse(fs.readFileSync(path.join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+const COMMON = `Common options:
+  -t, --timeout SECONDS  give up after this long (decimals allowed; 0 = no limit), exit 4
+  -r, --raw              print strings as they are, not as JSON
+      --pretty           print for people (not JSON)
+  -v, --verbose          show the ops sent, the reply, and the remote stack of an error
+  -h, --help             this help`;
+
+const EXIT_CODES = `Exit codes: 0 ok · 1 the remote operation threw · 2 usage or syntax error ·
+            3 no host listening / connection failed · 4 timeout`;
+
+const GRAMMAR = `Expressions: names, [index], ["key"] and calls with JSON arguments, never run as
+JavaScript: cache.stats.hits   items[0].name   sessions["abc"]   setLevel("debug", {"sticky": true})
+A leading "." is allowed (.cache.stats). Arguments use the same JSON forms as the output:
+{"$bigint":"12"}, {"$date":"2024-01-01T00:00:00.000Z"}, {"$undefined":true}, ... (docs/cli.md).`;
+
+export const COMMAND_HELP: Record<string, string> = {
+  get: `Usage: remoteobj get SOCKET EXPR [options]
+
+Read the value at the end of EXPR and print it as JSON (pipe it to jq).
+Values JSON cannot hold print in tagged form: {"$bigint":"12"}, {"$date":"…"},
+{"$map":[[k,v],…]}, {"$set":[…]}, {"$undefined":true}; the hosted object itself is {"$self":true}.
+
+${GRAMMAR}
+
+Examples:
+  remoteobj get /run/app.sock 'cache.stats.hits'
+  remoteobj get /run/app.sock 'users[0].name' --raw
+  remoteobj get /run/app.sock 'queue.items' | jq length
+
+${COMMON}
+
+${EXIT_CODES}
+`,
+  call: `Usage: remoteobj call SOCKET EXPR [options]
+
+Run a chain with at least one call and print what it returns as JSON (nothing when it
+returns undefined). Arguments are JSON literals.
+
+${GRAMMAR}
+
+Examples:
+  remoteobj call /run/app.sock 'queue.pause()'
+  remoteobj call /run/app.sock 'setLevel("debug", {"sticky": true})'
+  remoteobj call /run/app.sock 'cache.get("user:1").toJSON()' --pretty
+
+${COMMON}
+
+${EXIT_CODES}
+`,
+  set: `Usage: remoteobj set SOCKET EXPR VALUE [options]
+
+Assign VALUE (JSON) to the property EXPR names. With --raw, VALUE is a plain string.
+Prints nothing on success.
+
+Examples:
+  remoteobj set /run/app.sock 'config.level' '"debug"'
+  remoteobj set /run/app.sock 'config.level' debug --raw
+  remoteobj set /run/app.sock 'limits["upload"]' '{"maxBytes": 1048576}'
+  remoteobj set /run/app.sock 'offset' -1
+
+${COMMON}
+
+${EXIT_CODES}
+`,
+  del: `Usage: remoteobj del SOCKET EXPR [options]
+
+Delete the property EXPR names (like \`delete obj.a.b\`). Prints nothing on success.
+
+Examples:
+  remoteobj del /run/app.sock 'sessions["abc"]'
+  remoteobj del /run/app.sock 'cache.entries.stale'
+
+${COMMON}
+
+${EXIT_CODES}
+`,
+  ls: `Usage: remoteobj ls SOCKET [EXPR] [options]
+
+List the members of the hosted object (or of EXPR's value) that the host's access rules let
+through: name, kind (method, property, getter), type, own or inherited, writable. Getters are
+not run. JSON by default ({type, className, length, members: [...]}); --pretty prints a table,
+--raw one name per line.
+
+Examples:
+  remoteobj ls /run/app.sock --pretty
+  remoteobj ls /run/app.sock cache --raw
+  remoteobj ls /run/app.sock | jq -r '.members[] | select(.kind == "method") | .name'
+
+${COMMON}
+
+${EXIT_CODES}
+`,
+  wait: `Usage: remoteobj wait SOCKET [--timeout SECONDS] [options]
+
+Wait until a host answers on SOCKET (a real hello, not just a socket file), then exit 0.
+Exit 4 when --timeout passes first (default 30 s; 0 waits forever), exit 3 at once for an
+error waiting cannot fix (permission denied, something that is not a remoteobj host).
+
+Examples:
+  remoteobj wait /run/app.sock --timeout 10 && remoteobj get /run/app.sock status
+  node server.js & remoteobj wait /tmp/app.sock -t 5 || { echo 'no host'; exit 1; }
+
+${COMMON}
+
+${EXIT_CODES}
+`,
+  repl: `Usage: remoteobj repl SOCKET [options]
+
+A Node.js REPL with \`remote\` bound to the hosted object: top-level await, and Tab completes
+member names from the host (remote.ca<Tab>). A remote expression is awaited for you:
+\`remote.count\` prints the value. Calls are not run by completion. .ls [EXPR] lists members.
+
+Examples:
+  remoteobj repl /run/app.sock
+  > remote.cache.stats.hits
+  > await remote.queue.pause()
+  > .ls cache
+
+${COMMON}
+
+${EXIT_CODES}
+`,
+  serve: `Usage: remoteobj serve MODULE [EXPORT] [--path SOCKET] [options]
+
+Host an object exported by MODULE (.js, .cjs, .mjs; .ts when ts-node is installed). EXPORT
+names the export (default: the default export, or the only one). A class is instantiated; a
+function is called as a factory (it may be async) with one argument
+{ path, signal, close() } and its result is hosted. Prints the socket path on stdout once
+listening. SIGINT/SIGTERM close the host: requests that have arrived still run (unless
+--no-fulfill-final), then the socket file is removed and the process exits 0.
+
+Options:
+      --path SOCKET       where to listen (default: socketPath(MODULE name), e.g.
+                          $XDG_RUNTIME_DIR/remoteobj/counter.sock)
+      --readonly          refuse every set and del
+      --expose a,b,c      only these top-level names are reachable
+      --no-fulfill-final  on close, reject queued requests (ShutdownError) instead of running them
+  -v, --verbose           log start-up and shutdown on stderr
+  -h, --help              this help
+
+Examples:
+  remoteobj serve ./counter.js --path /tmp/c.sock
+  remoteobj serve ./app.mjs createApp --path /tmp/app.sock --readonly
+  sock=$(remoteobj serve ./counter.js --path /tmp/c.sock | head -n1)
+
+Exit codes: 0 closed by a signal or by the module · 1 the module or the host failed ·
+            2 usage error (no such module or export)
+`,
+  demo: `Usage: remoteobj demo [--pause SECONDS]
+
+The counter example of the original remoteobj, end to end and narrated: starts a host in a
+separate process (\`remoteobj serve\` on a bundled counter module), then drives it with this
+CLI's own commands (wait, ls, call, get, set) and shows each command, its output and its
+exit code: the count rises while on, holds while off, and \`set stop true\` ends the host.
+
+Options:
+      --pause SECONDS   how long to let the counter run between readings (default 1)
+  -h, --help            this help
+
+Example:
+  remoteobj demo
+`,
+};
+
+export const MAIN_HELP = `Usage: remoteobj COMMAND [ARGS] [options]
+
+Poke a live object hosted by remoteobj from a shell, or host one from a module.
+
+Commands:
+  get   SOCKET EXPR          print the value at EXPR as JSON
+  call  SOCKET EXPR          run a chain with calls, print the result
+  set   SOCKET EXPR VALUE    assign a JSON value
+  del   SOCKET EXPR          delete a property
+  ls    SOCKET [EXPR]        list members (name, kind, type)
+  wait  SOCKET               exit 0 once a host answers (for start-up scripts)
+  repl  SOCKET               a Node.js REPL with \`remote\` bound
+  serve MODULE [EXPORT]      host an object exported by a module
+  demo                       the counter example, end to end, narrated
+
+Examples:
+  remoteobj get /run/app.sock 'cache.stats.hits'
+  remoteobj call /run/app.sock 'setLevel("debug", {"sticky": true})'
+  remoteobj serve ./counter.js --path /tmp/c.sock
+
+Run \`remoteobj COMMAND --help\` for a command's options and examples.
+remoteobj --version prints the version.
+
+${EXIT_CODES}
+`;
