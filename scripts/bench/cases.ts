@@ -59,13 +59,19 @@ export interface SeqResult {
   p50Us: number;
   p99Us: number;
   callsPerSec: number;
+  /** Host and client CPU (user + system) per 100,000 sequential calls, in ms. */
+  hostCpuMsPer100k: number;
+  clientCpuMsPer100k: number;
 }
 export interface ConcResult {
   callsPerSec: number;
   /** Host CPU (user + system) per 100,000 calls, in ms: case (e). */
   hostCpuMsPer100k: number;
+  /** Of which in the kernel (system time: socket syscalls, epoll). */
+  hostSystemMsPer100k: number;
   /** The same for the client process (all 8 clients), to see which side limits throughput. */
   clientCpuMsPer100k: number;
+  clientSystemMsPer100k: number;
 }
 export interface ChainResult {
   oneUs: number;
@@ -87,10 +93,20 @@ export interface CaseResults {
   d?: LargeResult;
 }
 
+/** Called right before and right after a case's timed part (the profiler uses them). */
+export interface Marks {
+  start(): Promise<void>;
+  stop(): Promise<void>;
+}
+const NO_MARKS: Marks = { start: async () => {}, stop: async () => {} };
+
 /** Case (a): sequential round trips of the tiny call on one connection. */
-export async function caseSeq(client: BenchClient, p: CaseParams): Promise<SeqResult> {
+export async function caseSeq(client: BenchClient, p: CaseParams, hostCpu: () => Promise<NodeJS.CpuUsage>, marks = NO_MARKS): Promise<SeqResult> {
   for (let i = 0; i < p.seqWarm; i++) await client.add(1);
   const lat = new Float64Array(p.seqCalls);
+  await marks.start();
+  const host0 = await hostCpu();
+  const own0 = process.cpuUsage();
   const t0 = performance.now();
   for (let i = 0; i < p.seqCalls; i++) {
     const s = performance.now();
@@ -98,7 +114,17 @@ export async function caseSeq(client: BenchClient, p: CaseParams): Promise<SeqRe
     lat[i] = performance.now() - s;
   }
   const total = performance.now() - t0;
-  return { p50Us: percentile(lat, 50) * 1000, p99Us: percentile(lat, 99) * 1000, callsPerSec: p.seqCalls / (total / 1000) };
+  const own = process.cpuUsage(own0);
+  const host1 = await hostCpu();
+  await marks.stop();
+  const per100k = (us: number) => (us / 1000) * (100_000 / p.seqCalls);
+  return {
+    p50Us: percentile(lat, 50) * 1000,
+    p99Us: percentile(lat, 99) * 1000,
+    callsPerSec: p.seqCalls / (total / 1000),
+    hostCpuMsPer100k: per100k(host1.user - host0.user + host1.system - host0.system),
+    clientCpuMsPer100k: per100k(own.user + own.system),
+  };
 }
 
 /** `total` tiny calls on one client, `window` of them in flight at any time. */
@@ -126,9 +152,11 @@ export async function caseConcurrent(
   clients: BenchClient[],
   p: CaseParams,
   hostCpu: () => Promise<NodeJS.CpuUsage>,
+  marks = NO_MARKS,
 ): Promise<ConcResult> {
   const per = Math.ceil(p.concCalls / clients.length);
   await Promise.all(clients.map((c) => pipeline(c, Math.ceil(p.concWarm / clients.length), p.concWindow)));
+  await marks.start();
   const cpu0 = await hostCpu();
   const own0 = process.cpuUsage();
   const t0 = performance.now();
@@ -136,10 +164,17 @@ export async function caseConcurrent(
   const elapsed = performance.now() - t0;
   const own = process.cpuUsage(own0);
   const cpu1 = await hostCpu();
+  await marks.stop();
   const calls = per * clients.length;
   const hostUs = cpu1.user - cpu0.user + (cpu1.system - cpu0.system);
   const per100k = (us: number) => (us / 1000) * (100_000 / calls);
-  return { callsPerSec: calls / (elapsed / 1000), hostCpuMsPer100k: per100k(hostUs), clientCpuMsPer100k: per100k(own.user + own.system) };
+  return {
+    callsPerSec: calls / (elapsed / 1000),
+    hostCpuMsPer100k: per100k(hostUs),
+    hostSystemMsPer100k: per100k(cpu1.system - cpu0.system),
+    clientCpuMsPer100k: per100k(own.user + own.system),
+    clientSystemMsPer100k: per100k(own.system),
+  };
 }
 
 /** Case (c): a 1-op read, the 5-op chain in one request, and five 1-op requests in a row; interleaved so noise hits all three alike. */

@@ -4,10 +4,11 @@
  * Usage (forked by worker.ts): host.ts <impl> <socket path>
  */
 import { implByName } from './impls';
+import { mainThreadCpuUs, startProfile, stopProfile } from './profiler';
 import { BenchTarget } from './target';
 
-export type HostCommand = { seq: number; cmd: 'cpu' } | { seq: number; cmd: 'mem' };
-export type HostReply = { seq: number; cpu?: NodeJS.CpuUsage; mem?: NodeJS.MemoryUsage };
+export type HostCommand = { seq: number; cmd: 'cpu' | 'mem' | 'profile-start' | 'thread-cpu' } | { seq: number; cmd: 'profile-stop'; file: string };
+export type HostReply = { seq: number; cpu?: NodeJS.CpuUsage; mem?: NodeJS.MemoryUsage; threadCpuUs?: number };
 
 async function main(): Promise<void> {
   const [implName, path] = process.argv.slice(2);
@@ -21,6 +22,9 @@ async function main(): Promise<void> {
       global.gc?.();
       process.send!({ seq: m.seq, mem: process.memoryUsage() } satisfies HostReply);
     }
+    if (m.cmd === 'thread-cpu') process.send!({ seq: m.seq, threadCpuUs: mainThreadCpuUs() } satisfies HostReply);
+    if (m.cmd === 'profile-start') void startProfile().then(() => process.send!({ seq: m.seq } satisfies HostReply));
+    if (m.cmd === 'profile-stop') void stopProfile(m.file).then(() => process.send!({ seq: m.seq } satisfies HostReply));
   });
   // The worker going away (normally or not) ends the host.
   process.once('disconnect', () => void server.close().finally(() => process.exit(0)));

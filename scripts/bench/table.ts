@@ -25,8 +25,11 @@ export const ROWS: Row[] = [
   { label: '(d) 1 MiB Uint8Array echo', unit: 'MB/s', ratio: true, value: (r) => r.d?.bytesMBps },
   { label: '(d) JSON request bytes ÷ JSON text', unit: '×', ratio: false, value: (r) => r.d?.jsonWire },
   { label: '(d) bytes request bytes ÷ 1 MiB', unit: '×', ratio: false, value: (r) => r.d?.bytesWire },
-  { label: '(e) host CPU per 100k calls', unit: 'ms', ratio: true, value: (r) => r.b?.hostCpuMsPer100k },
-  { label: '    client CPU per 100k calls', unit: 'ms', ratio: true, value: (r) => r.b?.clientCpuMsPer100k },
+  { label: '(e) host CPU per 100k calls, (b)', unit: 'ms', ratio: true, value: (r) => r.b?.hostCpuMsPer100k },
+  { label: '    of which system (kernel)', unit: 'ms', ratio: true, value: (r) => r.b?.hostSystemMsPer100k },
+  { label: '    client CPU per 100k calls, (b)', unit: 'ms', ratio: true, value: (r) => r.b?.clientCpuMsPer100k },
+  { label: '(e) host CPU per 100k calls, (a)', unit: 'ms', ratio: true, value: (r) => r.a?.hostCpuMsPer100k },
+  { label: '    client CPU per 100k calls, (a)', unit: 'ms', ratio: true, value: (r) => r.a?.clientCpuMsPer100k },
 ];
 
 /** Median over runs of one row for one implementation. */

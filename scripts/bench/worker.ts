@@ -5,9 +5,11 @@
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { caseChain, caseConcurrent, caseLarge, type CaseName, type CaseParams, type CaseResults, caseSeq, pipeline } from './cases';
+import { caseChain, caseConcurrent, caseLarge, type CaseName, type CaseParams, type CaseResults, caseSeq, type Marks, pipeline } from './cases';
+import { mainThreadCpuUs, startProfile, stopProfile } from './profiler';
 import type { HostCommand, HostReply } from './host';
 import { implByName } from './impls';
 import type { BenchClient } from './impls/types';
@@ -51,11 +53,13 @@ class HostProcess {
     });
   }
 
-  ask(cmd: HostCommand['cmd']): Promise<HostReply> {
+  ask(cmd: 'cpu' | 'mem' | 'profile-start' | 'thread-cpu'): Promise<HostReply>;
+  ask(cmd: 'profile-stop', file: string): Promise<HostReply>;
+  ask(cmd: HostCommand['cmd'], file?: string): Promise<HostReply> {
     const seq = ++this.seq;
     return new Promise((resolve) => {
       this.waiting.set(seq, resolve);
-      this.child.send({ seq, cmd } satisfies HostCommand);
+      this.child.send((cmd === 'profile-stop' ? { seq, cmd, file: file! } : { seq, cmd }) satisfies HostCommand);
     });
   }
 
@@ -83,17 +87,46 @@ async function connectMany(impl: string, sock: string, n: number): Promise<Bench
   return out;
 }
 
+/**
+ * With BENCH_PROFILE_DIR set, CPU profiles of client and host over each case's timed part
+ * (<impl>-<case>-{client,host}.cpuprofile), and both main threads' CPU time (µs) over the same
+ * window (<impl>-<case>-cpu.json), against which the sampled profile is calibrated.
+ */
+function profileMarks(impl: string, c: CaseName, host: HostProcess): Marks | undefined {
+  const dir = process.env.BENCH_PROFILE_DIR;
+  if (!dir) return undefined;
+  const file = (side: string) => path.join(dir, `${impl}-${c}-${side}.cpuprofile`);
+  let client0 = 0;
+  let host0 = 0;
+  const hostCpu = async () => (await host.ask('thread-cpu')).threadCpuUs!;
+  return {
+    start: async () => {
+      await host.ask('profile-start');
+      await startProfile();
+      host0 = await hostCpu();
+      client0 = mainThreadCpuUs();
+    },
+    stop: async () => {
+      const client = mainThreadCpuUs() - client0;
+      const hostUs = (await hostCpu()) - host0;
+      await stopProfile(file('client'));
+      await host.ask('profile-stop', file('host'));
+      fs.writeFileSync(path.join(dir, `${impl}-${c}-cpu.json`), JSON.stringify({ client, host: hostUs }));
+    },
+  };
+}
+
 async function runCases(task: Extract<WorkerTask, { kind: 'cases' }>, host: HostProcess, sock: string): Promise<CaseResults> {
   const [client] = await connectMany(task.impl, sock, 1);
   const results: CaseResults = {};
   for (const c of task.order) {
     switch (c) {
       case 'a':
-        results.a = await caseSeq(client!, task.params);
+        results.a = await caseSeq(client!, task.params, () => host.cpu(), profileMarks(task.impl, c, host));
         break;
       case 'b': {
         const clients = await connectMany(task.impl, sock, task.params.concClients);
-        results.b = await caseConcurrent(clients, task.params, () => host.cpu());
+        results.b = await caseConcurrent(clients, task.params, () => host.cpu(), profileMarks(task.impl, c, host));
         await Promise.all(clients.map((x) => x.close()));
         break;
       }

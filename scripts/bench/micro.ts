@@ -1,0 +1,217 @@
+/**
+ * What each piece of remoteobj's request path costs, in isolation (no socket, no other process):
+ * the pieces the CPU profiles point at, timed one by one, so the hot-spot list in
+ * docs/performance.md can say how many µs each is worth. Also the same pieces for case (d)'s
+ * 1 MiB values, and what the raw baseline does instead.
+ *
+ *   node -r ts-node/register scripts/bench/micro.ts [--lib dist|src]
+ */
+import { performance } from 'node:perf_hooks';
+import { inspect } from 'node:util';
+import type * as Codec from '../../src/protocol/codec';
+import type * as Messages from '../../src/protocol/messages';
+import type * as ProxyMod from '../../src/client/proxy';
+import type * as SessionMod from '../../src/host/session';
+import type * as Evaluate from '../../src/evaluate';
+import type * as Access from '../../src/access';
+import type * as Lines from '../../src/transport/lines';
+import type * as Lock from '../../src/host/lock';
+import { libFile, libKind } from './lib';
+import { median } from './stats';
+import { BenchTarget, bytesPayload, mixedJson } from './target';
+
+const lib = <T>(m: string) => require(libFile(m)) as T;
+const codec = lib<typeof Codec>('protocol/codec');
+const messages = lib<typeof Messages>('protocol/messages');
+const proxy = lib<typeof ProxyMod>('client/proxy');
+const session = lib<typeof SessionMod>('host/session');
+const evaluate = lib<typeof Evaluate>('evaluate');
+const access = lib<typeof Access>('access');
+const lines = lib<typeof Lines>('transport/lines');
+const lock = lib<typeof Lock>('host/lock');
+
+let sink: unknown;
+
+/** µs per call of a synchronous `fn`: median of 5 rounds of `n` calls, after a warm-up round. */
+function timeSync(n: number, fn: () => unknown): number {
+  const rounds: number[] = [];
+  for (let r = -1; r < 5; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) sink = fn();
+    if (r >= 0) rounds.push(((performance.now() - t0) * 1000) / n);
+  }
+  return median(rounds);
+}
+
+async function timeAsync(n: number, fn: () => PromiseLike<unknown>): Promise<number> {
+  const rounds: number[] = [];
+  for (let r = -1; r < 5; r++) {
+    const t0 = performance.now();
+    for (let i = 0; i < n; i++) sink = await fn();
+    if (r >= 0) rounds.push(((performance.now() - t0) * 1000) / n);
+  }
+  return median(rounds);
+}
+
+const results: { group: string; what: string; us: number }[] = [];
+function record(group: string, what: string, us: number): void {
+  results.push({ group, what, us });
+  console.log(`  ${us.toFixed(us < 10 ? 3 : 1).padStart(10)} µs  ${what}`);
+}
+
+/** A connection that answers every request at once, in-process: what is left is the proxy's own cost. */
+function fakeConnection(captureStack: boolean) {
+  return {
+    path: '/tmp/micro.sock',
+    options: { captureStack },
+    request: () => Promise.resolve({ kind: 'value' as const, value: 1 }),
+  } as unknown as Parameters<typeof proxy.createRootProxy>[0];
+}
+
+/**
+ * A sketch of a fast path (not remoteobj code): true when `v` is JSON that the codec would send
+ * unchanged (finite non -0 numbers, plain objects without a lone "$" key, no undefined), so
+ * encode could hand the value to JSON.stringify as is, and decode could keep JSON.parse's result.
+ */
+function isPlainJson(v: unknown, depth: number): boolean {
+  if (v === null) return true;
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(v) && !Object.is(v, -0);
+    case 'object': {
+      if (depth > 200) return false;
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) if (!isPlainJson(v[i], depth + 1)) return false;
+        return true;
+      }
+      const proto = Object.getPrototypeOf(v);
+      if (proto !== Object.prototype && proto !== null) return false;
+      let n = 0;
+      let first = '';
+      for (const k in v) {
+        if (n++ === 0) first = k;
+        if (!isPlainJson((v as Record<string, unknown>)[k], depth + 1)) return false;
+      }
+      return !(n === 1 && first.charCodeAt(0) === 36);
+    }
+  }
+  return false;
+}
+
+/** A stack as deep as a typical caller's (the bench's await loop sits ~8 frames deep). */
+function atDepth(d: number, fn: () => unknown): unknown {
+  return d === 0 ? fn() : atDepth(d - 1, fn);
+}
+
+async function main(): Promise<void> {
+  const N = 200_000;
+  console.log(`remoteobj micro-benchmarks (${libKind()}/), Node ${process.version}; µs per operation, median of 5 rounds\n`);
+
+  console.log('client, per tiny call `await remote.add(1)` (no socket):');
+  const target = new BenchTarget();
+  const withStack = proxy.createRootProxy(fakeConnection(true)) as any;
+  const noStack = proxy.createRootProxy(fakeConnection(false)) as any;
+  record('client', 'whole proxy path, captureStack on (default): get, apply, entry, flush, then', await timeAsync(N, () => withStack.add(1)));
+  record('client', 'whole proxy path, captureStack off', await timeAsync(N, () => noStack.add(1)));
+  record('client', '  new Error() at depth 10 (captureStack)', timeSync(N, () => atDepth(10, () => new Error())));
+  const frames = Error.stackTraceLimit;
+  Error.stackTraceLimit = 4;
+  record('client', '  new Error() at depth 10, Error.stackTraceLimit = 4 (a cheaper capture)', timeSync(N, () => atDepth(10, () => new Error())));
+  Error.stackTraceLimit = frames;
+  record('client', "  inspect(1, …) (the call's description, describeArgs)", timeSync(N, () => inspect(1, { depth: 1, breakLength: Infinity, maxArrayLength: 5, maxStringLength: 40 })));
+  record('client', '  new Proxy over a fresh arrow fn + 2 defineProperty (makeNode, ×2 per call)', timeSync(N, () => {
+    const t = (() => undefined) as unknown as Record<PropertyKey, unknown>;
+    Object.defineProperty(t, 'a', { value: 1 });
+    Object.defineProperty(t, 'b', { value: 2 });
+    return new Proxy(t, {});
+  }));
+  record('client', '  3 promises + catch handler (entry + then chain)', await timeAsync(N, () => {
+    let res!: (v: number) => void;
+    const p = new Promise<number>((r) => (res = r));
+    p.catch(() => {});
+    res(1);
+    return p.then((v) => v).then((v) => v);
+  }));
+  Error.stackTraceLimit = frames;
+
+  const reqObj = { id: 12345, ops: [{ op: 'get', key: 'add' }, { op: 'call', args: [1] }] };
+  const reqLine = JSON.stringify(reqObj);
+  const reqParsed = JSON.parse(reqLine) as unknown;
+  const replyLine = JSON.stringify({ id: 12345, kind: 'value', value: 2 });
+  const replyParsed = JSON.parse(replyLine) as unknown;
+  console.log(`\nwire pieces of one tiny call (request ${reqLine.length} B, reply ${replyLine.length} B):`);
+  record('wire', 'JSON.stringify(request)', timeSync(N, () => JSON.stringify(reqObj)));
+  record('wire', 'JSON.parse(request line)', timeSync(N, () => JSON.parse(reqLine)));
+  record('wire', 'JSON.stringify(reply)', timeSync(N, () => JSON.stringify({ id: 12345, kind: 'value', value: 2 })));
+  record('wire', 'JSON.parse(reply line)', timeSync(N, () => JSON.parse(replyLine)));
+  record('wire', 'zod Request.safeParse (host)', timeSync(N, () => messages.Request.safeParse(reqParsed)));
+  record('wire', 'zod Reply.safeParse (client)', timeSync(N, () => messages.Reply.safeParse(replyParsed)));
+  record('wire', 'codec encode(1) + decode(1) (args and result)', timeSync(N, () => codec.decode(codec.encode(1, 'args[0]'))));
+  record('wire', 'Buffer.byteLength(request line) (client size check)', timeSync(N, () => Buffer.byteLength(reqLine)));
+  const chunk = Buffer.from(reqLine + '\n');
+  const splitter = new lines.LineSplitter({ line: (t) => (sink = t), badUtf8: () => {}, overflow: () => {} });
+  record('wire', 'LineSplitter.push (one line: indexOf, isUtf8, toString)', timeSync(N, () => splitter.push(chunk)));
+
+  console.log('\nhost, per tiny call (no socket):');
+  const ctx = { functions: {}, access: {} };
+  const ops = [{ op: 'get' as const, key: 'add' }, { op: 'call' as const, args: [1] }];
+  record('host', 'evaluate([get add, call 1]) incl. access checks', timeSync(N, () => evaluate.evaluate(target, ops, ctx)));
+  record('host', '  checkAccess(get "add")', timeSync(N, () => access.checkAccess({ kind: 'get', target, key: 'add', path: [] }, {})));
+  const fifo = new lock.FifoLock('auto');
+  record('host', 'FifoLock.push + run of a sync job', timeSync(N, () => fifo.push({ run: () => {}, cancel: () => {} })));
+  const channel = { send: (l: string) => (sink = l), end: () => {} };
+  const sessionHost = {
+    path: '/tmp/micro.sock',
+    closing: false,
+    maxMessageBytes: 16 << 20,
+    enqueue: (o: Evaluate.EvalOp[], reply: SessionMod.Replier) => {
+      const out = evaluate.evaluate(target, o, ctx) as Evaluate.Outcome;
+      if (out.kind === 'value') reply.value(out.value);
+    },
+  };
+  const s = new session.Session(sessionHost, channel);
+  record('host', 'Session.onLine(request line) → reply line (parse, zod, decode, evaluate, encode, stringify)', timeSync(N, () => s.onLine(reqLine)));
+  record('host', 'raw server equivalent: JSON.parse + add + JSON.stringify', timeSync(N, () => {
+    const m = JSON.parse(reqLine) as { id: number };
+    return JSON.stringify({ id: m.id, v: target.add(1) });
+  }));
+
+  console.log('\ncase (d), 1 MiB values:');
+  const json = mixedJson();
+  const text = JSON.stringify(json);
+  const bytes = bytesPayload();
+  const M = 20;
+  record('large', 'JSON.stringify(1 MiB mixed JSON)', timeSync(M, () => JSON.stringify(json)));
+  record('large', 'JSON.parse(1 MiB mixed JSON)', timeSync(M, () => JSON.parse(text)));
+  record('large', 'codec encode(1 MiB mixed JSON) (tree walk with paths)', timeSync(M, () => codec.encode(json, 'args[0]')));
+  const parsed = JSON.parse(text) as unknown;
+  record('large', 'codec decode(1 MiB mixed JSON) (tree walk, copies)', timeSync(M, () => codec.decode(parsed)));
+  record('large', 'text.includes(\'"$\') on the 1 MiB line (a tag-free fast-path test)', timeSync(M, () => text.includes('"$')));
+  record('large', 'proposed: isPlainJson(1 MiB) check walk, no paths, no copies', timeSync(M, () => isPlainJson(json, 0)));
+  record('large', 'proposed: isPlainJson(parsed 1 MiB) as a decode pre-check', timeSync(M, () => isPlainJson(parsed, 0)));
+  const line = Buffer.from(JSON.stringify({ id: 1, ops: [{ op: 'get', key: 'echo' }, { op: 'call', args: [json] }] }));
+  const lineParsed = JSON.parse(line.toString()) as unknown;
+  record('large', 'zod Request.safeParse (1 MiB argument, z.unknown)', timeSync(M, () => messages.Request.safeParse(lineParsed)));
+  record('large', 'Buffer.byteLength(1 MiB line)', timeSync(M, () => Buffer.byteLength(text)));
+  record('large', 'isUtf8(1 MiB line)', timeSync(M, () => require('node:buffer').isUtf8(line)));
+  record('large', 'Buffer toString utf8 (1 MiB line)', timeSync(M, () => line.toString('utf8')));
+  const b64 = Buffer.from(bytes).toString('base64');
+  record('large', 'base64 encode 1 MiB (Buffer.toString)', timeSync(M, () => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64')));
+  record('large', 'base64 decode 1 MiB (Buffer.from)', timeSync(M, () => Buffer.from(b64, 'base64')));
+  record('large', 'codec encode(1 MiB Uint8Array) ($bytes)', timeSync(M, () => codec.encode(bytes, 'args[0]')));
+  record('large', 'codec decode({$bytes}) incl. the strict base64 regex + copy', timeSync(M, () => codec.decode({ $bytes: b64 })));
+  record('large', '  the strict base64 regex alone', timeSync(M, () => /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/.test(b64)));
+  record('large', 'proposed: strict base64 check as decode + re-encode + compare', timeSync(M, () => Buffer.from(b64, 'base64').toString('base64') === b64));
+  record('large', 'proposed: strict base64 check as length%4 + /[^A-Za-z0-9+/=]/ + padding', timeSync(M, () => b64.length % 4 === 0 && !/[^A-Za-z0-9+/=]/.test(b64) && !/=[^=]/.test(b64.slice(-3))));
+
+  if (process.argv.includes('--json')) console.log(JSON.stringify(results));
+  void sink;
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
