@@ -225,8 +225,11 @@ describe('targets', () => {
   });
 
   test('plain JavaScript: CommonJS by reference, an ES module by file URL', async () => {
-    const cjs = require('./fixtures/proc-cjs.js') as { add(a: number, b: number): number };
+    const cjs = require('./fixtures/proc-cjs.js') as { add(a: number, b: number): number; twice(x: number): number };
     expect(await track(fork(cjs.add, 2, 40)).result).toBe(42);
+    const twice = track(fork(cjs.twice, 21));
+    expect(twice.name).toMatch(/^twice-\d+$/);
+    expect(await twice.result).toBe(42);
     const esm = new URL(`file://${path.join(__dirname, 'fixtures', 'proc-esm.mjs')}`);
     const seen: number[] = [];
     for await (const v of track(fork(fork.ref(esm, 'upTo'), 3))) seen.push(v as number);

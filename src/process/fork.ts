@@ -192,7 +192,8 @@ export class Forked<R = unknown, Y = unknown> implements AsyncIterable<Y>, Async
     }
     checkOptions(options);
     this.target = Object.freeze({ ...spec });
-    const baseName = isExportRef(target) ? target.name : target.name || 'fork';
+    // An arrow assigned to `exports.mul` has no name of its own: its export name is the next best.
+    const baseName = isExportRef(target) ? target.name : target.name || spec.exportName || 'fork';
     this.name = options.name ?? `${baseName}-${nextNumber()}`;
     this.highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
     this.daemon = options.daemon ?? true;
@@ -218,7 +219,7 @@ export class Forked<R = unknown, Y = unknown> implements AsyncIterable<Y>, Async
       serialization: 'json',
     });
     this.process = child;
-    this.watch(child);
+    this.watch(child, plan);
     if (this.daemon) {
       liveDaemons.add(child);
       installExitHook();
@@ -410,7 +411,7 @@ export class Forked<R = unknown, Y = unknown> implements AsyncIterable<Y>, Async
     }
   }
 
-  private watch(child: ChildProcess): void {
+  private watch(child: ChildProcess, plan: { cwd?: string }): void {
     let exited: ExitInfo | undefined;
     let channelClosed = !child.connected;
     const finish = () => {
@@ -433,7 +434,8 @@ export class Forked<R = unknown, Y = unknown> implements AsyncIterable<Y>, Async
     child.once('error', (e) => {
       // Spawning failed (or a signal could not be sent): no exit event follows a failed spawn.
       if (child.pid === undefined) {
-        this.fail(new Error(`fork(): could not start a child process for ${this.name}: ${e.message}`, { cause: e }));
+        const where = plan.cwd !== undefined ? ` (cwd ${plan.cwd})` : '';
+        this.fail(new Error(`fork(): could not start a child process for ${this.name}${where}: ${e.message}`, { cause: e }));
         this.onExit({ code: null, signal: null });
       }
     });
