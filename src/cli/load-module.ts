@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { types } from 'node:util';
+import type { Host } from '../host/host';
 import { UsageError } from './exit-codes';
 
 /** What `serve` passes to a factory (and a class constructor). */
@@ -16,6 +17,8 @@ export interface ServeControl {
   signal: AbortSignal;
   /** Close the host (as on SIGTERM) and end the process. */
   close(): Promise<void>;
+  /** The host, once listening (e.g. for `host.exclusive(fn)` in the module's own loop). */
+  readonly host: Host | undefined;
 }
 
 const TS_EXTENSIONS = new Set(['.ts', '.cts']);

@@ -93,7 +93,7 @@ export function formatError(err: unknown, ctx: ErrorContext): string {
   const span = origin?.op !== undefined ? ctx.chain?.spans[origin.op] : undefined;
   if (span && ctx.chain) lines.push(...pointer(ctx.chain.source, span.start, span.end, `op ${origin!.op} (${origin!.opName ?? '?'})`));
   if (ctx.verbose) {
-    const code = (err as { code?: unknown }).code;
+    const code = err instanceof RemoteError ? err.remoteCode : (err as { code?: unknown }).code;
     if (code !== undefined) lines.push(`  code: ${String(code)}`);
     const rule = (err as { rule?: unknown }).rule;
     if (typeof rule === 'string') lines.push(`  rule: ${rule}`);

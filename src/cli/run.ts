@@ -4,18 +4,24 @@
  * the demo goes through exactly the code a user's shell does.
  */
 import { COMMON_OPTIONS, flag, parseArgs, secondsOption } from './args';
-import { call, del, get, ls, set } from './commands/chain';
-import { demo } from './commands/demo';
-import { repl } from './commands/repl';
-import { serve } from './commands/serve';
-import { wait } from './commands/wait';
 import type { Command, CommandContext } from './context';
 import { EXIT, exitCodeFor, UsageError } from './exit-codes';
 import { COMMAND_HELP, MAIN_HELP, version } from './help';
 import type { Io } from './io';
 import { formatError, type OutputMode } from './output';
 
-export const COMMANDS: Record<string, Command> = { get, call, set, del, ls, wait, repl, serve, demo };
+/** Each command's module is loaded only when it runs: a short command starts faster. */
+export const COMMANDS: Record<string, () => Command> = {
+  get: () => (require('./commands/chain') as typeof import('./commands/chain')).get,
+  call: () => (require('./commands/chain') as typeof import('./commands/chain')).call,
+  set: () => (require('./commands/chain') as typeof import('./commands/chain')).set,
+  del: () => (require('./commands/chain') as typeof import('./commands/chain')).del,
+  ls: () => (require('./commands/chain') as typeof import('./commands/chain')).ls,
+  wait: () => (require('./commands/wait') as typeof import('./commands/wait')).wait,
+  repl: () => (require('./commands/repl') as typeof import('./commands/repl')).repl,
+  serve: () => (require('./commands/serve') as typeof import('./commands/serve')).serve,
+  demo: () => (require('./commands/demo') as typeof import('./commands/demo')).demo,
+};
 
 export async function run(argv: readonly string[], io: Io): Promise<number> {
   const [first, ...rest] = argv;
@@ -38,7 +44,7 @@ export async function run(argv: readonly string[], io: Io): Promise<number> {
     io.stdout.write(`${version()}\n`);
     return EXIT.OK;
   }
-  const command = Object.hasOwn(COMMANDS, first) ? COMMANDS[first] : undefined;
+  const command = Object.hasOwn(COMMANDS, first) ? COMMANDS[first]!() : undefined;
   if (!command) {
     const near = Object.keys(COMMANDS).filter((c) => c.startsWith(first.slice(0, 2)));
     return usage(io, new UsageError(`unknown command "${first}"${near.length && !first.startsWith('-') ? ` (did you mean ${near.join(' or ')}?)` : ''}`));

@@ -6,6 +6,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import nodeRepl from 'node:repl';
+import { inspect } from 'node:util';
 import { connect } from '../../client/connect';
 import type { Connection } from '../../client/connection';
 import type { Description } from '../../evaluate';
@@ -68,16 +69,30 @@ export const repl: Command = {
       terminal: interactive,
       useColors: interactive && !process.env.NO_COLOR,
       ignoreUndefined: true,
+      // The REPL's default writer shows proxies as Proxy [target, handler]; show what a remote value is.
+      writer: (v: unknown) => inspect(v, { colors: interactive && !process.env.NO_COLOR, showProxy: false, depth: 4 }),
     });
     server.context.remote = remote;
+
+    // One input at a time, in order, even when lines arrive faster than the host answers (piped
+    // stdin): each waits for the one before it.
+    let queue: Promise<void> = Promise.resolve();
+    const inTurn = (task: (done: () => void) => void) => {
+      queue = queue.then(() => new Promise<void>((done) => task(done)));
+    };
 
     // `remote.count` shows the value, not a proxy: await a remote expression left un-awaited.
     const defaultEval = server.eval as unknown as Evaluator;
     (server as unknown as { eval: Evaluator }).eval = (cmd, context, file, cb) =>
-      defaultEval.call(server, cmd, context, file, (err, result) => {
-        if (err || !isRemoteExpression(result)) return cb(err, result);
-        Promise.resolve(result).then((v) => cb(null, v), (e: Error) => cb(e));
-      });
+      inTurn((done) =>
+        defaultEval.call(server, cmd, context, file, (err, result) => {
+          if (err || !isRemoteExpression(result)) return done(), cb(err, result);
+          Promise.resolve(result).then(
+            (v) => (done(), cb(null, v)),
+            (e: Error) => (done(), cb(e)),
+          );
+        }),
+      );
 
     const defaultCompleter = (server as unknown as { completer: Completer }).completer;
     (server as unknown as { completer: Completer }).completer = (line, cb) => {
@@ -98,15 +113,19 @@ export const repl: Command = {
           this.displayPrompt();
           return;
         }
-        conn.request([...ops, { op: 'describe' }]).then(
-          (r) => {
-            if (r.kind === 'value') this.output.write(formatDescription(r.value as Description, 'pretty', { isTTY: interactive, write: () => undefined }));
-            this.displayPrompt();
-          },
-          (e: unknown) => {
-            ctx.io.stderr.write(formatError(e, { verbose: ctx.verbose }));
-            this.displayPrompt();
-          },
+        inTurn((done) =>
+          conn.request([...ops, { op: 'describe' }]).then(
+            (r) => {
+              if (r.kind === 'value') this.output.write(formatDescription(r.value as Description, 'pretty', { isTTY: interactive, write: () => undefined }));
+              done();
+              this.displayPrompt();
+            },
+            (e: unknown) => {
+              ctx.io.stderr.write(formatError(e, { verbose: ctx.verbose }));
+              done();
+              this.displayPrompt();
+            },
+          ),
         );
       },
     });
@@ -117,6 +136,8 @@ export const repl: Command = {
     }
 
     await new Promise<void>((resolve) => server.once('exit', () => resolve()));
+    // Piped input may end before the host has answered every line: finish them first.
+    for (let last: Promise<void> | undefined; last !== queue; ) await (last = queue);
     await remote.$close().catch(() => undefined);
     return EXIT.OK;
   },

@@ -65,7 +65,14 @@ export const serve: Command = {
       })();
       return closing;
     };
-    const control: ServeControl = { path: socketPath, signal: aborter.signal, close: () => shutdown('closed by the module').then(() => undefined) };
+    const control: ServeControl = {
+      path: socketPath,
+      signal: aborter.signal,
+      close: () => shutdown('closed by the module').then(() => undefined),
+      get host() {
+        return host;
+      },
+    };
 
     const onSignal = (signal: NodeJS.Signals) => {
       if (closing) {
