@@ -76,7 +76,14 @@ export const demo: Command = {
     out.write(`\n${colors ? '\x1b[1m' : ''}$ remoteobj serve ${q(COUNTER)} --path ${sock} &${colors ? '\x1b[22m' : ''}\n`);
     const child = startHost(sock);
     const cleanup = () => child.kill('SIGKILL');
+    // Ctrl-C during the demo: do not leave the host process behind.
+    const interrupted = (signal: NodeJS.Signals) => {
+      cleanup();
+      process.exit(signal === 'SIGINT' ? 130 : 143);
+    };
     process.once('exit', cleanup);
+    process.once('SIGINT', interrupted);
+    process.once('SIGTERM', interrupted);
     try {
       const printed = await firstLine(child);
       out.write(indent(`${printed}\n`));
@@ -124,6 +131,8 @@ export const demo: Command = {
       return EXIT.REMOTE;
     } finally {
       process.off('exit', cleanup);
+      process.off('SIGINT', interrupted);
+      process.off('SIGTERM', interrupted);
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGTERM');
         await exited(child, 5000).catch(() => child.kill('SIGKILL'));

@@ -69,6 +69,9 @@ export const repl: Command = {
       terminal: interactive,
       useColors: interactive && !process.env.NO_COLOR,
       ignoreUndefined: true,
+      // The input preview evaluates as you type; on a remote proxy that would mean requests (and
+      // surprises): results come on Enter only.
+      preview: false,
       // The REPL's default writer shows proxies as Proxy [target, handler]; show what a remote value is.
       writer: (v: unknown) => inspect(v, { colors: interactive && !process.env.NO_COLOR, showProxy: false, depth: 4 }),
     });
