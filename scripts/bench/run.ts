@@ -23,7 +23,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CASES, type CaseName, type CaseResults, FULL, QUICK } from './cases';
 import { IMPLS } from './impls';
-import { childExecArgv, forkVia, libKind, type Pinning, pinning } from './lib';
+import { childExecArgv, forkVia, libKind, type Pinning, pinning, ROOT } from './lib';
 import { compileBench } from './compile';
 import { renderMem, renderTable, renderTargets } from './table';
 import type { MemSample, WorkerResult, WorkerTask } from './worker';
@@ -83,6 +83,15 @@ const PINNING_TEXT: Record<Pinning, string> = {
   two: 'client pinned to CPU 0, host to CPU 1',
 };
 
+/** Which remoteobj was measured: the commit, and whether src/ had uncommitted changes. */
+function revision(): string {
+  const git = (args: string[]) => spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' });
+  const sha = git(['rev-parse', '--short', 'HEAD']);
+  if (sha.status !== 0) return 'not a git checkout';
+  const dirty = git(['status', '--porcelain', '--', 'src']).stdout.trim() !== '';
+  return `commit ${sha.stdout.trim()}${dirty ? ' + uncommitted changes in src/' : ''}`;
+}
+
 let benchDir = '';
 
 function runWorker(task: WorkerTask): Promise<WorkerResult> {
@@ -111,7 +120,7 @@ async function main(): Promise<void> {
   console.log(
     `remoteobj benchmark${opts.quick ? ' (--quick: smoke pass, figures are not meaningful)' : ''}\n` +
       `Node ${process.version}, ${os.platform()} ${os.arch()}, ${cpus.length} CPUs (${cpus[0]?.model.trim() ?? '?'}), ` +
-      `${opts.runs} fresh run${opts.runs > 1 ? 's' : ''} per implementation, medians; remoteobj from ${libKind()}/; Unix socket, one host process per run; ${PINNING_TEXT[pinning()]}`,
+      `${opts.runs} fresh run${opts.runs > 1 ? 's' : ''} per implementation, medians; remoteobj from ${libKind()}/ (${revision()}); Unix socket, one host process per run; ${PINNING_TEXT[pinning()]}`,
   );
   const byImpl = new Map<string, CaseResults[]>(opts.impls.map((i) => [i, []]));
   const failures: string[] = [];

@@ -3,7 +3,7 @@
  * order it is given (or the memory check), sends the results to the parent and exits.
  * Usage (forked by run.ts, compiled): worker.js '<json WorkerTask>'
  */
-import { type ChildProcess, fork } from 'node:child_process';
+import { type ChildProcess, fork, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -91,11 +91,16 @@ async function connectMany(impl: string, sock: string, n: number): Promise<Bench
  * With BENCH_PROFILE_DIR set, CPU profiles of client and host over each case's timed part
  * (<impl>-<case>-{client,host}.cpuprofile), and both main threads' CPU time (µs) over the same
  * window (<impl>-<case>-cpu.json), against which the sampled profile is calibrated.
+ * With BENCH_PERF_DIR set, the same with Linux `perf record` attached to both processes instead
+ * (<impl>-<case>-{client,host}.data; the processes run with --perf-basic-prof for JS names), and
+ * both processes' CPU time (process.cpuUsage, all threads) over the window.
  */
 function profileMarks(impl: string, c: CaseName, host: HostProcess): Marks | undefined {
-  const dir = process.env.BENCH_PROFILE_DIR;
-  if (!dir) return undefined;
-  const file = (side: string) => path.join(dir, `${impl}-${c}-${side}.cpuprofile`);
+  const v8Dir = process.env.BENCH_PROFILE_DIR;
+  const perfDir = process.env.BENCH_PERF_DIR;
+  if (perfDir) return perfMarks(perfDir, `${impl}-${c}`, host);
+  if (!v8Dir) return undefined;
+  const file = (side: string) => path.join(v8Dir, `${impl}-${c}-${side}.cpuprofile`);
   let client0 = 0;
   let host0 = 0;
   const hostCpu = async () => (await host.ask('thread-cpu')).threadCpuUs!;
@@ -111,7 +116,33 @@ function profileMarks(impl: string, c: CaseName, host: HostProcess): Marks | und
       const hostUs = (await hostCpu()) - host0;
       await stopProfile(file('client'));
       await host.ask('profile-stop', file('host'));
-      fs.writeFileSync(path.join(dir, `${impl}-${c}-cpu.json`), JSON.stringify({ client, host: hostUs }));
+      fs.writeFileSync(path.join(v8Dir, `${impl}-${c}-cpu.json`), JSON.stringify({ client, host: hostUs }));
+    },
+  };
+}
+
+function perfMarks(dir: string, name: string, host: HostProcess): Marks {
+  let recorders: ChildProcess[] = [];
+  let client0: NodeJS.CpuUsage;
+  let host0: NodeJS.CpuUsage;
+  const total = (u: NodeJS.CpuUsage) => u.user + u.system;
+  return {
+    start: async () => {
+      recorders = [
+        ['client', process.pid],
+        ['host', host.child.pid!],
+      ].map(([side, pid]) =>
+        spawn('perf', ['record', '-q', '-e', 'cpu-clock', '-F', '10000', '-p', String(pid), '-o', path.join(dir, `${name}-${side}.data`)], { stdio: 'ignore' }),
+      );
+      await new Promise((r) => setTimeout(r, 300)); // let perf attach
+      host0 = await host.cpu();
+      client0 = process.cpuUsage();
+    },
+    stop: async () => {
+      const client = total(process.cpuUsage(client0));
+      const hostUs = total(await host.cpu()) - total(host0);
+      await Promise.all(recorders.map((r) => new Promise((done) => (r.once('exit', done), r.kill('SIGINT')))));
+      fs.writeFileSync(path.join(dir, `${name}-cpu.json`), JSON.stringify({ client, host: hostUs }));
     },
   };
 }
