@@ -39,7 +39,8 @@ export type ProtocolErrorCode = 'BAD_JSON' | 'BAD_MESSAGE' | 'UNKNOWN_OP' | 'BAD
 export class RemoteObjError extends Error {
   readonly code: ErrorCode;
   /** Set when the error was raised on the host and carried back over the wire. */
-  origin?: ErrorOrigin;
+  // `declare`: no own `origin: undefined` field on every local error (it would show up in Object.keys).
+  declare origin?: ErrorOrigin;
   constructor(code: ErrorCode, message: string, options?: ErrorOptions) {
     super(message, options);
     this.code = code;
@@ -49,13 +50,27 @@ export class RemoteObjError extends Error {
   }
 }
 
-/** An error thrown by the hosted object whose class has no built-in counterpart here. */
+export interface RemoteErrorOptions extends ErrorOptions {
+  /** The `code` the error had on the host, if any (e.g. `ER_DUP_ENTRY`). */
+  remoteCode?: unknown;
+}
+
+/**
+ * An error thrown by the hosted object whose class has no built-in counterpart here.
+ * Its own `code` stays `REMOTE` (the library's code); the host's `name` and `code` are kept
+ * as `remoteName` and `remoteCode`.
+ */
 export class RemoteError extends RemoteObjError {
   /** The `name` the error had on the host, e.g. `ValidationError`. */
   readonly remoteName: string;
-  constructor(remoteName: string, message: string, options?: ErrorOptions) {
+  /** The `code` the error had on the host; absent when it had none. */
+  declare readonly remoteCode?: unknown;
+  constructor(remoteName: string, message: string, options?: RemoteErrorOptions) {
     super(ErrorCodes.REMOTE, message, options);
     this.remoteName = remoteName;
+    if (options?.remoteCode !== undefined) {
+      Object.defineProperty(this, 'remoteCode', { value: options.remoteCode, enumerable: true, writable: true, configurable: true });
+    }
   }
 }
 

@@ -7,8 +7,11 @@
  * A plain object that happens to look like a tag is wrapped in `{"$escape": {...}}`.
  *
  * Nothing here ever runs code from the wire: decoding only builds plain data, never looks up
- * classes by name, and defines `__proto__` keys as ordinary own properties.
+ * classes by name, and defines `__proto__` keys as ordinary own properties. Decoding is strict:
+ * anything malformed (unknown tag, bad payload, too deep) is a ProtocolError BAD_VALUE.
  */
+import { EventEmitter } from 'node:events';
+import { types } from 'node:util';
 import { EncodeError, ProtocolError } from '../errors';
 import { errorFromWire, errorToWire } from './error-wire';
 
@@ -16,6 +19,9 @@ export type Json = null | boolean | number | string | Json[] | { [key: string]: 
 
 /** How deep a value may nest, in both directions; protects the stack from hostile input. */
 export const MAX_DEPTH = 200;
+
+/** Longest BigInt (in decimal digits) either side accepts: parsing is quadratic, so a cap keeps hostile input cheap. */
+export const MAX_BIGINT_DIGITS = 100_000;
 
 /** Every tag the codec writes; docs/protocol.md lists them with examples. */
 export const TAGS = [
@@ -47,6 +53,14 @@ const TYPED_ARRAYS = {
   BigUint64Array,
 } as const;
 type TypedName = keyof typeof TYPED_ARRAYS;
+const TYPED_NAMES = Object.keys(TYPED_ARRAYS) as TypedName[];
+
+/** The typed-array kind by its internal slot (util.types), so subclasses and other realms (vm, Jest) count too. */
+function typedName(v: ArrayBufferView): TypedName | undefined {
+  return TYPED_NAMES.find((name) => (types as unknown as Record<string, (x: unknown) => boolean>)[`is${name}`]!(v));
+}
+
+const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
 
 function describeKind(v: unknown): string {
   if (typeof v === 'function') return `a function${v.name ? ` (${v.name})` : ''}`;
@@ -64,14 +78,23 @@ function isPlainObject(v: object): boolean {
   return proto === Object.prototype || proto === null;
 }
 
-function looksLikeTag(o: Record<string, unknown>): boolean {
-  let n = 0;
-  let first = '';
-  for (const k in o) {
-    if (n++ === 0) first = k;
-    else return false;
+/** Exactly one key, starting with `$`. Own keys only: inherited (polluted) keys must not change the reading. */
+function isTagShape(ownKeys: readonly string[]): boolean {
+  return ownKeys.length === 1 && ownKeys[0]!.charCodeAt(0) === 36; /* '$' */
+}
+
+/** Where a Map entry's value sits, as a reader would write it: `value.get("a")`, `value.get(1)`, else by position. */
+function mapValuePath(path: string, key: unknown, i: number): string {
+  switch (typeof key) {
+    case 'string':
+      return `${path}.get(${JSON.stringify(key)})`;
+    case 'number':
+    case 'boolean':
+      return `${path}.get(${String(key)})`;
+    case 'bigint':
+      return `${path}.get(${key}n)`;
   }
-  return n === 1 && first.charCodeAt(0) === 36; /* '$' */
+  return key === null || key === undefined ? `${path}.get(${key})` : `${path}<value ${i}>`;
 }
 
 function bytesToBase64(v: ArrayBufferView): string {
@@ -96,8 +119,13 @@ function enc(v: unknown, path: string, depth: number, seen: Set<object> | undefi
       return { $number: String(v) };
     case 'undefined':
       return { $undefined: true };
-    case 'bigint':
-      return { $bigint: v.toString() };
+    case 'bigint': {
+      const digits = v.toString();
+      if (digits.length - (v < 0n ? 1 : 0) > MAX_BIGINT_DIGITS) {
+        throw new EncodeError(`cannot send a BigInt of more than ${MAX_BIGINT_DIGITS} digits at ${path}`);
+      }
+      return { $bigint: digits };
+    }
     case 'function':
     case 'symbol':
       throw new EncodeError(`cannot send ${describeKind(v)} at ${path}: only data can cross the wire`);
@@ -112,64 +140,89 @@ function enc(v: unknown, path: string, depth: number, seen: Set<object> | undefi
     seen.delete(o);
     return out;
   }
-  if (isPlainObject(o)) {
-    seen = enter(o, path, seen);
-    const out: Record<string, Json> = {};
-    for (const k of Object.keys(o)) {
-      setOwn(out, k, enc((o as Record<string, unknown>)[k], pathJoin(path, k), depth + 1, seen));
-    }
-    seen.delete(o);
-    return looksLikeTag(out) ? { $escape: out } : out;
+  if (isPlainObject(o)) return encodeObject(o, path, depth, seen);
+  // Checks go by internal slot (util.types), not instanceof, so values from another realm (vm, Jest) travel too.
+  if (types.isDate(o)) {
+    const t = Date.prototype.getTime.call(o);
+    return { $date: Number.isNaN(t) ? 'Invalid Date' : Date.prototype.toISOString.call(o) };
   }
-  if (o instanceof Date) return { $date: Number.isNaN(o.getTime()) ? 'Invalid Date' : o.toISOString() };
-  if (o instanceof Map) {
+  if (types.isMap(o)) {
     seen = enter(o, path, seen);
     const out: Json[] = [];
     let i = 0;
-    for (const [k, val] of o) {
-      out.push([enc(k, `${path}<key ${i}>`, depth + 1, seen), enc(val, `${path}.get(${i})`, depth + 1, seen)]);
+    for (const [k, val] of Map.prototype.entries.call(o)) {
+      out.push([enc(k, `${path}<key ${i}>`, depth + 1, seen), enc(val, mapValuePath(path, k, i), depth + 1, seen)]);
       i++;
     }
     seen.delete(o);
     return { $map: out };
   }
-  if (o instanceof Set) {
+  if (types.isSet(o)) {
     seen = enter(o, path, seen);
     const out: Json[] = [];
     let i = 0;
-    for (const val of o) out.push(enc(val, `${path}<item ${i++}>`, depth + 1, seen));
+    for (const val of Set.prototype.values.call(o)) out.push(enc(val, `${path}<item ${i++}>`, depth + 1, seen));
     seen.delete(o);
     return { $set: out };
   }
   if (Buffer.isBuffer(o)) return { $buffer: o.toString('base64') };
-  if (o instanceof Uint8Array) return { $bytes: bytesToBase64(o) };
-  if (ArrayBuffer.isView(o)) {
-    const name = o.constructor.name as TypedName;
-    if (name in TYPED_ARRAYS) return { $typed: { type: name, base64: bytesToBase64(o) } };
+  if (types.isUint8Array(o)) return { $bytes: bytesToBase64(o as Uint8Array) };
+  if (types.isTypedArray(o)) {
+    const name = typedName(o as ArrayBufferView);
+    if (name) return { $typed: { type: name, base64: bytesToBase64(o as ArrayBufferView) } };
     throw new EncodeError(`cannot send ${describeKind(o)} at ${path}`);
   }
-  if (o instanceof RegExp) return { $regexp: { source: o.source, flags: o.flags } };
-  if (o instanceof Error) {
+  if (types.isRegExp(o)) return { $regexp: { source: (o as RegExp).source, flags: (o as RegExp).flags } };
+  if (o instanceof Error || types.isNativeError(o)) {
     return { $error: errorToWire(o) as unknown as Json };
   }
-  if (typeof (o as { then?: unknown }).then === 'function') {
+  if (types.isPromise(o) || typeof (o as { then?: unknown }).then === 'function') {
     throw new EncodeError(`cannot send a promise at ${path}: await it first`);
   }
-  if (o instanceof WeakMap || o instanceof WeakSet || o instanceof WeakRef || o instanceof ArrayBuffer) {
-    throw new EncodeError(`cannot send ${describeKind(o)} at ${path}`);
+  if (types.isBoxedPrimitive(o)) {
+    // new String('x'), new Number(1)...: JSON sends the primitive inside, so do we (a boxed Symbol is refused there).
+    return enc((o as { valueOf(): unknown }).valueOf(), path, depth + 1, seen);
   }
-  if (typeof (o as { toJSON?: unknown }).toJSON === 'function') {
-    return enc((o as { toJSON(): unknown }).toJSON(), path, depth + 1, seen);
+  if (
+    types.isWeakMap(o) ||
+    types.isWeakSet(o) ||
+    o instanceof WeakRef ||
+    types.isAnyArrayBuffer(o) ||
+    types.isDataView(o) ||
+    o instanceof EventEmitter ||
+    (typeof EventTarget === 'function' && o instanceof EventTarget)
+  ) {
+    // Weak collections cannot be listed; sockets, streams, servers and other emitters are live
+    // resources, not data (their own fields are internals).
+    throw new EncodeError(`cannot send ${describeKind(o)} at ${path}: only data can cross the wire`);
   }
-  // A class instance travels as a copy of its own enumerable data (like structuredClone):
-  // the prototype stays behind. Anything holding functions (sockets, streams) is refused above.
+  return encodeObject(o, path, depth, seen);
+}
+
+/**
+ * A plain object or a class instance. An instance travels as a copy of its own enumerable data
+ * (like structuredClone): the prototype stays behind. `toJSON()` is honoured first, as JSON does.
+ */
+function encodeObject(o: object, path: string, depth: number, seen: Set<object> | undefined): Json {
+  const hook = (o as { toJSON?: unknown }).toJSON;
+  let skipHook = false;
+  if (typeof hook === 'function') {
+    let json: unknown;
+    try {
+      json = hook.call(o, '');
+    } catch (e) {
+      throw new EncodeError(`toJSON() of ${describeKind(o)} at ${path} threw: ${(e as Error)?.message ?? String(e)}`, { cause: e });
+    }
+    // A toJSON returning its own receiver means "copy me as I am" (and would otherwise loop forever).
+    if (json !== o) return enc(json, path, depth + 1, seen);
+    skipHook = true;
+  }
   seen = enter(o, path, seen);
+  const keys = Object.keys(o).filter((k) => !(skipHook && k === 'toJSON'));
   const out: Record<string, Json> = {};
-  for (const k of Object.keys(o)) {
-    setOwn(out, k, enc((o as Record<string, unknown>)[k], pathJoin(path, k), depth + 1, seen));
-  }
+  for (const k of keys) setOwn(out, k, enc((o as Record<string, unknown>)[k], pathJoin(path, k), depth + 1, seen));
   seen.delete(o);
-  return looksLikeTag(out) ? { $escape: out } : out;
+  return isTagShape(keys) ? { $escape: out } : out;
 }
 
 function enter(o: object, path: string, seen: Set<object> | undefined): Set<object> {
@@ -194,6 +247,12 @@ function bad(message: string): never {
   throw new ProtocolError('BAD_VALUE', message);
 }
 
+/** Strict base64 (what Buffer#toString('base64') writes): Buffer.from would skip bad characters silently. */
+function fromBase64(p: unknown, tag: string): Buffer {
+  if (typeof p !== 'string' || !BASE64.test(p)) bad(`${tag} must be a base64 string`);
+  return Buffer.from(p, 'base64');
+}
+
 function dec(j: unknown, depth: number): unknown {
   if (j === null || typeof j !== 'object') return j;
   if (depth >= MAX_DEPTH) bad(`value nests deeper than ${MAX_DEPTH} levels`);
@@ -203,15 +262,14 @@ function dec(j: unknown, depth: number): unknown {
     return out;
   }
   const o = j as Record<string, unknown>;
-  if (looksLikeTag(o)) return decodeTag(o, depth);
+  const keys = Object.keys(o);
+  if (isTagShape(keys)) return decodeTag(keys[0]!, o[keys[0]!], depth);
   const out: Record<string, unknown> = {};
-  for (const k of Object.keys(o)) setOwn(out, k, dec(o[k], depth + 1));
+  for (const k of keys) setOwn(out, k, dec(o[k], depth + 1));
   return out;
 }
 
-function decodeTag(o: Record<string, unknown>, depth: number): unknown {
-  const tag = Object.keys(o)[0]!;
-  const p = o[tag];
+function decodeTag(tag: string, p: unknown, depth: number): unknown {
   if (!TAG_SET.has(tag)) bad(`unknown tag ${JSON.stringify(tag)} (a plain object with one "$" key must be sent as {"$escape": {...}})`);
   switch (tag) {
     case '$undefined':
@@ -223,11 +281,14 @@ function decodeTag(o: Record<string, unknown>, depth: number): unknown {
       if (p === '-0') return -0;
       return bad(`$number must be "NaN", "Infinity", "-Infinity" or "-0"`);
     case '$bigint':
-      if (typeof p !== 'string' || !/^-?\d{1,10000}$/.test(p)) bad('$bigint must be a decimal string');
+      if (typeof p !== 'string' || !/^-?\d+$/.test(p) || p.length - (p[0] === '-' ? 1 : 0) > MAX_BIGINT_DIGITS) bad(`$bigint must be a decimal string of at most ${MAX_BIGINT_DIGITS} digits`);
       return BigInt(p);
     case '$date': {
-      if (typeof p !== 'string') bad('$date must be an ISO string');
-      return new Date(p === 'Invalid Date' ? NaN : p);
+      if (typeof p !== 'string') bad('$date must be an ISO string or "Invalid Date"');
+      if (p === 'Invalid Date') return new Date(NaN);
+      const d = new Date(p);
+      if (Number.isNaN(d.getTime())) bad(`$date ${JSON.stringify(p.slice(0, 40))} is not a date`);
+      return d;
     }
     case '$regexp': {
       const r = p as { source?: unknown; flags?: unknown };
@@ -253,23 +314,25 @@ function decodeTag(o: Record<string, unknown>, depth: number): unknown {
     }
     case '$bytes':
     case '$buffer': {
-      if (typeof p !== 'string') bad(`${tag} must be a base64 string`);
-      const b = Buffer.from(p, 'base64');
-      return tag === '$buffer' ? b : new Uint8Array(b.buffer, b.byteOffset, b.byteLength);
+      const b = fromBase64(p, tag);
+      // A Uint8Array gets its own ArrayBuffer: Buffer.from may hand out a slice of a shared pool,
+      // and `bytes.buffer` must not expose other data.
+      return tag === '$buffer' ? b : new Uint8Array(b);
     }
     case '$typed': {
       const t = p as { type?: unknown; base64?: unknown };
-      if (typeof t?.type !== 'string' || !(t.type in TYPED_ARRAYS) || typeof t.base64 !== 'string') {
-        bad(`$typed needs {type, base64} with type one of ${Object.keys(TYPED_ARRAYS).join(', ')}`);
+      if (typeof t?.type !== 'string' || !Object.hasOwn(TYPED_ARRAYS, t.type)) {
+        bad(`$typed needs {type, base64} with type one of ${TYPED_NAMES.join(', ')}`);
       }
       const Ctor = TYPED_ARRAYS[t.type as TypedName];
-      const b = Buffer.from(t.base64 as string, 'base64');
+      const b = fromBase64(t.base64, '$typed');
       if (b.byteLength % Ctor.BYTES_PER_ELEMENT !== 0) bad(`$typed ${t.type}: byte length ${b.byteLength} is not a multiple of ${Ctor.BYTES_PER_ELEMENT}`);
       const copy = new ArrayBuffer(b.byteLength); // aligned copy
       new Uint8Array(copy).set(b);
       return new Ctor(copy);
     }
     case '$error':
+      if (p === null || typeof p !== 'object' || Array.isArray(p)) bad('$error must wrap an object');
       return errorFromWire(p);
     case '$escape': {
       if (p === null || typeof p !== 'object' || Array.isArray(p)) bad('$escape must wrap an object');
