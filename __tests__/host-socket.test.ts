@@ -123,9 +123,7 @@ test(`a path over ${MAX_SOCKET_PATH_BYTES} bytes is refused with RangeError; one
   expect(fs.existsSync(longest)).toBe(false);
 });
 
-// Known bug (reported): close() unlinks whatever socket file is at its path, even one that a newer
-// host has bound since. Turn `test.failing` back into `test` once close() checks it is its own file.
-test.failing('close() does not remove a socket file that another host has since taken over', async () => {
+test('close() does not remove a socket file that another host has since taken over', async () => {
   const path = sock('take');
   const first = cleanup.host(await serve({ value: 1 }, path));
   // Someone removes the file and a new host binds the same path (e.g. a restarted service).

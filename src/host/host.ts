@@ -2,12 +2,11 @@
  * Host: serves one object on a socket path. Accepts connections (one Session each), runs every
  * request under one FIFO lock, and shuts down per `fulfillFinal`.
  */
-import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import type { AccessOptions } from '../access';
 import { type EvalContext, type EvalOp, evaluate, OpFailure, type Outcome } from '../evaluate';
-import { listenOwnerOnly, isWindowsPipe } from '../transport/socket-path';
+import { isWindowsPipe, listenOwnerOnly, removeSocketFile, type SocketFileId } from '../transport/socket-path';
 import { DEFAULT_MAX_MESSAGE_BYTES, LineSplitter, LineWriter } from '../transport/lines';
 import { FifoLock } from './lock';
 import { type Channel, type Replier, Session, type SessionHost } from './session';
@@ -58,6 +57,7 @@ export class Host<T = unknown> implements SessionHost {
   private closingFlag = false;
   private closePromise?: Promise<void>;
   private server?: net.Server;
+  private socketFile?: SocketFileId;
 
   /** @internal use serve() */
   constructor(
@@ -97,7 +97,7 @@ export class Host<T = unknown> implements SessionHost {
   async listen(localBypass: boolean): Promise<void> {
     const server = net.createServer({ pauseOnConnect: false }, (socket) => this.accept(socket));
     server.maxConnections = Infinity;
-    await listenOwnerOnly(server, this.path);
+    this.socketFile = await listenOwnerOnly(server, this.path);
     this.server = server;
     if (localBypass) registerLocal(this.path, this);
   }
@@ -246,7 +246,7 @@ export class Host<T = unknown> implements SessionHost {
     if (!finished) this.lock.cancelQueued();
     await this.endConnections();
     await serverClosed;
-    this.removeSocketFile();
+    removeSocketFile(this.path, this.socketFile);
   }
 
   private async endConnections(): Promise<void> {
@@ -259,17 +259,6 @@ export class Host<T = unknown> implements SessionHost {
     await Promise.all(closed);
     for (const session of this.sessions.keys()) session.markClosed();
     this.sessions.clear();
-  }
-
-
-  private removeSocketFile(): void {
-    if (process.platform === 'win32' || isWindowsPipe(this.path)) return;
-    try {
-      const st = fs.lstatSync(this.path, { throwIfNoEntry: false });
-      if (st?.isSocket()) fs.unlinkSync(this.path);
-    } catch {
-      /* already gone */
-    }
   }
 }
 

@@ -1,6 +1,7 @@
 /**
  * Socket paths: length limits, owner-only creation, and telling a stale socket file from a live host.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -65,26 +66,67 @@ export function probeSocket(p: string, timeoutMs = 1000): Promise<'live' | 'stal
   });
 }
 
+/** Identifies the socket file a host created, so it never removes a file that another host has since put there. */
+export interface SocketFileId {
+  dev: number;
+  ino: number;
+}
+
 /**
  * Listen on `p` with the socket file readable and writable by its owner only (0600).
- * A stale socket file left by a dead host is replaced; a path where a live host answers is refused.
+ * A stale socket file left by a dead host is replaced; a path where a live host answers is refused,
+ * and so is a path holding something other than a socket.
+ *
+ * The socket is bound under a private temporary name in the same directory and then renamed into
+ * place. That replaces a stale file atomically, and — since libuv unlinks the *bound* name when the
+ * server closes — closing never deletes a socket file that a newer host has since put at `p`.
+ * Returns the file's identity for removeSocketFile().
  */
-export async function listenOwnerOnly(server: net.Server, p: string): Promise<void> {
+export async function listenOwnerOnly(server: net.Server, p: string): Promise<SocketFileId | undefined> {
   checkSocketPath(p);
+  if (IS_WINDOWS || isWindowsPipe(p)) {
+    await listenOnce(server, p);
+    return undefined;
+  }
+  await refuseLiveOrForeign(p);
+  const tmp = path.join(path.dirname(p), `.ro-${crypto.randomBytes(4).toString('hex')}`);
+  if (Buffer.byteLength(tmp) > MAX_SOCKET_PATH_BYTES) {
+    // No room for a temporary name: bind in place (a stale file was checked above).
+    fs.rmSync(p, { force: true });
+    await listenOnce(server, p);
+  } else {
+    await listenOnce(server, tmp);
+    try {
+      fs.renameSync(tmp, p);
+    } catch (e) {
+      await new Promise<void>((r) => server.close(() => r()));
+      throw e;
+    }
+  }
+  const st = fs.statSync(p);
+  return { dev: st.dev, ino: st.ino };
+}
+
+/** Throw EADDRINUSE when a live host answers at `p`, EEXIST when `p` is not a socket. */
+async function refuseLiveOrForeign(p: string): Promise<void> {
+  const st = fs.lstatSync(p, { throwIfNoEntry: false });
+  if (!st) return;
+  if (!st.isSocket()) {
+    throw Object.assign(new Error(`${p} exists and is not a socket; refusing to replace it`), { code: 'EEXIST' });
+  }
+  if ((await probeSocket(p)) === 'live') {
+    throw Object.assign(new Error(`a host is already listening on ${p}`), { code: 'EADDRINUSE' });
+  }
+}
+
+/** Remove the socket file at `p` if it is still the one `id` names. */
+export function removeSocketFile(p: string, id: SocketFileId | undefined): void {
+  if (!id) return;
   try {
-    await listenOnce(server, p);
-  } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'EADDRINUSE' || IS_WINDOWS || isWindowsPipe(p)) throw e;
-    const state = await probeSocket(p);
-    if (state === 'live') {
-      throw Object.assign(new Error(`a host is already listening on ${p}`), { code: 'EADDRINUSE' });
-    }
     const st = fs.lstatSync(p, { throwIfNoEntry: false });
-    if (st && !st.isSocket()) {
-      throw Object.assign(new Error(`${p} exists and is not a socket; refusing to replace it`), { code: 'EEXIST' });
-    }
-    if (st) fs.unlinkSync(p);
-    await listenOnce(server, p);
+    if (st?.isSocket() && st.dev === id.dev && st.ino === id.ino) fs.unlinkSync(p);
+  } catch {
+    /* already gone */
   }
 }
 
