@@ -29,7 +29,7 @@ test('describe lists own properties, class methods and getters, and hides what a
     await remote.$close();
     await host.close();
   };
-  const d: any = await (remote as any).$describe();
+  const d = await remote.$describe();
   expect(d.type).toBe('Service');
   expect(d.className).toBe('Service');
   const byName: Record<string, any> = Object.create(null);
@@ -42,9 +42,9 @@ test('describe lists own properties, class methods and getters, and hides what a
   expect(byName.inherited).toMatchObject({ kind: 'method', own: false });
   for (const hidden of ['_secret', 'constructor', 'toString', 'hasOwnProperty', '__proto__']) expect(byName[hidden]).toBeUndefined();
 
-  const arr: any = await (remote.items as any).$describe();
+  const arr = await remote.items.$describe();
   expect(arr.type).toBe('array');
   expect(arr.length).toBe(3);
-  expect(arr.members.map((m: any) => m.name)).toEqual(expect.arrayContaining(['length', 'push', 'map']));
-  expect(arr.members.find((m: any) => m.name === '0')).toBeUndefined();
+  expect(arr.members.map((m) => m.name)).toEqual(expect.arrayContaining(['length', 'push', 'map']));
+  expect(arr.members.find((m) => m.name === '0')).toBeUndefined();
 });

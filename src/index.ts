@@ -5,7 +5,20 @@ export { connect, waitUntilListening } from './client/connect';
 export type { ConnectOptions, WaitOptions } from './client/connect';
 export type { Connection } from './client/connection';
 export type { GetOptions } from './client/proxy';
-export type { Remote, RemoteValue, RemoteMethod, RemoteMembers, RemoteControls, Resolved } from './client/types';
+export type {
+  Remote,
+  RemoteValue,
+  RemoteMethod,
+  RemoteMember,
+  RemoteMembers,
+  RemoteControls,
+  RemotePromise,
+  RemoteSuper,
+  RemoteAny,
+  RemoteAnyRoot,
+  Resolved,
+} from './client/types';
+export type { Description, MemberInfo } from './evaluate';
 export type { AccessOptions, AccessPolicy, AccessRequest, AccessKind } from './access';
 export { socketPath, checkSocketPath, MAX_SOCKET_PATH_BYTES } from './transport/socket-path';
 export {
@@ -22,7 +35,7 @@ export {
   ProcessExitedError,
   ErrorCodes,
 } from './errors';
-export type { ErrorCode, ErrorOrigin } from './errors';
+export type { ErrorCode, ErrorOrigin, RemoteErrorOptions } from './errors';
 export { PROTOCOL_NAME, PROTOCOL_VERSION } from './protocol/messages';
 export { fork, Forked } from './process/fork';
 export type { ForkOptions, ForkFunction, ExportRef, ForkResult, ForkYield, ExitInfo } from './process/fork';

@@ -16,6 +16,7 @@
  * are readonly: use `await remote.$set('x', v)`, or a `Remote<any>` view. `Remote<any>` (what
  * `connect()` gives without a type) lets anything through.
  */
+import type { Description } from '../evaluate';
 import type { Connection } from './connection';
 import type { GetOptions } from './proxy';
 
@@ -117,6 +118,8 @@ export interface RemoteControls<V, Root> {
   $has(value: HasArgument<NonNullable<V>>): Promise<boolean>;
   /** Python's `len`: length of arrays and strings, size of Map/Set. */
   $len(): Promise<number>;
+  /** The value's members (name, kind, type) under the host's access rules: what `remoteobj ls` shows. */
+  $describe(): Promise<Description>;
   /** Run a function the host registered under `name`, with the value as first argument. */
   $passto<R = unknown>(name: string, ...args: unknown[]): Promise<R>;
   /** The parent class's members, bound to this value: `remote.$super.describe()`, `remote.$super.$super.x`. */
