@@ -75,7 +75,7 @@ async function main(): Promise<void> {
   const columns: string[] = [];
   for (const impl of impls) {
     const calls = await record(benchDir, out, impl, c, params);
-    const cpu = JSON.parse(fs.readFileSync(path.join(out, `${impl}-${c}-cpu.json`), 'utf8')) as Record<'client' | 'host', number>;
+    const cpu = JSON.parse(fs.readFileSync(path.join(out, `${impl}-${c}-cpu.json`), 'utf8')) as Record<'client' | 'host', number> & { pids: number[] };
     for (const side of ['client', 'host'] as const) {
       const col = `${impl} ${side}`;
       columns.push(col);
@@ -86,9 +86,9 @@ async function main(): Promise<void> {
       for (const [k, pct] of cats) row.set(k, (pct / sum) * perCall);
       table.set(col, row);
     }
+    // perf report has read them: remove the JIT symbol maps --perf-basic-prof wrote for our two processes (they are large).
+    for (const pid of cpu.pids) fs.rmSync(`/tmp/perf-${pid}.map`, { force: true });
   }
-  // Remove the JIT symbol maps --perf-basic-prof wrote (they grow with every run).
-  for (const f of fs.readdirSync('/tmp')) if (/^perf-\d+\.map$/.test(f)) fs.rmSync(path.join('/tmp', f), { force: true });
   const names = [...new Set([...table.values()].flatMap((r) => [...r.keys()]))].sort((a, b) => (table.get(columns[columns.length - 2]!)?.get(b) ?? 0) - (table.get(columns[columns.length - 2]!)?.get(a) ?? 0));
   console.log(`\ncase (${c}), µs of CPU per call by category (perf, cpu-clock at 10 kHz; client on CPU 0, host on CPU 1):`);
   console.log(`${'category'.padEnd(46)}${columns.map((x) => x.padStart(18)).join('')}`);

@@ -142,7 +142,7 @@ function perfMarks(dir: string, name: string, host: HostProcess): Marks {
       const client = total(process.cpuUsage(client0));
       const hostUs = total(await host.cpu()) - total(host0);
       await Promise.all(recorders.map((r) => new Promise((done) => (r.once('exit', done), r.kill('SIGINT')))));
-      fs.writeFileSync(path.join(dir, `${name}-cpu.json`), JSON.stringify({ client, host: hostUs }));
+      fs.writeFileSync(path.join(dir, `${name}-cpu.json`), JSON.stringify({ client, host: hostUs, pids: [process.pid, host.child.pid] }));
     },
   };
 }
