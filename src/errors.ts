@@ -29,6 +29,8 @@ export const ErrorCodes = {
   CONNECTION_CLOSED: 'CONNECTION_CLOSED',
   TIMEOUT: 'TIMEOUT',
   PROCESS_EXITED: 'PROCESS_EXITED',
+  AUTH_FAILED: 'AUTH_FAILED',
+  LIMIT: 'LIMIT',
   REMOTE: 'REMOTE',
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -132,5 +134,24 @@ export class TimeoutError extends RemoteObjError {
 export class ProcessExitedError extends RemoteObjError {
   constructor(message: string, options?: ErrorOptions) {
     super(ErrorCodes.PROCESS_EXITED, message, options);
+  }
+}
+
+/**
+ * Authentication failed: wrong or missing secret on either side, a host that did not ask for the
+ * secret the client holds, or a request sent before authenticating. The connection is closed.
+ */
+export class AuthError extends RemoteObjError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCodes.AUTH_FAILED, message, options);
+  }
+}
+
+/** A host limit was reached (`limit` names it, e.g. `maxConnections`). */
+export class LimitError extends RemoteObjError {
+  readonly limit: string;
+  constructor(limit: string, message: string, options?: ErrorOptions) {
+    super(ErrorCodes.LIMIT, message, options);
+    this.limit = limit;
   }
 }

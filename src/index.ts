@@ -31,6 +31,8 @@ export {
   ProtocolError,
   EncodeError,
   AccessError,
+  AuthError,
+  LimitError,
   TimeoutError,
   ProcessExitedError,
   ErrorCodes,

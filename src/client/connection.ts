@@ -6,6 +6,7 @@
  */
 import net from 'node:net';
 import {
+  AuthError,
   ConnectionClosedError,
   EncodeError,
   NotListeningError,
@@ -16,7 +17,8 @@ import {
 import type { EvalOp } from '../evaluate';
 import { decode, encode, type Json } from '../protocol/codec';
 import { errorFromWire } from '../protocol/error-wire';
-import { ErrorReply, Hello, PROTOCOL_NAME, PROTOCOL_VERSION, Reply } from '../protocol/messages';
+import { AUTH_METHOD, authDigest, digestsMatch, newNonce } from '../protocol/auth';
+import { AuthReply, ErrorReply, Hello, PROTOCOL_NAME, PROTOCOL_VERSION, Reply } from '../protocol/messages';
 import { findLocal } from '../host/local-registry';
 import { DEFAULT_MAX_MESSAGE_BYTES, LineSplitter, LineWriter } from '../transport/lines';
 import { checkSocketPath, isWindowsPipe } from '../transport/socket-path';
@@ -37,6 +39,8 @@ export interface ConnectOptions {
    * that made the call (default true; costs a few µs per request).
    */
   captureStack?: boolean;
+  /** The host's shared secret, when it has one (mutual HMAC challenge; see docs/security.md). */
+  secret?: string | Buffer;
   /**
    * After the connection drops, connect again on the next request instead of failing with
    * NotListeningError (default false). Requests in flight when it dropped still reject with
@@ -104,6 +108,7 @@ export class Connection {
   private establish(): Promise<void> {
     this.state = 'connecting';
     this.closeReason = undefined;
+    this.authNonce = undefined;
     const local = this.options.localBypass === false ? undefined : findLocal(this.path);
     this.local = local !== undefined;
     return local ? this.openLocal(local) : this.openSocket(this.options.connectTimeout ?? 5000);
@@ -121,12 +126,15 @@ export class Connection {
         (line) => {
           if (this.link !== link) return;
           if (greeted) return this.onLine(line);
-          greeted = true;
           try {
-            this.onHello(line);
-            resolve();
+            if (this.onHandshakeLine(line)) {
+              greeted = true;
+              resolve();
+            }
           } catch (e) {
+            greeted = true;
             reject(e);
+            channel.end();
           }
         },
         () => {
@@ -159,12 +167,14 @@ export class Connection {
         {
           line: (text) => {
             if (greeted) return this.onLine(text);
-            greeted = true;
-            clearTimeout(timer);
             try {
-              this.onHello(text);
+              if (!this.onHandshakeLine(text)) return;
+              greeted = true;
+              clearTimeout(timer);
               resolve();
             } catch (e) {
+              greeted = true;
+              clearTimeout(timer);
               socket.destroy();
               reject(e);
             }
@@ -191,21 +201,55 @@ export class Connection {
     });
   }
 
-  private onHello(line: string): void {
+  /** The nonce this client sent with its auth message, while waiting for the host's proof. */
+  private authNonce?: string;
+
+  /**
+   * One line of the opening exchange: the hello, then (with a secret) the host's answer to our
+   * authentication. Returns true once the connection is ready; throws when it cannot be.
+   */
+  private onHandshakeLine(line: string): boolean {
     const msg = safeJson(line);
+    if (this.authNonce !== undefined) {
+      const ok = AuthReply.safeParse(msg);
+      if (!ok.success) {
+        const refusal = ErrorReply.safeParse(msg);
+        throw refusal.success ? errorFromWire(refusal.data.error) : new AuthError(`the host at ${this.path} sent no valid answer to authentication`);
+      }
+      if (!digestsMatch(authDigest(this.options.secret!, 'host', this.authNonce), ok.data.digest)) {
+        throw new AuthError(`the host at ${this.path} does not know the secret: refusing to talk to it`);
+      }
+      this.authNonce = undefined;
+      this.state = 'open';
+      return true;
+    }
     const parsed = Hello.safeParse(msg);
     if (!parsed.success) {
       const refusal = ErrorReply.safeParse(msg);
       if (refusal.success) throw errorFromWire(refusal.data.error); // e.g. the host has too many connections
       throw new ProtocolError('BAD_MESSAGE', `${this.path} did not greet as a ${PROTOCOL_NAME} host: ${line.slice(0, 200)}`);
     }
-    if (parsed.data.version !== PROTOCOL_VERSION) {
-      throw new ProtocolError('VERSION_MISMATCH', `the host at ${this.path} speaks protocol version ${parsed.data.version}; this client speaks ${PROTOCOL_VERSION}`);
+    const hello = parsed.data as Hello & { limits?: { maxMessageBytes?: unknown }; auth?: { method?: unknown; nonce?: unknown } };
+    if (hello.version !== PROTOCOL_VERSION) {
+      throw new ProtocolError('VERSION_MISMATCH', `the host at ${this.path} speaks protocol version ${hello.version}; this client speaks ${PROTOCOL_VERSION}`);
     }
-    this.hostPid = parsed.data.pid;
-    const limits = (parsed.data as { limits?: { maxMessageBytes?: unknown } }).limits;
-    if (typeof limits?.maxMessageBytes === 'number') this.maxMessageBytes = limits.maxMessageBytes;
+    this.hostPid = hello.pid;
+    if (typeof hello.limits?.maxMessageBytes === 'number') this.maxMessageBytes = hello.limits.maxMessageBytes;
+    const secret = this.options.secret;
+    if (hello.auth !== undefined) {
+      if (secret === undefined) throw new AuthError(`the host at ${this.path} requires a secret: pass connect(path, { secret })`);
+      if (hello.auth.method !== AUTH_METHOD || typeof hello.auth.nonce !== 'string') {
+        throw new AuthError(`the host at ${this.path} asks for an unsupported authentication method ${JSON.stringify(hello.auth.method)}`);
+      }
+      this.authNonce = newNonce();
+      this.link!.send(JSON.stringify({ kind: 'auth', method: AUTH_METHOD, digest: authDigest(secret, 'client', hello.auth.nonce), nonce: this.authNonce }));
+      return false;
+    }
+    if (secret !== undefined) {
+      throw new AuthError(`the host at ${this.path} did not ask for the secret this client holds: refusing to talk to it`);
+    }
     this.state = 'open';
+    return true;
   }
 
   /**

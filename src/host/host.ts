@@ -8,6 +8,9 @@ import type { AccessOptions } from '../access';
 import { type EvalContext, type EvalOp, evaluate, OpFailure, type Outcome } from '../evaluate';
 import { isWindowsPipe, listenOwnerOnly, removeSocketFile, type SocketFileId } from '../transport/socket-path';
 import { DEFAULT_MAX_MESSAGE_BYTES, LineSplitter, LineWriter } from '../transport/lines';
+import { AuthError, LimitError, TimeoutError } from '../errors';
+import { MAX_PRE_AUTH_BYTES } from '../protocol/auth';
+import { errorToWire } from '../protocol/error-wire';
 import { FifoLock } from './lock';
 import { type Channel, type Replier, Session, type SessionHost } from './session';
 import { registerLocal, unregisterLocal } from './local-registry';
@@ -35,6 +38,22 @@ export interface ServeOptions extends AccessOptions {
   replaceFunctions?: boolean;
   /** Longest request line accepted, in bytes (default 16 MiB); a longer one is refused and the connection closed. */
   maxMessageBytes?: number;
+  /**
+   * A shared secret: clients must prove they know it (HMAC-SHA256 challenge in the hello) before
+   * any request runs, and the host proves it knows it too. See docs/security.md.
+   */
+  secret?: string | Buffer;
+  /** How long a client may take to authenticate (ms, default 10000). */
+  authTimeoutMs?: number;
+  /** Most open connections (default unlimited); one more is refused with a LimitError. */
+  maxConnections?: number;
+  /**
+   * Most requests one connection may have unanswered (default 1024). At the limit the host stops
+   * reading from that connection until half have been answered: back-pressure, nothing is dropped.
+   */
+  maxQueuedPerConnection?: number;
+  /** Most ms a request may wait for the lock; after that it is answered with TimeoutError instead of running (default: no limit). */
+  lockTimeout?: number;
   /** Let clients in this process use the host without a socket (default true). */
   localBypass?: boolean;
   /**
@@ -52,6 +71,11 @@ export class Host<T = unknown> implements SessionHost {
   private readonly ctx: EvalContext;
   private readonly fulfillFinal: boolean;
   private readonly closeGraceMs: number;
+  readonly secret?: string | Buffer;
+  private readonly authTimeoutMs: number;
+  private readonly maxConnections: number;
+  private readonly maxQueuedPerConnection: number;
+  private readonly lockTimeout?: number;
   private readonly sockets = new Set<net.Socket>();
   private readonly sessions = new Map<Session, Channel>();
   private closingFlag = false;
@@ -70,6 +94,11 @@ export class Host<T = unknown> implements SessionHost {
     this.lock = new FifoLock(options.mode ?? 'auto');
     this.fulfillFinal = options.fulfillFinal ?? true;
     this.closeGraceMs = options.closeGraceMs ?? 5000;
+    this.secret = options.secret;
+    this.authTimeoutMs = options.authTimeoutMs ?? 10000;
+    this.maxConnections = options.maxConnections ?? Infinity;
+    this.maxQueuedPerConnection = Math.max(1, options.maxQueuedPerConnection ?? 1024);
+    this.lockTimeout = options.lockTimeout;
     const functions = options.replaceFunctions ? { ...options.functions } : { ...DEFAULT_FUNCTIONS, ...options.functions };
     this.ctx = { functions, access: { expose: options.expose, readonly: options.readonly, policy: options.policy } };
   }
@@ -134,8 +163,14 @@ export class Host<T = unknown> implements SessionHost {
 
   /** @internal queue one decoded request from a session */
   enqueue(ops: EvalOp[], reply: Replier): void {
+    const lockTimeout = this.lockTimeout;
+    const queuedAt = lockTimeout === undefined ? 0 : performance.now();
     this.lock.push({
       run: () => {
+        if (lockTimeout !== undefined && performance.now() - queuedAt > lockTimeout) {
+          reply.error(new TimeoutError(`the request waited more than ${lockTimeout} ms for the host's lock and was not run`));
+          return;
+        }
         let out: Outcome | Promise<Outcome>;
         try {
           out = evaluate(this.target, ops, this.ctx);
@@ -152,6 +187,9 @@ export class Host<T = unknown> implements SessionHost {
 
   /** @internal an in-process client (local bypass): same session code, no socket. */
   acceptLocal(toClient: (line: string) => void, onEnd: () => void): { send(line: string): void; end(): void } {
+    if (this.sessions.size >= this.maxConnections) {
+      throw new LimitError('maxConnections', `the host at ${this.path} already has ${this.maxConnections} connections`);
+    }
     let ended = false;
     const channel: Channel = {
       send: (line) => {
@@ -179,14 +217,59 @@ export class Host<T = unknown> implements SessionHost {
       socket.destroy();
       return;
     }
+    if (this.sessions.size >= this.maxConnections) {
+      const refusal = errorToWire(new LimitError('maxConnections', `the host at ${this.path} already has ${this.maxConnections} connections`), { pid: process.pid, path: this.path });
+      socket.on('error', () => undefined);
+      socket.end(JSON.stringify({ id: null, kind: 'error', error: refusal }) + '\n');
+      return;
+    }
     this.sockets.add(socket);
     socket.setNoDelay?.(true);
-    const writer = new LineWriter((data) => socket.write(data));
+
+    // Back-pressure: stop reading a client that has too many requests unanswered, or whose
+    // replies the socket cannot take; start again once both have drained.
+    let inFlight = 0;
+    let writeBlocked = false;
+    let reading = true;
+    const updateFlow = () => {
+      const shouldRead = !writeBlocked && inFlight < this.maxQueuedPerConnection;
+      if (shouldRead === reading) return;
+      if (!shouldRead) {
+        reading = false;
+        socket.pause();
+        splitter.pause();
+      } else if (inFlight <= this.maxQueuedPerConnection >> 1) {
+        reading = true;
+        socket.resume();
+        splitter.resume();
+      }
+    };
+    const writer = new LineWriter((data) => {
+      const ok = socket.write(data);
+      if (!ok && !writeBlocked) {
+        writeBlocked = true;
+        updateFlow();
+        socket.once('drain', () => {
+          writeBlocked = false;
+          updateFlow();
+        });
+      }
+      return ok;
+    });
+    let authTimer: NodeJS.Timeout | undefined;
     const channel: Channel = {
       send: (line) => writer.send(line),
       end: () => {
         writer.flush();
         socket.end();
+      },
+      authenticated: () => {
+        clearTimeout(authTimer);
+        splitter.maxBytes = this.maxMessageBytes;
+      },
+      inFlightChanged: (n) => {
+        inFlight = n;
+        updateFlow();
       },
     };
     const session = new Session(this, channel);
@@ -196,24 +279,30 @@ export class Host<T = unknown> implements SessionHost {
         line: (text) => session.onLine(text),
         badUtf8: (n) => session.onBadUtf8(n),
         overflow: (n) => {
-          session.onOverflow(n);
+          if (session.authenticated) session.onOverflow(n);
+          else session.refuse(new AuthError('authentication required: the first message must be an auth message'));
           channel.end();
           socket.pause();
         },
       },
-      this.maxMessageBytes,
+      session.authenticated ? this.maxMessageBytes : MAX_PRE_AUTH_BYTES,
     );
+    if (!session.authenticated) {
+      authTimer = setTimeout(() => session.refuse(new AuthError(`the client did not authenticate within ${this.authTimeoutMs} ms`)), this.authTimeoutMs);
+    }
     socket.on('data', (chunk: Buffer) => splitter.push(chunk));
     socket.on('error', () => {
       /* ECONNRESET and friends: 'close' follows */
     });
     socket.on('close', () => {
+      clearTimeout(authTimer);
       session.markClosed();
       this.sessions.delete(session);
       this.sockets.delete(socket);
     });
     channel.send(session.hello());
   }
+
 
   /**
    * Stop: refuse new connections and requests, then run (fulfillFinal) or reject every request

@@ -3,17 +3,22 @@
  * them on the host's lock, and writes one reply line per request. Bad input gets an error
  * reply with a stable code; it never throws out of here, so one client cannot disturb another.
  */
-import { ErrorCodes, NotListeningError, ProtocolError, type ProtocolErrorCode, ShutdownError } from '../errors';
+import { AuthError, ErrorCodes, NotListeningError, ProtocolError, type ProtocolErrorCode, ShutdownError } from '../errors';
+import { AUTH_METHOD, authDigest, digestsMatch, MAX_PRE_AUTH_BYTES, newNonce, type Secret } from '../protocol/auth';
 import { type EvalOp, trimHostFrames } from '../evaluate';
 import { decode, encode } from '../protocol/codec';
 import { errorToWire, type WireError } from '../protocol/error-wire';
-import { OP_NAMES, type Op, PROTOCOL_NAME, PROTOCOL_VERSION, Request, type RequestId } from '../protocol/messages';
+import { AuthRequest, OP_NAMES, type Op, PROTOCOL_NAME, PROTOCOL_VERSION, Request, type RequestId } from '../protocol/messages';
 
 /** Where a session writes; a socket or the in-process channel of the local bypass. */
 export interface Channel {
   send(line: string): void;
   /** Close after what was sent has been flushed. */
   end(): void;
+  /** The client has authenticated: lift the pre-authentication limits. */
+  authenticated?(): void;
+  /** Requests in flight went up or down (for back-pressure on the reading side). */
+  inFlightChanged?(n: number): void;
 }
 
 /** What a session needs from its host. */
@@ -21,6 +26,8 @@ export interface SessionHost {
   readonly path: string;
   readonly closing: boolean;
   readonly maxMessageBytes: number;
+  /** When set, a client must answer the hello's HMAC challenge before any request runs. */
+  readonly secret?: Secret;
   /** Queue a decoded request; `reply` is called exactly once. */
   enqueue(ops: EvalOp[], reply: Replier): void;
 }
@@ -39,11 +46,19 @@ export class Session {
   /** Requests received and not yet answered. */
   inFlight = 0;
   private closed = false;
+  /** The challenge sent in the hello; undefined once authenticated (or when the host has no secret). */
+  private nonce?: string;
 
   constructor(
     private readonly host: SessionHost,
     private readonly channel: Channel,
-  ) {}
+  ) {
+    if (host.secret !== undefined) this.nonce = newNonce();
+  }
+
+  get authenticated(): boolean {
+    return this.nonce === undefined;
+  }
 
   hello(): string {
     return JSON.stringify({
@@ -52,7 +67,34 @@ export class Session {
       version: PROTOCOL_VERSION,
       pid: process.pid,
       limits: { maxMessageBytes: this.host.maxMessageBytes },
+      ...(this.nonce ? { auth: { method: AUTH_METHOD, nonce: this.nonce } } : {}),
     });
+  }
+
+  /** Refuse the connection (bad or missing authentication, too slow to authenticate) and close it. */
+  refuse(err: Error): void {
+    if (this.closed) return;
+    this.write({ id: null, kind: 'error', error: errorToWire(err, { pid: process.pid, path: this.host.path }) });
+    this.closed = true;
+    this.channel.end();
+  }
+
+  private onAuthLine(line: string): void {
+    if (line.length > MAX_PRE_AUTH_BYTES) return this.refuse(new AuthError('authentication required: the first message must be an auth message'));
+    let msg: unknown;
+    try {
+      msg = JSON.parse(line);
+    } catch {
+      msg = undefined;
+    }
+    const parsed = AuthRequest.safeParse(msg);
+    if (!parsed.success) return this.refuse(new AuthError('authentication required: the first message must be {"kind":"auth",...} answering the hello\'s challenge'));
+    if (!digestsMatch(authDigest(this.host.secret!, 'client', this.nonce!), parsed.data.digest)) {
+      return this.refuse(new AuthError('authentication failed: wrong secret'));
+    }
+    this.nonce = undefined;
+    this.channel.authenticated?.();
+    this.channel.send(JSON.stringify({ kind: 'auth', ok: true, digest: authDigest(this.host.secret!, 'host', parsed.data.nonce) }));
   }
 
   /** The connection is gone: replies still owed are dropped, queued requests still run. */
@@ -62,6 +104,8 @@ export class Session {
 
   /** One complete line from the client. */
   onLine(line: string): void {
+    if (this.closed && this.nonce !== undefined) return; // refused: ignore the rest
+    if (this.nonce !== undefined) return this.onAuthLine(line);
     let msg: unknown;
     try {
       msg = JSON.parse(line);
@@ -95,6 +139,7 @@ export class Session {
       return this.replyError(reqId, new NotListeningError(`the host at ${this.host.path} is closing`));
     }
     this.inFlight++;
+    this.channel.inFlightChanged?.(this.inFlight);
     this.host.enqueue(ops, this.replier(reqId));
   }
 
@@ -147,7 +192,10 @@ export class Session {
   }
 
   private write(reply: { id: RequestId | null; kind: string; [k: string]: unknown }): void {
-    if (reply.id !== null) this.inFlight--;
+    if (reply.id !== null) {
+      this.inFlight--;
+      this.channel.inFlightChanged?.(this.inFlight);
+    }
     if (this.closed) return;
     let line: string;
     try {

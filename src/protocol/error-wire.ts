@@ -12,6 +12,8 @@ import { types } from 'node:util';
 import { serializeError } from 'serialize-error';
 import {
   AccessError,
+  AuthError,
+  LimitError,
   ConnectionClosedError,
   EncodeError,
   type ErrorOrigin,
@@ -57,6 +59,8 @@ const LIBRARY = new Map<string, { name: string; make: (message: string, w: Wire)
   ['ACCESS_DENIED', { name: 'AccessError', make: (m, w) => new AccessError(typeof w.rule === 'string' ? w.rule : 'unknown', m) }],
   ['TIMEOUT', { name: 'TimeoutError', make: (m) => new TimeoutError(m) }],
   ['PROCESS_EXITED', { name: 'ProcessExitedError', make: (m) => new ProcessExitedError(m) }],
+  ['AUTH_FAILED', { name: 'AuthError', make: (m) => new AuthError(m) }],
+  ['LIMIT', { name: 'LimitError', make: (m, w) => new LimitError(typeof w.limit === 'string' ? w.limit : 'unknown', m) }],
   ...(['BAD_JSON', 'BAD_MESSAGE', 'UNKNOWN_OP', 'BAD_VALUE', 'TOO_LARGE', 'VERSION_MISMATCH'] as const).map(
     (code) => [code, { name: 'ProtocolError', make: (m: string) => new ProtocolError(code as ProtocolErrorCode, m) }] as const,
   ),
@@ -133,6 +137,7 @@ function markLibraryErrors(source: Error, out: Wire, depth: number): void {
     out.name = LIBRARY.get(source.code)?.name ?? out.name;
     out.code = source.code;
     if (source instanceof AccessError) out.rule = source.rule;
+    if (source instanceof LimitError) out.limit = source.limit;
   }
   if (depth >= MAX_SERIALIZE_DEPTH) return;
   const cause = readSafely(source, 'cause');
@@ -197,7 +202,7 @@ export function errorFromWire(wire: unknown, localStack?: string, depth = 0): Er
 
   for (const key of Object.keys(w)) {
     if (RESERVED.has(key)) continue;
-    if (err instanceof RemoteObjError && (key === 'rule' || key === 'remoteName' || key === 'remoteCode')) continue;
+    if (err instanceof RemoteObjError && (key === 'rule' || key === 'limit' || key === 'remoteName' || key === 'remoteCode')) continue;
     if (key === 'errors' && err instanceof AggregateError) continue;
     // Never shadow an inherited member (toString, valueOf, the `name` getter...): a string there breaks String(err).
     if (key in err && !Object.hasOwn(err, key)) continue;

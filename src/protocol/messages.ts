@@ -63,6 +63,16 @@ export const Hello = z.looseObject({
 });
 export type Hello = z.infer<typeof Hello>;
 
+/** The client's answer to the hello's challenge (see auth.ts). */
+export const AuthRequest = z.strictObject({
+  kind: z.literal('auth'),
+  method: z.literal('hmac-sha256'),
+  digest: z.string().max(128),
+  nonce: z.string().regex(/^[0-9a-f]{64}$/),
+});
+/** The host's acceptance, proving it knows the secret too. */
+export const AuthReply = z.looseObject({ kind: z.literal('auth'), ok: z.literal(true), digest: z.string() });
+
 const ReplyId = z.union([RequestId, z.null()]);
 export const ValueReply = z.looseObject({ id: ReplyId, kind: z.literal('value'), value: Value });
 export const SelfReply = z.looseObject({ id: ReplyId, kind: z.literal('self') });

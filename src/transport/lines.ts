@@ -27,14 +27,35 @@ export class LineSplitter {
   private pending: Buffer[] = [];
   private pendingBytes = 0;
   private stopped = false;
+  private paused = false;
+  /** Bytes received while paused, not yet split. */
+  private held?: Buffer;
 
   constructor(
     private readonly handlers: LineHandlers,
-    private readonly maxBytes = DEFAULT_MAX_MESSAGE_BYTES,
+    /** Longest line accepted; a host raises it once a client has authenticated. */
+    public maxBytes = DEFAULT_MAX_MESSAGE_BYTES,
   ) {}
+
+  /** Stop emitting lines (mid-chunk if need be) until resume(): back-pressure that is exact. */
+  pause(): void {
+    this.paused = true;
+  }
+
+  resume(): void {
+    if (!this.paused) return;
+    this.paused = false;
+    const held = this.held;
+    this.held = undefined;
+    if (held) this.push(held);
+  }
 
   push(chunk: Buffer): void {
     if (this.stopped) return;
+    if (this.paused) {
+      this.held = this.held ? Buffer.concat([this.held, chunk]) : chunk;
+      return;
+    }
     let start = 0;
     let nl = chunk.indexOf(10);
     while (nl !== -1) {
@@ -48,6 +69,10 @@ export class LineSplitter {
       }
       if (this.stopped) return;
       start = nl + 1;
+      if (this.paused) {
+        if (start < chunk.length) this.held = chunk.subarray(start);
+        return;
+      }
       nl = chunk.indexOf(10, start);
     }
     if (start < chunk.length) {

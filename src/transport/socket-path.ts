@@ -33,8 +33,11 @@ export function checkSocketPath(p: string): void {
 }
 
 /**
- * A good default path for a named host: a `\\.\pipe\` name on Windows; elsewhere a file in
- * `$XDG_RUNTIME_DIR` (owner-only by design) or a per-user directory under the temp dir.
+ * A good default path for a named host: a `\\.\pipe\` name on Windows; elsewhere
+ * `$XDG_RUNTIME_DIR/remoteobj/<name>.sock`, or `<tmpdir>/remoteobj-<uid>/<name>.sock`.
+ * The directory is created owner-only (0700) when missing, and refused when it is not a real
+ * directory owned by this user and closed to everyone else: a socket in a directory others can
+ * write could be swapped for theirs.
  */
 export function socketPath(name: string): string {
   if (!/^[\w.-]{1,64}$/.test(name)) throw new TypeError('name must be 1-64 characters of letters, digits, "_", "." or "-"');
@@ -43,7 +46,26 @@ export function socketPath(name: string): string {
   const dir = runtime && path.isAbsolute(runtime) ? path.join(runtime, 'remoteobj') : path.join(os.tmpdir(), `remoteobj-${process.getuid?.() ?? 'user'}`);
   const p = path.join(dir, `${name}.sock`);
   checkSocketPath(p);
+  ensurePrivateDir(dir);
   return p;
+}
+
+/** Create `dir` 0700 if missing; throw unless it is a directory (not a symlink) owned by us with no group/other access. */
+export function ensurePrivateDir(dir: string): void {
+  try {
+    fs.mkdirSync(dir, { mode: 0o700 });
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+  }
+  const st = fs.lstatSync(dir);
+  const problem = !st.isDirectory()
+    ? 'is not a directory (or is a symbolic link)'
+    : process.getuid && st.uid !== process.getuid()
+      ? `is owned by uid ${st.uid}, not by this user (uid ${process.getuid()})`
+      : (st.mode & 0o077) !== 0
+        ? `has mode ${(st.mode & 0o777).toString(8)}: others could replace the socket (expected 700)`
+        : undefined;
+  if (problem) throw Object.assign(new Error(`refusing socket directory ${dir}: it ${problem}`), { code: 'EPERM' });
 }
 
 /** Probe a path: 'live' (a process accepts connections), 'stale' (a socket file nobody serves), or 'absent'. */
