@@ -202,7 +202,8 @@ export function errorFromWire(wire: unknown, localStack?: string, depth = 0): Er
 
   for (const key of Object.keys(w)) {
     if (RESERVED.has(key)) continue;
-    if (err instanceof RemoteObjError && (key === 'rule' || key === 'limit' || key === 'remoteName' || key === 'remoteCode')) continue;
+    if (err instanceof RemoteObjError && (key === 'rule' || key === 'remoteName' || key === 'remoteCode')) continue;
+    if (err instanceof LimitError && key === 'limit') continue;
     if (key === 'errors' && err instanceof AggregateError) continue;
     // Never shadow an inherited member (toString, valueOf, the `name` getter...): a string there breaks String(err).
     if (key in err && !Object.hasOwn(err, key)) continue;
