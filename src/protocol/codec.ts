@@ -60,7 +60,8 @@ function typedName(v: ArrayBufferView): TypedName | undefined {
   return TYPED_NAMES.find((name) => (types as unknown as Record<string, (x: unknown) => boolean>)[`is${name}`]!(v));
 }
 
-const BASE64 = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)?$/;
+/** The last quantum of padded base64 (the decoded length check covers the rest). */
+const BASE64_TAIL = /^(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=)$/;
 
 function describeKind(v: unknown): string {
   if (typeof v === 'function') return `a function${v.name ? ` (${v.name})` : ''}`;
@@ -106,7 +107,59 @@ function bytesToBase64(v: ArrayBufferView): string {
  * for functions, symbols, promises, cycles and other things that cannot be copied.
  */
 export function encode(value: unknown, path = 'value'): Json {
+  // Fast path: plain JSON goes out as it is. Checking allocates nothing and is several times
+  // cheaper than copying; anything else (a tag to write, an error to report) takes the full walk.
+  if (isPlainJson(value, 0)) return value as Json;
   return enc(value, path, 0, undefined);
+}
+
+/** True when `v` is JSON that needs no tag, escape or copy: JSON.stringify would write it exactly. */
+function isPlainJson(v: unknown, depth: number): boolean {
+  switch (typeof v) {
+    case 'string':
+    case 'boolean':
+      return true;
+    case 'number':
+      return Number.isFinite(v) && !(v === 0 && 1 / v < 0);
+    case 'object':
+      break;
+    default:
+      return false;
+  }
+  if (v === null) return true;
+  if (depth >= MAX_DEPTH) return false;
+  if (Array.isArray(v)) {
+    if (Object.getPrototypeOf(v) !== Array.prototype) return false;
+    for (let i = 0; i < v.length; i++) if (!isPlainJson(v[i], depth + 1)) return false;
+    return true;
+  }
+  const proto = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) return false;
+  let n = 0;
+  let first = '';
+  for (const k in v) {
+    if (!Object.prototype.hasOwnProperty.call(v, k)) return false; // inherited enumerable keys: take the careful path
+    if (n++ === 0) first = k;
+    if (!isPlainJson((v as Record<string, unknown>)[k], depth + 1)) return false;
+  }
+  return !(n === 1 && first.charCodeAt(0) === 36); // a lone "$" key needs $escape
+}
+
+/** True when a parsed JSON tree holds no tag: decoding would only copy it. */
+function hasNoTags(j: unknown, depth: number): boolean {
+  if (j === null || typeof j !== 'object') return true;
+  if (depth >= MAX_DEPTH) return false;
+  if (Array.isArray(j)) {
+    for (let i = 0; i < j.length; i++) if (!hasNoTags(j[i], depth + 1)) return false;
+    return true;
+  }
+  let n = 0;
+  let first = '';
+  for (const k in j) {
+    if (n++ === 0) first = k;
+    if (!hasNoTags((j as Record<string, unknown>)[k], depth + 1)) return false;
+  }
+  return !(n === 1 && first.charCodeAt(0) === 36);
 }
 
 function enc(v: unknown, path: string, depth: number, seen: Set<object> | undefined): Json {
@@ -240,6 +293,9 @@ function setOwn(target: Record<string, unknown>, key: string, value: unknown): v
 
 /** Decode a JSON tree (as produced by JSON.parse) back into values. Throws ProtocolError on bad tags. */
 export function decode(json: unknown): unknown {
+  // JSON.parse output without tags is already the value (its `__proto__` keys are own data
+  // properties): hand it over as it is instead of copying it.
+  if (hasNoTags(json, 0)) return json;
   return dec(json, 0);
 }
 
@@ -249,8 +305,12 @@ function bad(message: string): never {
 
 /** Strict base64 (what Buffer#toString('base64') writes): Buffer.from would skip bad characters silently. */
 function fromBase64(p: unknown, tag: string): Buffer {
-  if (typeof p !== 'string' || !BASE64.test(p)) bad(`${tag} must be a base64 string`);
-  return Buffer.from(p, 'base64');
+  if (typeof p !== 'string' || p.length % 4 !== 0) bad(`${tag} must be a base64 string`);
+  const b = Buffer.from(p, 'base64');
+  // Buffer.from skips characters that are not base64; a strict string decodes to exactly this many bytes.
+  const padding = p.endsWith('==') ? 2 : p.endsWith('=') ? 1 : 0;
+  if (b.length !== (p.length / 4) * 3 - padding || (padding > 0 && !BASE64_TAIL.test(p.slice(-4)))) bad(`${tag} must be a base64 string`);
+  return b;
 }
 
 function dec(j: unknown, depth: number): unknown {
