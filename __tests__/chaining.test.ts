@@ -321,9 +321,9 @@ describe.each([
     expect(before).toBeGreaterThan(0);
     // Also count requests leaving the client (a root read or $len would pass no access rule).
     const conn = remote.$connection;
-    const send = conn.request.bind(conn);
+    const send = conn.send.bind(conn);
     let sent = 0;
-    conn.request = (...args) => (sent++, send(...args));
+    conn.send = (...args) => (sent++, send(...args));
     const p = remote.items[0]!.name;
 
     expect(remote ? 'truthy' : 'falsy').toBe('truthy');

@@ -35,10 +35,10 @@ export interface ConnectOptions {
   /** Use an in-process host directly when the path is hosted in this process (default true). */
   localBypass?: boolean;
   /**
-   * Capture the caller's stack for each request, so a remote error's stack ends with the frames
-   * that made the call (default true; costs a few µs per request).
+   * Keep the caller's stack for each chain, so a remote error's stack ends with the frames that
+   * made the call: true (default, 6 frames), false, or a number of frames. Costs about a µs per chain.
    */
-  captureStack?: boolean;
+  captureStack?: boolean | number;
   /** The host's shared secret, when it has one (mutual HMAC challenge; see docs/security.md). */
   secret?: string | Buffer;
   /**
@@ -51,9 +51,16 @@ export interface ConnectOptions {
   onUnobservedError?: (err: Error) => void;
 }
 
+/** Where a reply goes: exactly one of these is called, once. */
+export interface ReplySink {
+  value(v: unknown): void;
+  /** The reply was "the hosted object itself". */
+  self(): void;
+  fail(e: Error): void;
+}
+
 interface Pending {
-  resolve(r: Result): void;
-  reject(e: Error): void;
+  sink: ReplySink;
   callSite?: Error;
   timer?: NodeJS.Timeout;
 }
@@ -70,7 +77,7 @@ export class Connection {
   hostPid = 0;
   /** Whether this connection talks to a host in the same process (no socket). */
   local = false;
-  readonly options: Required<Pick<ConnectOptions, 'captureStack'>> & ConnectOptions;
+  readonly options: ConnectOptions;
   private link?: Link;
   private nextId = 1;
   private readonly pending = new Map<number, Pending>();
@@ -84,7 +91,7 @@ export class Connection {
 
   private constructor(socketPath: string, options: ConnectOptions) {
     this.path = socketPath;
-    this.options = { captureStack: true, ...options };
+    this.options = { ...options };
   }
 
   /** Open a connection and wait for the host's hello. Rejects with NotListeningError when nobody serves the path. */
@@ -258,35 +265,55 @@ export class Connection {
    * connection dropped first connects again.
    */
   request(ops: readonly EvalOp[], opts: RequestOptions = {}): Promise<Result> {
+    return new Promise<Result>((resolve, reject) => {
+      this.send(
+        ops,
+        { value: (value) => resolve({ kind: 'value', value }), self: () => resolve({ kind: 'self' }), fail: reject },
+        opts.timeout,
+        opts.callSite,
+      );
+    });
+  }
+
+  /**
+   * Send one request; its outcome goes to `sink` (the proxy's hot path: no promise needed).
+   * Values are encoded here, so a value that cannot be sent fails at once and nothing is written.
+   * With `reconnect`, a request made after the connection dropped first connects again.
+   */
+  send(ops: readonly EvalOp[], sink: ReplySink, timeout = this.options.timeout, callSite?: Error): void {
     if (this.state !== 'open') {
       if (this.reopening || (this.state === 'closed' && this.options.reconnect && !this.closedByClient)) {
-        return this.reopen().then(() => this.request(ops, opts));
+        this.reopen().then(
+          () => this.send(ops, sink, timeout, callSite),
+          (e: Error) => sink.fail(e),
+        );
+        return;
       }
-      return Promise.reject(this.closeReason ?? new NotListeningError(`not connected to ${this.path}`));
+      sink.fail(this.closeReason ?? new NotListeningError(`not connected to ${this.path}`));
+      return;
     }
     let line: string;
     const id = this.nextId++;
     try {
-      line = JSON.stringify({ id, ops: ops.map(encodeOp) });
+      line = '{"id":' + id + ',"ops":' + JSON.stringify(ops.map(encodeOp)) + '}';
     } catch (e) {
-      return Promise.reject(e instanceof RemoteObjError ? e : new EncodeError((e as Error).message, { cause: e }));
+      sink.fail(e instanceof RemoteObjError ? e : new EncodeError((e as Error).message, { cause: e }));
+      return;
     }
     // UTF-8 takes at most 3 bytes per UTF-16 unit: count bytes only when the line might be too long.
     if (line.length * 3 > this.maxMessageBytes && Buffer.byteLength(line) > this.maxMessageBytes) {
-      return Promise.reject(new ProtocolError('TOO_LARGE', `the request is ${Buffer.byteLength(line)} bytes; the host accepts at most ${this.maxMessageBytes}`));
+      sink.fail(new ProtocolError('TOO_LARGE', `the request is ${Buffer.byteLength(line)} bytes; the host accepts at most ${this.maxMessageBytes}`));
+      return;
     }
-    return new Promise<Result>((resolve, reject) => {
-      const p: Pending = { resolve, reject, callSite: opts.callSite };
-      const timeout = opts.timeout ?? this.options.timeout;
-      if (timeout && timeout > 0) {
-        p.timer = setTimeout(() => {
-          this.pending.delete(id);
-          reject(new TimeoutError(`no reply from ${this.path} within ${timeout} ms (the request may still run on the host)`));
-        }, timeout);
-      }
-      this.pending.set(id, p);
-      this.link!.send(line);
-    });
+    const p: Pending = { sink, callSite };
+    if (timeout && timeout > 0) {
+      p.timer = setTimeout(() => {
+        this.pending.delete(id);
+        sink.fail(new TimeoutError(`no reply from ${this.path} within ${timeout} ms (the request may still run on the host)`));
+      }, timeout);
+    }
+    this.pending.set(id, p);
+    this.link!.send(line);
   }
 
   /** One reconnect at a time; every request waiting on it shares the outcome. */
@@ -310,7 +337,7 @@ export class Connection {
     if (!parsed.success) {
       const id = (msg as { id?: unknown } | undefined)?.id;
       const p = typeof id === 'number' ? this.take(id) : undefined;
-      if (p) p.reject(new ProtocolError('BAD_MESSAGE', `the host sent a reply this client does not understand: ${line.slice(0, 200)}`));
+      if (p) p.sink.fail(new ProtocolError('BAD_MESSAGE', `the host sent a reply this client does not understand: ${line.slice(0, 200)}`));
       return;
     }
     const reply = parsed.data;
@@ -322,18 +349,22 @@ export class Connection {
     const p = this.take(reply.id);
     if (!p) return; // timed out earlier
     switch (reply.kind) {
-      case 'value':
+      case 'value': {
+        let value: unknown;
         try {
-          p.resolve({ kind: 'value', value: decode(reply.value) });
+          value = decode(reply.value);
         } catch (e) {
-          p.reject(e as Error);
+          p.sink.fail(e as Error);
+          return;
         }
+        p.sink.value(value);
         return;
+      }
       case 'self':
-        p.resolve({ kind: 'self' });
+        p.sink.self();
         return;
       case 'error':
-        p.reject(errorFromWire(reply.error, callerStack(p.callSite)));
+        p.sink.fail(errorFromWire(reply.error, callerStack(p.callSite)));
         return;
     }
   }
@@ -363,7 +394,7 @@ export class Connection {
       for (const [id, p] of this.pending) {
         this.pending.delete(id);
         if (p.timer) clearTimeout(p.timer);
-        p.reject(new ConnectionClosedError(`the connection to ${this.path} closed with the request in flight (it may or may not have run)`, { cause }));
+        p.sink.fail(new ConnectionClosedError(`the connection to ${this.path} closed with the request in flight (it may or may not have run)`, { cause }));
       }
     }
     for (const w of this.closeWaiters.splice(0)) w();
@@ -382,9 +413,12 @@ export class Connection {
       [...this.pending.values()].map(
         (p) =>
           new Promise<void>((settled) => {
-            const { resolve, reject } = p;
-            p.resolve = (v) => (resolve(v), settled());
-            p.reject = (e) => (reject(e), settled());
+            const { sink } = p;
+            p.sink = {
+              value: (v) => (sink.value(v), settled()),
+              self: () => (sink.self(), settled()),
+              fail: (e) => (sink.fail(e), settled()),
+            };
           }),
       ),
     );

@@ -9,28 +9,83 @@
  *    it, unless the same expression goes on (`remote.a().b.c()`), in which case the longer chain
  *    takes its place and the call runs once, inside it;
  *  - `remote.x = v`, `delete remote.x` and the `$` controls are sent at the end of the tick.
- * Requests leave in the order they were made.
+ * Requests leave in the order they were made, all those of one tick in one write.
  *
  * The root proxy is not thenable (so `await connect()` works). Describing a proxy (String(),
  * util.inspect, console.log) and iterating or testing it never sends anything.
+ *
+ * This is on every request's path, so it allocates little: one state object, target and Proxy
+ * per chain step, one Entry per request, and a promise only when someone awaits.
  */
 import { inspect } from 'node:util';
 import { HostUnavailableError } from '../errors';
 import type { EvalOp } from '../evaluate';
-import type { Connection, Result } from './connection';
+import type { Connection, ReplySink } from './connection';
 
-/** A request waiting in the outbox, or sent. */
-interface Entry {
+/** A request: waiting in the outbox, sent, or settled. Settles exactly once. */
+class Entry implements ReplySink {
   /** null: given up by a call that a longer chain replaced before it was sent. */
   ops: EvalOp[] | null;
-  sent: boolean;
-  observed: boolean;
-  promise: Promise<Result>;
-  resolve(r: Result): void;
-  reject(e: unknown): void;
-  /** Where the request was made; V8 formats `.stack` only if it is read (on an error). */
-  callSite?: Error;
-  timeout?: number;
+  sent = false;
+  observed = false;
+  private state: 0 | 1 | 2 = 0; // pending, fulfilled, rejected
+  private result: unknown;
+  private promise?: Promise<unknown>;
+  private resolveFn?: (v: unknown) => void;
+  private rejectFn?: (e: unknown) => void;
+
+  constructor(
+    private readonly ctx: ClientContext,
+    ops: EvalOp[] | null,
+    /** Where the chain was made; V8 formats its `.stack` only if an error needs it. */
+    readonly callSite: Error | undefined,
+    public timeout?: number,
+  ) {
+    this.ops = ops;
+  }
+
+  value(v: unknown): void {
+    this.settle(1, v);
+  }
+
+  self(): void {
+    this.settle(1, this.ctx.root);
+  }
+
+  fail(e: Error): void {
+    this.settle(2, e);
+    if (!this.observed) {
+      // Nobody awaited this request (e.g. `remote.x = 1`): report it instead of an unhandled rejection.
+      setImmediate(() => {
+        if (!this.observed) this.ctx.onUnobservedError(e);
+      });
+    }
+  }
+
+  private settle(state: 1 | 2, result: unknown): void {
+    if (this.state !== 0) return;
+    this.state = state;
+    this.result = result;
+    if (state === 1) this.resolveFn?.(result);
+    else this.rejectFn?.(result);
+    this.resolveFn = this.rejectFn = undefined;
+  }
+
+  /** The outcome as a promise (made on first use: most un-awaited requests never need one). */
+  get outcome(): Promise<unknown> {
+    this.observed = true;
+    if (!this.promise) {
+      if (this.state === 1) this.promise = Promise.resolve(this.result);
+      else if (this.state === 2) this.promise = Promise.reject(this.result);
+      else {
+        this.promise = new Promise((resolve, reject) => {
+          this.resolveFn = resolve;
+          this.rejectFn = reject;
+        });
+      }
+    }
+    return this.promise;
+  }
 }
 
 /** Per-connection client state shared by every proxy of that connection. */
@@ -38,27 +93,17 @@ class ClientContext {
   root!: unknown;
   private outbox: (Entry | (() => void))[] = [];
   private scheduled = false;
+  private readonly flushBound = () => this.flush();
 
   constructor(
     readonly conn: Connection,
     readonly onUnobservedError: (err: Error) => void,
+    /** Caller frames kept per chain (0: none). */
+    readonly stackFrames: number,
   ) {}
 
-  newEntry(ops: EvalOp[] | null, timeout?: number): Entry {
-    let resolve!: (r: Result) => void;
-    let reject!: (e: unknown) => void;
-    const promise = new Promise<Result>((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    const entry: Entry = { ops, sent: false, observed: false, promise, resolve, reject, timeout };
-    if (this.conn.options.captureStack) entry.callSite = new Error();
-    promise.catch((err: Error) => {
-      // Nobody awaited this request (e.g. `remote.x = 1`): report instead of an unhandled rejection.
-      setImmediate(() => {
-        if (!entry.observed) this.onUnobservedError(err);
-      });
-    });
+  newEntry(ops: EvalOp[] | null, site: Error | undefined, timeout?: number): Entry {
+    const entry = new Entry(this, ops, site, timeout);
     this.push(entry);
     return entry;
   }
@@ -72,7 +117,7 @@ class ClientContext {
     this.outbox.push(item);
     if (!this.scheduled) {
       this.scheduled = true;
-      queueMicrotask(() => this.flush());
+      queueMicrotask(this.flushBound);
     }
   }
 
@@ -86,8 +131,7 @@ class ClientContext {
         continue;
       }
       item.sent = true;
-      if (item.ops === null) continue;
-      this.conn.request(item.ops, { callSite: item.callSite, timeout: item.timeout }).then(item.resolve, item.reject);
+      if (item.ops !== null) this.conn.send(item.ops, item, item.timeout, item.callSite);
     }
   }
 }
@@ -95,12 +139,15 @@ class ClientContext {
 interface NodeState {
   ctx: ClientContext;
   ops: EvalOp[];
-  /** The chain as text, e.g. `.items[0].name`. */
-  desc: string;
+  /** The state this one extends, and how this step reads as text (built only when printed). */
+  parent: NodeState | undefined;
+  step: EvalOp | undefined;
   isRoot: boolean;
   isCall: boolean;
   /** > 0: this is `$super` (repeated n times); the next name read is looked up n classes up. */
   superDepth: number;
+  /** Where the chain was started (the first read from the root), for remote errors' stacks. */
+  site: Error | undefined;
   /** This proxy's own request, once made: awaiting again reuses it. */
   entry?: Entry;
   /** An unsent call this chain extends: the first request of the chain takes its place. */
@@ -121,7 +168,8 @@ export interface GetOptions<D = unknown> {
 }
 
 function normalizeKey(key: string): string | number {
-  if (key.length <= 15 && /^(0|[1-9]\d*)$/.test(key)) return Number(key);
+  const c = key.charCodeAt(0);
+  if (c >= 48 && c <= 57 && key.length <= 15 && /^(0|[1-9]\d*)$/.test(key)) return Number(key);
   return key;
 }
 
@@ -134,21 +182,51 @@ function describeArgs(args: unknown[]): string {
   return text.length > 80 ? text.slice(0, 77) + '...' : text;
 }
 
+function describeStep(op: EvalOp): string {
+  switch (op.op) {
+    case 'get':
+      return describeKey(op.key);
+    case 'call':
+      return `(${describeArgs(op.args)})`;
+    case 'super':
+      return '.$super'.repeat(op.depth) + describeKey(op.key);
+    default:
+      return `.${op.op}`;
+  }
+}
+
+/** The chain as text, e.g. `Remote</tmp/c.sock>.items[0].name`: built only when something prints it. */
 function label(s: NodeState): string {
-  return `Remote<${s.ctx.conn.path}>${s.desc}${s.superDepth ? '.$super'.repeat(s.superDepth) : ''}`;
+  let text = s.superDepth ? '.$super'.repeat(s.superDepth) : '';
+  for (let n: NodeState | undefined = s; n?.step; n = n.parent) text = describeStep(n.step) + text;
+  return `Remote<${s.ctx.conn.path}>${text}`;
+}
+
+/** util.inspect reads this from the proxy's target (not through the traps), with the proxy as `this`. */
+function inspectNode(this: unknown): string {
+  return label((this as Record<PropertyKey, NodeState>)[STATE]!);
 }
 
 function makeNode(state: NodeState): any {
   // An arrow function as target: callable, and without a non-configurable `prototype`.
   const target = (() => undefined) as unknown as Record<PropertyKey, unknown>;
-  Object.defineProperty(target, STATE, { value: state });
-  // util.inspect reads this from the proxy's target without going through the traps.
-  Object.defineProperty(target, inspect.custom, { value: () => label(state) });
+  target[STATE] = state;
+  target[inspect.custom] = inspectNode;
   return new Proxy(target, handler);
 }
 
-function stateOf(target: object): NodeState {
-  return (target as Record<PropertyKey, unknown>)[STATE] as NodeState;
+/**
+ * The stack of the code starting a chain, without the proxy's own frames. Captured once per
+ * chain (V8 formats it lazily, only if a remote error needs it), `frames` deep.
+ */
+function captureSite(frames: number, below: Function): Error | undefined {
+  if (frames <= 0) return undefined;
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = frames;
+  const site = new Error();
+  Error.captureStackTrace(site, below);
+  Error.stackTraceLimit = limit;
+  return site;
 }
 
 /**
@@ -169,35 +247,30 @@ function takeSlot(s: NodeState): Entry | undefined {
 }
 
 /** Fill a taken slot with `ops`, or queue a new request. */
-function slotOrNew(ctx: ClientContext, slot: Entry | undefined, ops: EvalOp[], timeout?: number): Entry {
-  if (!slot) return ctx.newEntry(ops, timeout);
+function slotOrNew(s: NodeState, slot: Entry | undefined, ops: EvalOp[], timeout?: number): Entry {
+  if (!slot) return s.ctx.newEntry(ops, s.site, timeout);
   slot.ops = ops;
   slot.timeout = timeout;
   return slot;
 }
 
-/** A new proxy one op further. */
-function extend(parent: NodeState, op: EvalOp, desc: string, isCall: boolean): NodeState {
-  const inherit = takeSlot(parent);
-  return { ctx: parent.ctx, ops: [...parent.ops, op], desc: parent.desc + desc, isRoot: false, isCall, superDepth: 0, inherit, awaited: false };
+/** A new proxy state one op further. */
+function extend(parent: NodeState, op: EvalOp, isCall: boolean, site: Error | undefined): NodeState {
+  const ops = parent.ops.slice();
+  ops.push(op);
+  return { ctx: parent.ctx, ops, parent, step: op, isRoot: false, isCall, superDepth: 0, site, inherit: takeSlot(parent), awaited: false };
 }
 
 /** Make (or reuse) the request of this proxy's chain. */
 function requestOf(s: NodeState): Entry {
-  if (s.entry) return s.entry;
-  s.entry = slotOrNew(s.ctx, takeSlot(s), s.ops);
+  s.entry ??= slotOrNew(s, takeSlot(s), s.ops);
   return s.entry;
-}
-
-function resultValue(ctx: ClientContext, r: Result): unknown {
-  return r.kind === 'self' ? ctx.root : r.value;
 }
 
 /** A request made by a `$` control: always fresh, always observed by the returned promise. */
 function control(s: NodeState, op: EvalOp | null, opts: GetOptions = {}): Promise<unknown> {
-  const entry = slotOrNew(s.ctx, takeSlot(s), op ? [...s.ops, op] : s.ops, opts.timeout);
-  entry.observed = true;
-  const p = entry.promise.then((r) => resultValue(s.ctx, r));
+  const entry = slotOrNew(s, takeSlot(s), op ? [...s.ops, op] : s.ops, opts.timeout);
+  const p = entry.outcome;
   if (!('default' in opts)) return p;
   return p.catch((e: unknown) => {
     if (e instanceof HostUnavailableError) return opts.default;
@@ -228,7 +301,7 @@ function controlMember(s: NodeState, name: string): unknown {
     case '$super':
       return makeNode({ ...s, entry: undefined, inherit: takeSlot(s), awaited: false, isCall: false, superDepth: s.superDepth + 1 });
     case '$key':
-      return (key: string | number) => getMember(s, typeof key === 'number' ? key : normalizeKey(key));
+      return (key: string | number) => getMember(s, typeof key === 'number' ? key : normalizeKey(key), s.site);
     case '$close':
       return () => closeConnection(s.ctx);
     case '$path':
@@ -243,11 +316,9 @@ function closeConnection(ctx: ClientContext): Promise<void> {
   return new Promise((resolve, reject) => ctx.after(() => ctx.conn.close().then(resolve, reject)));
 }
 
-function getMember(s: NodeState, key: string | number): unknown {
-  if (s.superDepth) {
-    return makeNode(extend(s, { op: 'super', key, depth: s.superDepth }, '.$super'.repeat(s.superDepth) + describeKey(key), false));
-  }
-  return makeNode(extend(s, { op: 'get', key }, describeKey(key), false));
+function getMember(s: NodeState, key: string | number, site: Error | undefined): unknown {
+  if (s.superDepth) return makeNode(extend(s, { op: 'super', key, depth: s.superDepth }, false, site));
+  return makeNode(extend(s, { op: 'get', key }, false, site));
 }
 
 function thenOf(s: NodeState) {
@@ -255,18 +326,18 @@ function thenOf(s: NodeState) {
     notInSuperMode(s, 'await');
     const entry = requestOf(s);
     s.awaited = true;
-    entry.observed = true;
-    return entry.promise.then((r) => resultValue(s.ctx, r)).then(onFulfilled, onRejected);
+    return entry.outcome.then(onFulfilled, onRejected);
   };
 }
 
 const handler: ProxyHandler<Record<PropertyKey, unknown>> = {
   get(target, prop) {
-    const s = stateOf(target);
+    const s = target[STATE] as NodeState;
     if (typeof prop === 'symbol') {
+      if (prop === STATE) return s;
       if (prop === Symbol.toPrimitive) return () => label(s);
       if (prop === Symbol.toStringTag) return 'Remote';
-      if (prop === inspect.custom) return () => label(s);
+      if (prop === inspect.custom) return inspectNode;
       return undefined; // Symbol.iterator, Symbol.asyncIterator...: a remote value is not iterable
     }
     if (prop === 'then') return s.isRoot || s.superDepth ? undefined : thenOf(s);
@@ -274,46 +345,51 @@ const handler: ProxyHandler<Record<PropertyKey, unknown>> = {
       const then = thenOf(s);
       return prop === 'catch'
         ? (onRejected?: (e: unknown) => unknown) => then(undefined, onRejected)
-        : (onFinally?: () => void) => then(
-            (v) => (onFinally?.(), v),
-            (e) => {
-              onFinally?.();
-              throw e;
-            },
-          );
+        : (onFinally?: () => void) =>
+            then(
+              (v) => (onFinally?.(), v),
+              (e) => {
+                onFinally?.();
+                throw e;
+              },
+            );
     }
     if (prop === 'toString' || prop === 'valueOf') return () => label(s);
     if (LOCAL_UNDEFINED.has(prop)) return undefined;
-    if (prop.charCodeAt(0) === 36 /* $ */) return CONTROLS.has(prop) ? controlMember(s, prop) : undefined;
-    return getMember(s, normalizeKey(prop));
+    // A chain starts at the root: remember where, once, for the stacks of remote errors.
+    const site = s.isRoot ? captureSite(s.ctx.stackFrames, handler.get!) : s.site;
+    if (prop.charCodeAt(0) === 36 /* $ */) return CONTROLS.has(prop) ? controlMember(s.isRoot ? { ...s, site } : s, prop) : undefined;
+    return getMember(s, normalizeKey(prop), site);
   },
   apply(target, _thisArg, args: unknown[]) {
-    const s = stateOf(target);
+    const s = target[STATE] as NodeState;
     notInSuperMode(s, 'a call');
     if (s.isRoot) throw new TypeError(`${label(s)} is the hosted object itself, not a function`);
-    const node = extend(s, { op: 'call', args }, `(${describeArgs(args)})`, true);
-    node.entry = slotOrNew(s.ctx, takeSlot(node), node.ops);
+    const node = extend(s, { op: 'call', args }, true, s.site);
+    node.entry = slotOrNew(node, takeSlot(node), node.ops);
     return makeNode(node);
   },
   set(target, prop, value) {
     if (typeof prop === 'symbol') return false;
-    const s = stateOf(target);
+    const s = target[STATE] as NodeState;
     notInSuperMode(s, 'assignment');
-    slotOrNew(s.ctx, takeSlot(s), [...s.ops, { op: 'set', key: normalizeKey(prop), value }]);
+    const site = s.isRoot ? captureSite(s.ctx.stackFrames, handler.set!) : s.site;
+    slotOrNew({ ...s, site }, takeSlot(s), [...s.ops, { op: 'set', key: normalizeKey(prop), value }]);
     return true;
   },
   deleteProperty(target, prop) {
     if (typeof prop === 'symbol') return false;
-    const s = stateOf(target);
+    const s = target[STATE] as NodeState;
     notInSuperMode(s, 'delete');
-    slotOrNew(s.ctx, takeSlot(s), [...s.ops, { op: 'del', key: normalizeKey(prop) }]);
+    const site = s.isRoot ? captureSite(s.ctx.stackFrames, handler.deleteProperty!) : s.site;
+    slotOrNew({ ...s, site }, takeSlot(s), [...s.ops, { op: 'del', key: normalizeKey(prop) }]);
     return true;
   },
   has() {
     return false; // `'x' in remote` cannot wait for the host; use `await remote.$has('x')`
   },
   construct(target) {
-    throw new TypeError(`${label(stateOf(target))}: \`new\` is not supported on a remote value`);
+    throw new TypeError(`${label(target[STATE] as NodeState)}: \`new\` is not supported on a remote value`);
   },
   defineProperty() {
     return false;
@@ -324,10 +400,15 @@ export function defaultUnobservedErrorHandler(err: Error): void {
   process.emitWarning(`a remote request nobody awaited failed: ${err.name}: ${err.message}`, 'RemoteObjWarning');
 }
 
+/** Caller frames kept by default in a remote error's stack. */
+export const DEFAULT_STACK_FRAMES = 6;
+
 /** Build the root proxy of a connection. */
 export function createRootProxy(conn: Connection): unknown {
-  const ctx = new ClientContext(conn, conn.options.onUnobservedError ?? defaultUnobservedErrorHandler);
-  const root = makeNode({ ctx, ops: [], desc: '', isRoot: true, isCall: false, superDepth: 0, awaited: false });
+  const { captureStack } = conn.options;
+  const frames = captureStack === false ? 0 : captureStack === true || captureStack === undefined ? DEFAULT_STACK_FRAMES : Math.max(0, captureStack);
+  const ctx = new ClientContext(conn, conn.options.onUnobservedError ?? defaultUnobservedErrorHandler, frames);
+  const root = makeNode({ ctx, ops: [], parent: undefined, step: undefined, isRoot: true, isCall: false, superDepth: 0, site: undefined, awaited: false });
   ctx.root = root;
   return root;
 }

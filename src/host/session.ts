@@ -153,23 +153,44 @@ export class Session {
   }
 
   private replier(id: RequestId): Replier {
-    return {
-      value: (value) => {
-        let encoded: unknown;
-        try {
-          encoded = encode(value, 'result');
-        } catch (e) {
-          return this.replyError(id, e);
-        }
-        this.write({ id, kind: 'value', value: encoded });
-      },
-      self: () => this.write({ id, kind: 'self' }),
-      error: (err, op, opName) => this.replyError(id, err, op, opName),
-      shutdown: () => this.replyError(id, new ShutdownError(`the host at ${this.host.path} closed before running this request (fulfillFinal: false)`)),
-    };
+    return new PendingReply(this, id);
   }
 
-  private replyError(id: RequestId, err: unknown, op?: number, opName?: string): void {
+  /** @internal answer request `id` with a value (PendingReply calls this). */
+  replyValue(id: RequestId, value: unknown): void {
+    let encoded: unknown;
+    try {
+      encoded = encode(value, 'result');
+    } catch (e) {
+      return this.replyError(id, e);
+    }
+    let line: string;
+    try {
+      line = '{"id":' + JSON.stringify(id) + ',"kind":"value","value":' + JSON.stringify(encoded) + '}';
+    } catch (e) {
+      return this.replyError(id, e); // a getter that throws during JSON.stringify, say
+    }
+    this.answered(id, line);
+  }
+
+  /** @internal */
+  replySelf(id: RequestId): void {
+    this.answered(id, '{"id":' + JSON.stringify(id) + ',"kind":"self"}');
+  }
+
+  /** @internal */
+  replyShutdown(id: RequestId): void {
+    this.replyError(id, new ShutdownError(`the host at ${this.host.path} closed before running this request (fulfillFinal: false)`));
+  }
+
+  private answered(id: RequestId, line: string): void {
+    this.inFlight--;
+    this.channel.inFlightChanged?.(this.inFlight);
+    if (!this.closed) this.channel.send(line);
+  }
+
+  /** @internal */
+  replyError(id: RequestId, err: unknown, op?: number, opName?: string): void {
     const origin = { pid: process.pid, path: this.host.path, ...(op !== undefined ? { op, opName } : {}) };
     let wire: WireError;
     try {
@@ -205,6 +226,26 @@ export class Session {
       line = JSON.stringify({ id: reply.id, kind: 'error', error: { name: 'Error', message: `the host could not serialize the reply: ${(e as Error).message}` } });
     }
     this.channel.send(line);
+  }
+}
+
+/** The one way to answer a queued request: an object per request, no closures. */
+class PendingReply implements Replier {
+  constructor(
+    private readonly session: Session,
+    private readonly id: RequestId,
+  ) {}
+  value(value: unknown): void {
+    this.session.replyValue(this.id, value);
+  }
+  self(): void {
+    this.session.replySelf(this.id);
+  }
+  error(err: unknown, op?: number, opName?: string): void {
+    this.session.replyError(this.id, err, op, opName);
+  }
+  shutdown(): void {
+    this.session.replyShutdown(this.id);
   }
 }
 
