@@ -92,8 +92,8 @@ test('records made with catchSync (not awaited) have all arrived when result set
 test('in the child it is a handle with its own record; sent back it is the owner again; the socket closes after the children', async () => {
   const exc = owner();
   const [a, b] = [track(fork(handleView, exc, 'a', exc)), track(fork(handleView, exc, 'b'))];
-  const address = exc.address!;
-  expect(fs.statSync(address).isSocket()).toBe(true);
+  const address = exc.address!; // known at once; listening follows before the children are told
+  await until(() => fs.existsSync(address) && fs.statSync(address).isSocket());
   const [ra, rb] = await Promise.all([a.join(), b.join()]);
   expect(ra.isHandle).toBe(true);
   expect(ra.same).toBe(true); // the same Except sent twice is one object in the child too
