@@ -261,6 +261,21 @@ describe('names and options', () => {
     expect(info.execArgv.some((f) => f.includes('ts-node'))).toBe(true);
   });
 
+  test('types: arguments are checked against the function; result and yields are typed (checked by tsc, not run)', () => {
+    const typed = () => {
+      // @ts-expect-error remoteFunc takes numbers
+      fork(remoteFunc, 'a', 2);
+      // @ts-expect-error too few arguments
+      fork(remoteFunc, 1);
+      const r: Promise<number> = fork(remoteFunc, 1, 2).result;
+      const ys: AsyncIterable<number> = fork(countTo, 3);
+      const ret: Promise<string> = fork(syncRange, 0, 1).result;
+      const viaRef: Promise<number> = fork(fork.ref<typeof remoteFunc>(FIXTURE, 'remoteFunc'), 1, 2).result;
+      return [r, ys, ret, viaRef];
+    };
+    expect(typeof typed).toBe('function');
+  });
+
   test('fork.with chains merge, and bad options fail at once', () => {
     const f = fork.with({ name: 'a' }).with({ timeout: 1000 });
     expect(f.options).toEqual({ name: 'a', timeout: 1000 });
