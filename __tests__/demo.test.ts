@@ -29,7 +29,7 @@ test('the demo drives a Counter in another process through every step and exits 
     /caught RangeError \(instanceof RangeError: true\): count must be a whole number >= 0, got -1/,
     /\bsetCount\b.*demo-host\.ts:\d+/,
     /--- remote: pid \d+ at \S+\.sock, op 1 \(call\) ---/,
-    /at demo \(.*demo\.ts/,
+    /at (async )?demo \(.*demo\.ts/,
     /stop is set; connection closed/,
     /\[host \d+\] stop is set \(count ended at \d+\): closing the host/,
     /host exited with code 0\n/,

@@ -35,8 +35,10 @@ export interface ConnectOptions {
   /** Use an in-process host directly when the path is hosted in this process (default true). */
   localBypass?: boolean;
   /**
-   * Keep the caller's stack for each chain, so a remote error's stack ends with the frames that
-   * made the call: true (default, 6 frames), false, or a number of frames. Costs about a µs per chain.
+   * How a remote error's stack shows the code that made the call, under the `--- remote` line:
+   * true (default): the awaiting async functions' frames (V8's async stack trace; free);
+   * a number N: also N synchronous frames captured where each chain starts (costs µs per chain,
+   * useful for code that uses `.then()` instead of `await`); false: remote frames only.
    */
   captureStack?: boolean | number;
   /** The host's shared secret, when it has one (mutual HMAC challenge; see docs/security.md). */
@@ -50,6 +52,9 @@ export interface ConnectOptions {
   /** Called with the error of a request nobody awaited (`remote.x = 1`, an un-awaited call). Default: process.emitWarning. */
   onUnobservedError?: (err: Error) => void;
 }
+
+/** Marks a remote error whose stack still lacks the caller's frames (see proxy.ts `deliver`). */
+export const NEEDS_CALLER = Symbol('remoteobj.needsCallerFrames');
 
 /** Where a reply goes: exactly one of these is called, once. */
 export interface ReplySink {
@@ -363,9 +368,13 @@ export class Connection {
       case 'self':
         p.sink.self();
         return;
-      case 'error':
-        p.sink.fail(errorFromWire(reply.error, callerStack(p.callSite)));
+      case 'error': {
+        const err = errorFromWire(reply.error, callerStack(p.callSite));
+        // Without captured frames, the proxy adds the awaiting code's frames when it delivers the error.
+        if (!p.callSite && this.options.captureStack !== false) Object.defineProperty(err, NEEDS_CALLER, { value: true, configurable: true });
+        p.sink.fail(err);
         return;
+      }
     }
   }
 

@@ -20,7 +20,7 @@
 import { inspect } from 'node:util';
 import { HostUnavailableError } from '../errors';
 import type { EvalOp } from '../evaluate';
-import type { Connection, ReplySink } from './connection';
+import { type Connection, NEEDS_CALLER, type ReplySink } from './connection';
 
 /** A request: waiting in the outbox, sent, or settled. Settles exactly once. */
 class Entry implements ReplySink {
@@ -75,17 +75,42 @@ class Entry implements ReplySink {
   get outcome(): Promise<unknown> {
     this.observed = true;
     if (!this.promise) {
-      if (this.state === 1) this.promise = Promise.resolve(this.result);
-      else if (this.state === 2) this.promise = Promise.reject(this.result);
+      let raw: Promise<unknown>;
+      if (this.state === 1) raw = Promise.resolve(this.result);
+      else if (this.state === 2) raw = Promise.reject(this.result);
       else {
-        this.promise = new Promise((resolve, reject) => {
+        raw = new Promise((resolve, reject) => {
           this.resolveFn = resolve;
           this.rejectFn = reject;
         });
       }
+      this.promise = deliver(raw);
     }
     return this.promise;
   }
+}
+
+/**
+ * Hands a request's outcome to whoever awaits it. Being an async function is the point: an
+ * error made in here gets V8's async stack trace, i.e. the frames of the functions awaiting
+ * the remote call, for free (no stack capture per request).
+ */
+async function deliver(raw: Promise<unknown>): Promise<unknown> {
+  try {
+    return await raw;
+  } catch (e) {
+    throw withCallerFrames(e);
+  }
+}
+
+/** Append the awaiting code's frames under a remote error's `--- remote` marker, once. */
+function withCallerFrames(e: unknown): unknown {
+  if (!(e instanceof Error) || !(e as { [NEEDS_CALLER]?: boolean })[NEEDS_CALLER]) return e;
+  delete (e as { [NEEDS_CALLER]?: boolean })[NEEDS_CALLER];
+  // Drop "Error", this function, deliver and the microtask runner: keep the awaiting code's frames.
+  const frames = new Error().stack?.split('\n').slice(3).filter((l) => !l.includes('(node:internal/'));
+  if (frames?.length && e.stack) e.stack += '\n' + frames.join('\n');
+  return e;
 }
 
 /** Per-connection client state shared by every proxy of that connection. */
@@ -400,13 +425,10 @@ export function defaultUnobservedErrorHandler(err: Error): void {
   process.emitWarning(`a remote request nobody awaited failed: ${err.name}: ${err.message}`, 'RemoteObjWarning');
 }
 
-/** Caller frames kept by default in a remote error's stack. */
-export const DEFAULT_STACK_FRAMES = 6;
-
 /** Build the root proxy of a connection. */
 export function createRootProxy(conn: Connection): unknown {
   const { captureStack } = conn.options;
-  const frames = captureStack === false ? 0 : captureStack === true || captureStack === undefined ? DEFAULT_STACK_FRAMES : Math.max(0, captureStack);
+  const frames = typeof captureStack === 'number' ? Math.max(0, captureStack) : 0;
   const ctx = new ClientContext(conn, conn.options.onUnobservedError ?? defaultUnobservedErrorHandler, frames);
   const root = makeNode({ ctx, ops: [], parent: undefined, step: undefined, isRoot: true, isCall: false, superDepth: 0, site: undefined, awaited: false });
   ctx.root = root;
