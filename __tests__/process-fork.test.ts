@@ -191,7 +191,9 @@ describe('targets', () => {
     expect(() => fork(null as unknown as () => void)).toThrow(/must be a function/);
   });
 
-  test('an inline function is refused at once, with where it is defined and how to fix it', () => {
+  // Under Jest the code runs in a vm context, where V8's inspector is not asked for the location;
+  // process-modules.test.ts checks the location in real programs.
+  test('an inline function is refused at once, saying how to fix it', () => {
     let err: Error | undefined;
     try {
       fork((x: number) => x * 2, 3);
@@ -200,7 +202,7 @@ describe('targets', () => {
     }
     expect(err).toBeInstanceOf(NotExportedError);
     expect(err).toBeInstanceOf(TypeError);
-    expect(err!.message).toContain('process-fork.test.ts');
+    expect(err!.message).toMatch(/an anonymous function .*is not exported by any loaded module/);
     expect(err!.message).toMatch(/Export it/);
     expect(err!.message).toContain('fork.ref(');
   });
@@ -209,7 +211,7 @@ describe('targets', () => {
     function localHelper(): number {
       return 1;
     }
-    expect(() => fork(localHelper)).toThrow(/function localHelper \(defined at .*process-fork\.test\.ts:\d+:\d+\) is not exported/);
+    expect(() => fork(localHelper)).toThrow(/function localHelper .*is not exported.*`export function localHelper\(…\)`/);
   });
 
   test('the explicit form fork.ref(module, export) (TypeScript module by path)', async () => {

@@ -3,6 +3,7 @@
  * example), an unguarded one (no fork bomb), and an ES-module parent.
  */
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import path from 'node:path';
 import { exited, killChildren, ROOT, spawnTs } from './helpers';
 
@@ -22,7 +23,11 @@ async function jsonOutput(child: ReturnType<typeof spawnTs>): Promise<Record<str
 
 test('the issue example as a TypeScript program: its own exports, await using, streaming then the error', async () => {
   const out = await jsonOutput(spawnTs(fixture('proc-main.ts')));
-  expect(out).toEqual({ name: 'remoteFunc-1', result: 10, seen: [0, 1, 2, 3], error: 'error from child' });
+  expect(out).toMatchObject({ name: 'remoteFunc-1', result: 10, seen: [0, 1, 2, 3], error: 'error from child' });
+  // an inline function: refused, with where it is defined in the TypeScript source (mapped back from the compiled code)
+  const line = fs.readFileSync(fixture('proc-main.ts'), 'utf8').split('\n').findIndex((l) => l.includes('fork((x: number) => x, 1)')) + 1;
+  expect(out.inline).toContain(`anonymous function (defined at ${fixture('proc-main.ts')}:${line}:`);
+  expect(out.inline).toContain('is not exported');
 });
 
 test('a script that forks its own export at top level without a guard gets a clear error, not a fork bomb', async () => {
@@ -40,9 +45,9 @@ test('an ES-module parent: functions of an ES module by reference, and its own e
   let text = '';
   child.stdout.on('data', (d) => (text += d));
   child.stderr.on('data', (d) => (text += d));
-  const { code } = await exited(child);
+  const { code, signal } = await exited(child);
   const line = text.split('\n').find((l) => l.startsWith('{'));
-  if (!line) throw new Error(`no JSON line (exit code ${code}):\n${text}`);
+  if (!line) throw new Error(`no JSON line (exit code ${code}, signal ${signal}):\n${text}`);
   const out = JSON.parse(line) as Record<string, any>;
   expect(out.mul).toBe(42);
   expect(out.upTo).toEqual([0, 1, 2]);

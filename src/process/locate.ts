@@ -13,6 +13,7 @@
  * defined and how to fix it.
  */
 import inspector from 'node:inspector';
+import { findSourceMap } from 'node:module';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { TargetSpec } from './messages';
@@ -116,28 +117,19 @@ export function functionLocation(fn: AnyFn): FunctionLocation | undefined {
     session.connect();
     const s = session;
     (globalThis as Record<string, unknown>)[slot] = fn;
-    // This code may run inside a vm context (Jest): look the slot up in every context V8 knows.
-    const contexts: number[] = [];
-    const onContext = (m: inspector.InspectorNotification<inspector.Runtime.ExecutionContextCreatedEventDataType>) => {
-      contexts.push(m.params.context.id);
-    };
-    s.on('Runtime.executionContextCreated', onContext);
-    s.post('Runtime.enable', {}, () => {});
-    s.off('Runtime.executionContextCreated', onContext);
+    // Only the main context is asked. Code inside a vm context (Jest) is not found there, so its
+    // errors go without a location: evaluating in other contexts can crash Node 20 (a context that
+    // is listed but no longer usable, seen with ts-node loaded).
     let loc: { scriptId: string; lineNumber: number; columnNumber: number } | undefined;
     // The in-process session answers synchronously.
-    for (const contextId of contexts) {
-      s.post('Runtime.evaluate', { expression: `globalThis[${JSON.stringify(slot)}]`, contextId }, (err, res) => {
-        const objectId = res?.result?.type === 'function' ? res.result.objectId : undefined;
-        if (err || !objectId) return;
-        s.post('Runtime.getProperties', { objectId, ownProperties: true }, (_err2, props) => {
-          const internal = props?.internalProperties?.find((p) => p.name === '[[FunctionLocation]]');
-          loc = internal?.value?.value as typeof loc;
-        });
+    s.post('Runtime.evaluate', { expression: `globalThis[${JSON.stringify(slot)}]` }, (err, res) => {
+      const objectId = res?.result?.type === 'function' ? res.result.objectId : undefined;
+      if (err || !objectId) return;
+      s.post('Runtime.getProperties', { objectId, ownProperties: true }, (_err2, props) => {
+        const internal = props?.internalProperties?.find((p) => p.name === '[[FunctionLocation]]');
+        loc = internal?.value?.value as typeof loc;
       });
-      if (loc) break;
-    }
-    s.post('Runtime.disable', {}, () => {});
+    });
     if (!loc) return undefined;
     const wanted = loc.scriptId;
     let url: string | undefined;
@@ -151,13 +143,40 @@ export function functionLocation(fn: AnyFn): FunctionLocation | undefined {
     let file: string | undefined;
     if (url?.startsWith('file:')) file = fileURLToPath(url);
     else if (url && path.isAbsolute(url)) file = url;
-    return { file, url: url || undefined, line: loc.lineNumber + 1, column: loc.columnNumber + 1 };
+    const where = { file, url: url || undefined, line: loc.lineNumber + 1, column: loc.columnNumber + 1 };
+    return file ? { ...where, ...originalPosition(file, where.line, where.column) } : where;
   } catch {
     return undefined;
   } finally {
     delete (globalThis as Record<string, unknown>)[slot];
     session?.disconnect();
   }
+}
+
+/**
+ * V8 reports positions in the code it ran; for TypeScript (or any compiled file) map them back
+ * to the source, through the source maps of the hook that compiled it (ts-node's
+ * source-map-support) or of Node's --enable-source-maps. Best effort: unchanged when neither knows.
+ */
+function originalPosition(file: string, line: number, column: number): { line: number; column: number } {
+  const cache = require.cache as Record<string, NodeJS.Module | undefined>;
+  try {
+    for (const key of Object.keys(cache)) {
+      if (!/[\\/]source-map-support[\\/]source-map-support\.js$/.test(key)) continue;
+      const map = (cache[key]?.exports as { mapSourcePosition?: (p: object) => { source?: string; line?: number; column?: number } })?.mapSourcePosition;
+      const pos = map?.({ source: file, line, column: column - 1 });
+      if (pos && typeof pos.line === 'number' && typeof pos.column === 'number' && (pos.line !== line || pos.column !== column - 1)) {
+        return { line: pos.line, column: pos.column + 1 };
+      }
+    }
+    const entry = findSourceMap(file)?.findEntry(line - 1, column - 1) as { originalLine?: number; originalColumn?: number } | undefined;
+    if (entry && typeof entry.originalLine === 'number' && typeof entry.originalColumn === 'number') {
+      return { line: entry.originalLine + 1, column: entry.originalColumn + 1 };
+    }
+  } catch {
+    /* keep the generated position */
+  }
+  return { line, column };
 }
 
 function isIdentifier(s: string): boolean {
