@@ -107,6 +107,17 @@ test('Tab completes in a terminal (a pseudo-terminal through `script`)', async (
     child.stdin.write('\t');
     await until(() => /cache\s+calls\s+config\s+control/.test(plain()));
     child.stdin.write('\x15'); // clear the line
+    // Node's own completer evaluates what is before the dot; through an alias, a call must still not be sent.
+    await cli(['call', sock, 'queue.pause()']);
+    child.stdin.write('const q = remote.queue\r');
+    await until(() => /const q = remote\.queue\n+remote> $/.test(plain()));
+    child.stdin.write('q.resume().pa\t');
+    await until(() => plain().endsWith('q.resume().pa'));
+    child.stdin.write('\t');
+    child.stdin.write('\x15Math.fl\t'); // and it still completes local names
+    await until(() => plain().endsWith('Math.floor'));
+    child.stdin.write('\x15');
+    expect((await cli(['get', sock, 'queue.paused'])).stdout).toBe('true\n'); // resume() did not run
     child.stdin.write('.exit\r');
     expect(await closed).toBe(0);
   } finally {

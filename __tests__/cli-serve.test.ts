@@ -64,7 +64,7 @@ test('SIGTERM with requests in flight: the running one and the queued one both f
   const sock = tmpSock('term');
   const mark = path.join(dir, 'term.mark');
   const go = path.join(dir, 'term.go');
-  const host = await startServe([APP, '--path', sock, '--verbose']);
+  const host = await startServe([APP, '--path', sock, '--verbose', '--grace', '0']);
   const running = startCli(['call', sock, `hold(${JSON.stringify(mark)}, ${JSON.stringify(go)})`]);
   await until(() => fs.existsSync(mark));
   const queued = startCli(['call', sock, 'echo("queued")']);
@@ -90,7 +90,7 @@ test('--no-fulfill-final: on SIGTERM a queued request gets ShutdownError (exit 3
   const sock = tmpSock('nff');
   const mark = path.join(dir, 'nff.mark');
   const go = path.join(dir, 'nff.go');
-  const host = await startServe([APP, '--path', sock, '--no-fulfill-final', '-v']);
+  const host = await startServe([APP, '--path', sock, '--no-fulfill-final', '-v', '--grace', '0']);
   const running = startCli(['call', sock, `hold(${JSON.stringify(mark)}, ${JSON.stringify(go)})`]);
   await until(() => fs.existsSync(mark));
   const queued = startCli(['call', sock, 'echo("queued")']);
@@ -107,20 +107,38 @@ test('--no-fulfill-final: on SIGTERM a queued request gets ShutdownError (exit 3
   expect(fs.existsSync(sock)).toBe(false);
 });
 
-test('SIGINT closes too; a second signal does not wait for a request that never ends', async () => {
+test('SIGINT closes too; a second signal exits at once without waiting for a request that never ends', async () => {
   const sock = tmpSock('int');
-  const host = await startServe([APP, '--path', sock]);
-  const hung = startCli(['call', sock, 'hang()']);
-  // Once hang() holds the host's lock, a read queues behind it and times out.
-  await until(async () => (await cli(['get', sock, 'name', '--timeout', '0.3'])).code === 4);
+  const mark = path.join(dir, 'int.mark');
+  const host = await startServe([APP, '--path', sock, '--grace', '0', '-v']);
+  // A request that holds the host's lock and is never released (no go file).
+  const hung = startCli(['call', sock, `hold(${JSON.stringify(mark)}, ${JSON.stringify(path.join(dir, 'never'))})`]);
+  await until(() => fs.existsSync(mark));
   host.kill('SIGINT');
-  await until(async () => !fs.existsSync(sock)); // listening stopped at once
+  await until(() => host.stderrText().includes('SIGINT: closing'));
   host.kill('SIGINT');
   const h = await host.result;
   expect(h.code).toBe(130);
   expect(h.stderr).toContain('SIGINT again, exiting without waiting');
+  expect(h.stderr).not.toContain('closed; socket file removed');
+  expect(fs.existsSync(sock)).toBe(false); // removed on the way out all the same
   const c = await hung.result;
   expect(c.code).toBe(3); // ConnectionClosedError: the request may or may not have run
+  expect(c.stderr).toMatch(/^ConnectionClosedError/);
+});
+
+test('--grace: a request still running after it is cut off (exit 3 for its client); serve exits 0', async () => {
+  const sock = tmpSock('grace');
+  const mark = path.join(dir, 'grace.mark');
+  const host = await startServe([APP, '--path', sock, '--grace', '0.2', '-v']);
+  const hung = startCli(['call', sock, `hold(${JSON.stringify(mark)}, ${JSON.stringify(path.join(dir, 'never'))})`]);
+  await until(() => fs.existsSync(mark));
+  host.kill('SIGTERM');
+  const [h, c] = await Promise.all([host.result, hung.result]);
+  expect(h.code).toBe(0);
+  expect(h.stderr).toContain('closed; socket file removed');
+  expect(fs.existsSync(sock)).toBe(false);
+  expect(c.code).toBe(3);
   expect(c.stderr).toMatch(/^ConnectionClosedError/);
 });
 
@@ -130,6 +148,16 @@ test('the module can close its own host (control.close()): serve exits 0 and rem
   const r = await cli(['call', sock, 'shutdown()']);
   expect([r.code, r.stdout]).toEqual([0, '"closing"\n']);
   expect((await host.result).code).toBe(0);
+  expect(fs.existsSync(sock)).toBe(false);
+});
+
+test('an uncaught error in the module: the error on stderr, the host closed, the socket removed, exit 1', async () => {
+  const sock = tmpSock('crash');
+  const host = await startServe([APP, '--path', sock]);
+  expect((await cli(['call', sock, 'crashLater()'])).stdout).toBe('"ok"\n');
+  const h = await host.result;
+  expect(h.code).toBe(1);
+  expect(h.stderr).toMatch(/the hosted module failed:\nError: a timer of the module crashed/);
   expect(fs.existsSync(sock)).toBe(false);
 });
 

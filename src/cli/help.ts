@@ -137,7 +137,8 @@ names the export (default: the default export, or the only one). A class is inst
 function is called as a factory (it may be async) with one argument
 { path, signal, close() } and its result is hosted. Prints the socket path on stdout once
 listening. SIGINT/SIGTERM close the host: requests that have arrived still run (unless
---no-fulfill-final), then the socket file is removed and the process exits 0.
+--no-fulfill-final; a request still running after --grace is cut off), then the socket file
+is removed and the process exits 0. A second signal exits at once.
 
 Options:
       --path SOCKET       where to listen (default: socketPath(MODULE name), e.g.
@@ -145,6 +146,8 @@ Options:
       --readonly          refuse every set and del
       --expose a,b,c      only these top-level names are reachable
       --no-fulfill-final  on close, reject queued requests (ShutdownError) instead of running them
+      --grace SECONDS     on close, how long to wait for requests in flight and for clients to
+                          hang up before cutting them off (default: the host's, 5 s; 0 = no limit)
   -v, --verbose           log start-up and shutdown on stderr
   -h, --help              this help
 

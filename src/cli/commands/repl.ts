@@ -84,9 +84,18 @@ export const repl: Command = {
       queue = queue.then(() => new Promise<void>((done) => task(done)));
     };
 
+    // Node's own completer evaluates the expression before the dot (`q.pause().<Tab>` would run
+    // `q.pause()`). While it works, nothing may reach the host whatever the proxies are called:
+    // no calls are evaluated, and a remote expression is not awaited.
+    let completing = 0;
+
     // `remote.count` shows the value, not a proxy: await a remote expression left un-awaited.
     const defaultEval = server.eval as unknown as Evaluator;
-    (server as unknown as { eval: Evaluator }).eval = (cmd, context, file, cb) =>
+    (server as unknown as { eval: Evaluator }).eval = (cmd, context, file, cb) => {
+      if (completing > 0) {
+        if (/[(`]/.test(cmd)) return cb(null, undefined);
+        return defaultEval.call(server, cmd, context, file, (err, result) => cb(err, isRemoteExpression(result) ? undefined : result));
+      }
       inTurn((done) =>
         defaultEval.call(server, cmd, context, file, (err, result) => {
           if (err || !isRemoteExpression(result)) return done(), cb(err, result);
@@ -96,11 +105,19 @@ export const repl: Command = {
           );
         }),
       );
+    };
 
     const defaultCompleter = (server as unknown as { completer: Completer }).completer;
     (server as unknown as { completer: Completer }).completer = (line, cb) => {
       completeRemote(conn, line).then(
-        (r) => (r ? cb(null, r) : defaultCompleter.call(server, line, cb)),
+        (r) => {
+          if (r) return cb(null, r);
+          completing++;
+          defaultCompleter.call(server, line, (err, result) => {
+            completing--;
+            cb(err, result);
+          });
+        },
         () => cb(null, [[], '']),
       );
     };

@@ -7,12 +7,15 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { type Host, serve as serveObject } from '../../host/host';
 import { socketPath as defaultSocketPath } from '../../transport/socket-path';
-import { flag, stringOption } from '../args';
+import { flag, secondsOption, stringOption } from '../args';
 import { checkPath } from '../client';
 import type { Command } from '../context';
 import { EXIT, UsageError } from '../exit-codes';
 import { loadModule, materialize, pickExport, type ServeControl } from '../load-module';
 import { formatError } from '../output';
+
+/** The longest a Node timer can wait: `--grace 0` (no limit) becomes this. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
 
 function pathFor(moduleFile: string, given: string | undefined): string {
   if (given !== undefined) {
@@ -31,6 +34,7 @@ export const serve: Command = {
     { name: 'readonly' },
     { name: 'expose', value: true },
     { name: 'no-fulfill-final' },
+    { name: 'grace', value: true },
   ],
   arity: [1, 2],
   async run(ctx) {
@@ -45,10 +49,13 @@ export const serve: Command = {
       .filter(Boolean);
     if (expose && expose.length === 0) throw new UsageError('--expose needs a comma-separated list of names', 'serve');
 
+    const grace = secondsOption(ctx.args, 'grace', 'serve');
+
     const { loaded, esm } = await loadModule(moduleFile);
     const exported = pickExport(loaded, esm, exportName, moduleFile);
 
     let host: Host | undefined;
+    let socketIno: number | undefined;
     let closing: Promise<number> | undefined;
     let finish!: (code: number) => void;
     const finished = new Promise<number>((resolve) => (finish = resolve));
@@ -78,7 +85,7 @@ export const serve: Command = {
       if (closing) {
         // A second signal: stop waiting for requests in flight.
         ctx.io.stderr.write(`remoteobj serve: ${signal} again, exiting without waiting\n`);
-        removeSocketFile(socketPath);
+        removeOurSocketFile(socketPath, socketIno);
         finish(signal === 'SIGINT' ? 130 : 143);
         return;
       }
@@ -99,12 +106,14 @@ export const serve: Command = {
         readonly: flag(ctx.args, 'readonly'),
         expose,
         fulfillFinal: !flag(ctx.args, 'no-fulfill-final'),
+        closeGraceMs: grace === undefined ? undefined : Math.min(grace, MAX_TIMER_MS),
       });
       if (closing) {
         // A signal arrived while listening started.
         await host.close();
         return await finished;
       }
+      socketIno = fs.statSync(host.path, { throwIfNoEntry: false })?.ino;
       ctx.io.stdout.write(`${host.path}\n`);
       log(`hosting ${describeTarget(target)} from ${moduleFile} on ${host.path} (pid ${process.pid}); SIGINT or SIGTERM to stop`);
       return await finished;
@@ -117,10 +126,14 @@ export const serve: Command = {
   },
 };
 
-/** The forced exit skips host.close(), which would remove the file. */
-function removeSocketFile(p: string): void {
+/**
+ * The forced exit skips the end of host.close(), which would remove the file. Only our own
+ * file goes: a newer host may already listen at the path.
+ */
+function removeOurSocketFile(p: string, ino: number | undefined): void {
   try {
-    if (fs.lstatSync(p, { throwIfNoEntry: false })?.isSocket()) fs.unlinkSync(p);
+    const st = fs.lstatSync(p, { throwIfNoEntry: false });
+    if (ino !== undefined && st?.isSocket() && st.ino === ino) fs.unlinkSync(p);
   } catch {
     /* gone already */
   }
