@@ -45,9 +45,11 @@ function startHost(socketPath: string): ChildProcess {
   return child;
 }
 
+/** Wait until the child has exited *and* all it printed has been read ('close', not 'exit'). */
 function exitOf(child: ChildProcess): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
-  return new Promise((resolve) => child.once('exit', (code, signal) => resolve({ code, signal })));
+  const outputDone = !child.stdout || child.stdout.readableEnded;
+  if ((child.exitCode !== null || child.signalCode !== null) && outputDone) return Promise.resolve({ code: child.exitCode, signal: child.signalCode });
+  return new Promise((resolve) => child.once('close', (code: number | null, signal: NodeJS.Signals | null) => resolve({ code, signal })));
 }
 
 /** Read the count a few times, `gap` ms apart. */
