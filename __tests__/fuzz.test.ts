@@ -1,0 +1,45 @@
+/**
+ * A short, seeded run of scripts/fuzz.ts: 10,000 random and mutated lines against a host in a
+ * child process, while a well-behaved client checks every answer it gets. `npm run fuzz` runs the
+ * long version (see docs/reliability.md for the figures).
+ */
+import { generateLine, Rng, runFuzz } from '../scripts/fuzz';
+
+const COUNT = 10_000;
+
+test(`${COUNT} fuzzed lines (seed 1): the host never crashes or hangs, and every checked answer is right`, async () => {
+  const r = await runFuzz({ seed: 1, count: COUNT, timeLimitMs: 40_000, connections: 8, maxMessageBytes: 64 * 1024 });
+  if (r.failures.length) throw new Error(`fuzz failed (seed ${r.seed}):\n${r.failures.join('\n')}`);
+
+  expect(r.linesSent).toBe(COUNT); // the time limit was not what stopped it
+  // Every generator ran (the corpus is what it claims to be).
+  for (const kind of ['random-bytes', 'truncated-json', 'wrong-types', 'huge-numbers', 'deep-nesting', 'unknown-ops', 'invalid-utf8', 'nul-bytes', 'enormous-string', 'hostile-keys', 'valid-weird', 'checked']) {
+    expect(r.kinds[kind]).toBeGreaterThan(0);
+  }
+  // The host judged the lines: answers of every kind came back, each reply well-formed.
+  for (const code of ['BAD_JSON', 'BAD_MESSAGE', 'UNKNOWN_OP', 'BAD_VALUE', 'TOO_LARGE', 'ACCESS_DENIED', 'value']) {
+    expect(r.replyCodes[code]).toBeGreaterThan(0);
+  }
+  expect(r.malformedReplies).toEqual([]);
+  // Valid requests with a known answer, sent among the garbage: each answered, exactly right.
+  expect(r.checked).toBe(r.kinds.checked);
+  expect(r.checkedWrong).toEqual([]);
+  // No hang: every probe after a batch was answered, or the host had hung up after a line past the limit.
+  expect(r.probes.timeout).toBe(0);
+  expect(r.probes.closed).toBe(r.reconnects);
+  // The bystander was served throughout, correctly.
+  expect(r.good.requests).toBeGreaterThan(0);
+  expect(r.good.wrong).toEqual([]);
+  // Alive at the end, and a clean close.
+  expect(r.hostAlive).toBe(true);
+  expect(r.hostExit).toEqual({ code: 0, signal: null });
+}, 90_000);
+
+test('the same seed sends the same lines', () => {
+  const lines = (seed: number) => {
+    const g = { rng: new Rng(seed), maxMessageBytes: 4096, expect: new Map(), nextCheckId: 0, kinds: {} };
+    return Array.from({ length: 300 }, () => generateLine(g).toString('base64'));
+  };
+  expect(lines(7)).toEqual(lines(7));
+  expect(lines(7)).not.toEqual(lines(8));
+});
