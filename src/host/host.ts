@@ -124,7 +124,9 @@ export class Host<T = unknown> implements SessionHost {
 
   /** @internal */
   async listen(localBypass: boolean): Promise<void> {
-    const server = net.createServer({ pauseOnConnect: false }, (socket) => this.accept(socket));
+    // allowHalfOpen: a client that sends its requests and then ends its side (`printf ... | socat`)
+    // still gets every reply; the host ends the connection once they are all written.
+    const server = net.createServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
     server.maxConnections = Infinity;
     this.socketFile = await listenOwnerOnly(server, this.path);
     this.server = server;
@@ -231,6 +233,7 @@ export class Host<T = unknown> implements SessionHost {
     let inFlight = 0;
     let writeBlocked = false;
     let reading = true;
+    let clientEnded = false;
     const updateFlow = () => {
       const shouldRead = !writeBlocked && inFlight < this.maxQueuedPerConnection;
       if (shouldRead === reading) return;
@@ -269,7 +272,8 @@ export class Host<T = unknown> implements SessionHost {
       },
       inFlightChanged: (n) => {
         inFlight = n;
-        updateFlow();
+        updateFlow(); // may resume reading held lines, raising inFlight again
+        if (inFlight === 0 && clientEnded && !splitter.holding) channel.end();
       },
     };
     const session = new Session(this, channel);
@@ -291,6 +295,11 @@ export class Host<T = unknown> implements SessionHost {
       authTimer = setTimeout(() => session.refuse(new AuthError(`the client did not authenticate within ${this.authTimeoutMs} ms`)), this.authTimeoutMs);
     }
     socket.on('data', (chunk: Buffer) => splitter.push(chunk));
+    socket.on('end', () => {
+      // The client will send nothing more: hang up once every request it sent has its reply.
+      clientEnded = true;
+      if (inFlight === 0) channel.end();
+    });
     socket.on('error', () => {
       /* ECONNRESET and friends: 'close' follows */
     });

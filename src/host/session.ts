@@ -183,10 +183,11 @@ export class Session {
     this.replyError(id, new ShutdownError(`the host at ${this.host.path} closed before running this request (fulfillFinal: false)`));
   }
 
+  /** Send a request's reply, then count it answered (which may end a half-closed connection). */
   private answered(id: RequestId, line: string): void {
+    if (!this.closed) this.channel.send(line);
     this.inFlight--;
     this.channel.inFlightChanged?.(this.inFlight);
-    if (!this.closed) this.channel.send(line);
   }
 
   /** @internal */
@@ -213,11 +214,6 @@ export class Session {
   }
 
   private write(reply: { id: RequestId | null; kind: string; [k: string]: unknown }): void {
-    if (reply.id !== null) {
-      this.inFlight--;
-      this.channel.inFlightChanged?.(this.inFlight);
-    }
-    if (this.closed) return;
     let line: string;
     try {
       line = JSON.stringify(reply);
@@ -225,7 +221,11 @@ export class Session {
       // e.g. an error property holding a BigInt that serialize-error kept: send the bare error.
       line = JSON.stringify({ id: reply.id, kind: 'error', error: { name: 'Error', message: `the host could not serialize the reply: ${(e as Error).message}` } });
     }
-    this.channel.send(line);
+    if (reply.id === null) {
+      if (!this.closed) this.channel.send(line);
+      return;
+    }
+    this.answered(reply.id, line);
   }
 }
 

@@ -82,6 +82,11 @@ export class LineSplitter {
     }
   }
 
+  /** Whether bytes received while paused are waiting to be split. */
+  get holding(): boolean {
+    return this.held !== undefined;
+  }
+
   /** Bytes of an unfinished line held so far (a line with no "\n" yet). */
   get buffered(): number {
     return this.pendingBytes;
