@@ -166,3 +166,56 @@ describe('socketPath(name)', () => {
     for (const bad of ['', '../x', 'a/b', 'x'.repeat(65)]) expect(() => socketPath(bad)).toThrow(TypeError);
   });
 });
+
+describe('expose', () => {
+  class Account {
+    count = 1;
+    password = 'hunter2';
+    nested = { deep: 1, deeper: { x: 2 } };
+    reset() {
+      this.count = 0;
+      return this;
+    }
+  }
+
+  test('guards the hosted object wherever a chain meets it, also through a method returning this', async () => {
+    const { AccessError } = await import('remoteobj');
+    const { path } = await host(new Account(), { expose: ['count', 'reset', 'nested'] });
+    const r = await connect<Account>(path, { localBypass: false });
+    closers.push(() => r.$close());
+    expect(await r.count).toBe(1);
+    await expect(Promise.resolve(r.password)).rejects.toMatchObject({ rule: 'not-exposed' });
+    const viaThis = await Promise.resolve(r.reset().password).catch((e) => e);
+    expect(viaThis).toBeInstanceOf(AccessError);
+    expect(viaThis.rule).toBe('not-exposed');
+    expect(await r.count).toBe(0); // reset() itself ran: it is exposed
+    await expect(r.$passto('JSON.stringify')).rejects.toMatchObject({ rule: 'not-exposed' });
+    expect(await r.nested.$passto('JSON.stringify')).toBe('{"deep":1,"deeper":{"x":2}}'); // below the root, passto is fine
+  });
+
+  test('describe lists exposed members at the root and every member below it', async () => {
+    const { path } = await host(new Account(), { expose: ['count', 'nested'] });
+    const r = await connect<Account>(path, { localBypass: false });
+    closers.push(() => r.$close());
+    expect((await r.$describe()).members.map((m) => m.name).sort()).toEqual(['count', 'nested']);
+    expect((await r.nested.$describe()).members.map((m) => m.name).sort()).toEqual(['deep', 'deeper']);
+  });
+
+  test('a policy hook sees calls too, and can refuse one', async () => {
+    const seen: string[] = [];
+    const { path } = await host(new Account(), { policy: (req) => (seen.push(`${req.kind}:${req.key}`), !(req.kind === 'call' && req.key === 'reset')) });
+    const r = await connect<Account>(path, { localBypass: false });
+    closers.push(() => r.$close());
+    await expect(Promise.resolve(r.reset())).rejects.toMatchObject({ rule: 'policy' });
+    expect(seen).toEqual(['get:reset', 'call:reset']);
+    expect(await r.count).toBe(1);
+  });
+});
+
+test('waitUntilListening sees a host that asks for a secret, with or without the secret', async () => {
+  const { waitUntilListening } = await import('remoteobj');
+  const { path } = await host({ v: 1 }, { secret: 'k' });
+  await waitUntilListening(path, { timeout: 5000 });
+  await waitUntilListening(path, { timeout: 5000, secret: 'k' });
+  await expect(waitUntilListening(path, { timeout: 5000, secret: 'wrong' })).rejects.toBeInstanceOf(AuthError);
+});

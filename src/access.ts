@@ -13,6 +13,7 @@
  */
 import { AccessError } from './errors';
 
+/** `call` reaches only the `policy` hook (the name was already checked when it was read). */
 export type AccessKind = 'get' | 'set' | 'del' | 'call' | 'super' | 'passto';
 
 export interface AccessRequest {
@@ -20,6 +21,8 @@ export interface AccessRequest {
   /** The object whose member is touched. */
   target: unknown;
   key: string;
+  /** Whether `target` is the hosted object itself (at the start of a chain, or reached again, e.g. through a method returning `this`). */
+  atRoot: boolean;
   /** The op chain up to and including this op (for rules such as "only under `public.`"). */
   path: readonly (string | number)[];
 }
@@ -28,7 +31,12 @@ export interface AccessRequest {
 export type AccessPolicy = (req: AccessRequest) => boolean | string;
 
 export interface AccessOptions {
-  /** Only these top-level names (or names the predicate accepts) are reachable from the root. */
+  /**
+   * Only these members of the hosted object (or those the predicate accepts) are reachable,
+   * wherever a chain meets the hosted object (also through a method returning `this`). With
+   * `expose`, `$passto` on the hosted object itself is refused: a function given the whole object
+   * could read what is not exposed.
+   */
   expose?: readonly string[] | ((req: AccessRequest) => boolean);
   /** Refuse every set and del. */
   readonly?: boolean;
@@ -53,6 +61,7 @@ function owner(target: object, key: string): object | undefined {
 /** Check one access against the built-in rules and the host's options; throws AccessError. */
 export function checkAccess(req: AccessRequest, options: AccessOptions = {}): void {
   const { key, kind } = req;
+  if (kind === 'call') return checkPolicy(req, options);
   if (ALWAYS_BLOCKED.has(key)) deny('blocked-name', `"${key}" is never reachable remotely`);
   if (key.charCodeAt(0) === 95 /* _ */) deny('underscore', `"${key}": names starting with "_" are private`);
   if (key.charCodeAt(0) === 36 /* $ */) deny('dollar', `"${key}": names starting with "$" are reserved`);
@@ -65,12 +74,16 @@ export function checkAccess(req: AccessRequest, options: AccessOptions = {}): vo
       deny('builtin-member', `"${key}" is only defined by ${where === Object.prototype ? 'Object' : 'Function'}.prototype and is not reachable remotely`);
     }
   }
-  if (options.expose && req.path.length === 1 && kind !== 'passto') {
+  if (options.expose && req.atRoot) {
+    if (kind === 'passto') deny('not-exposed', `passto "${key}" on the hosted object is refused: the host exposes only some members`);
     const ok = typeof options.expose === 'function' ? options.expose(req) : options.expose.includes(key);
     if (!ok) deny('not-exposed', `"${key}" is not exposed by this host`);
   }
-  if (options.policy) {
-    const verdict = options.policy(req);
-    if (verdict !== true) deny('policy', typeof verdict === 'string' ? verdict : `the host's policy refuses ${kind} "${key}"`);
-  }
+  checkPolicy(req, options);
+}
+
+function checkPolicy(req: AccessRequest, options: AccessOptions): void {
+  if (!options.policy) return;
+  const verdict = options.policy(req);
+  if (verdict !== true) deny('policy', typeof verdict === 'string' ? verdict : `the host's policy refuses ${req.kind} "${req.key}"`);
 }

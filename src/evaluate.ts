@@ -60,13 +60,15 @@ export class OpFailure {
 }
 
 interface State {
+  /** The hosted object: its members are what `expose` guards, wherever a chain reaches it again. */
+  root: unknown;
   value: unknown;
   /** The object the value was read from: `this` for a following call. */
   holder: unknown;
 }
 
 export function evaluate(root: unknown, ops: readonly EvalOp[], ctx: EvalContext): Outcome | Promise<Outcome> {
-  const state: State = { value: root, holder: undefined };
+  const state: State = { root, value: root, holder: undefined };
   return run(root, ops, 0, state, ctx);
 }
 
@@ -114,7 +116,7 @@ function step(op: EvalOp, ops: readonly EvalOp[], i: number, state: State, ctx: 
   switch (op.op) {
     case 'get': {
       const key = String(op.key);
-      checkAccess({ kind: 'get', target: cur, key, path: keyPath(ops, i, ctx) }, ctx.access);
+      checkAccess({ kind: 'get', target: cur, key, atRoot: cur === state.root, path: keyPath(ops, i, ctx) }, ctx.access);
       state.holder = cur;
       return (cur as Record<string, unknown>)[key]; // throws the native TypeError on null/undefined
     }
@@ -122,6 +124,11 @@ function step(op: EvalOp, ops: readonly EvalOp[], i: number, state: State, ctx: 
       const fn = cur;
       const self = state.holder;
       state.holder = undefined;
+      if (ctx.access.policy) {
+        const prev = ops[i - 1];
+        const name = prev && 'key' in prev ? String(prev.key) : prev?.op === 'passto' ? prev.name : '';
+        checkAccess({ kind: 'call', target: self, key: name, atRoot: self === state.root, path: keyPath(ops, i, ctx) }, ctx.access);
+      }
       if (typeof fn !== 'function') {
         const prev = ops[i - 1];
         const what = prev && 'key' in prev ? `"${prev.key}"` : 'the value';
@@ -131,7 +138,7 @@ function step(op: EvalOp, ops: readonly EvalOp[], i: number, state: State, ctx: 
     }
     case 'set': {
       const key = String(op.key);
-      checkAccess({ kind: 'set', target: cur, key, path: keyPath(ops, i, ctx) }, ctx.access);
+      checkAccess({ kind: 'set', target: cur, key, atRoot: cur === state.root, path: keyPath(ops, i, ctx) }, ctx.access);
       state.holder = undefined;
       if (cur === null || (typeof cur !== 'object' && typeof cur !== 'function')) {
         throw new TypeError(`cannot set "${key}" on ${cur === null ? 'null' : typeof cur}`);
@@ -141,7 +148,7 @@ function step(op: EvalOp, ops: readonly EvalOp[], i: number, state: State, ctx: 
     }
     case 'del': {
       const key = String(op.key);
-      checkAccess({ kind: 'del', target: cur, key, path: keyPath(ops, i, ctx) }, ctx.access);
+      checkAccess({ kind: 'del', target: cur, key, atRoot: cur === state.root, path: keyPath(ops, i, ctx) }, ctx.access);
       state.holder = undefined;
       if (cur === null || (typeof cur !== 'object' && typeof cur !== 'function')) {
         throw new TypeError(`cannot delete "${key}" from ${cur === null ? 'null' : typeof cur}`);
@@ -156,7 +163,7 @@ function step(op: EvalOp, ops: readonly EvalOp[], i: number, state: State, ctx: 
       state.holder = undefined;
       return lengthOf(cur);
     case 'passto': {
-      checkAccess({ kind: 'passto', target: cur, key: op.name, path: keyPath(ops, i, ctx) }, ctx.access);
+      checkAccess({ kind: 'passto', target: cur, key: op.name, atRoot: cur === state.root, path: keyPath(ops, i, ctx) }, ctx.access);
       const fn = Object.prototype.hasOwnProperty.call(ctx.functions, op.name) ? ctx.functions[op.name] : undefined;
       if (typeof fn !== 'function') {
         throw new ReferenceError(`no function "${op.name}" is registered for passto (registered: ${Object.keys(ctx.functions).join(', ') || 'none'})`);
@@ -166,19 +173,22 @@ function step(op: EvalOp, ops: readonly EvalOp[], i: number, state: State, ctx: 
     }
     case 'describe':
       state.holder = undefined;
-      return describe(cur, ctx);
+      return describe(cur, cur === state.root, ctx);
     case 'super': {
       const key = String(op.key);
       if (cur === null || typeof cur !== 'object') throw new TypeError(`super needs an object, got ${cur === null ? 'null' : typeof cur}`);
       let proto: object | null = Object.getPrototypeOf(cur);
       for (let d = 0; d < op.depth && proto !== null; d++) proto = Object.getPrototypeOf(proto);
       if (proto === null) throw new TypeError(`the value has no class ${op.depth} level(s) above its own`);
-      checkAccess({ kind: 'super', target: proto, key, path: keyPath(ops, i, ctx) }, ctx.access);
+      checkAccess({ kind: 'super', target: proto, key, atRoot: cur === state.root, path: keyPath(ops, i, ctx) }, ctx.access);
       state.holder = cur;
       return Reflect.get(proto, key, cur);
     }
   }
 }
+
+/** This module's TypeScript source, which frames name instead under `--enable-source-maps`. */
+const SOURCE_FILE = __filename.replace(/([\\/])dist([\\/])evaluate\.js$/, '$1src$2evaluate.ts');
 
 /**
  * Cut the host's own frames (this module and everything below it: lock, session, socket) from a
@@ -186,7 +196,7 @@ function step(op: EvalOp, ops: readonly EvalOp[], i: number, state: State, ctx: 
  */
 export function trimHostFrames(stack: string): string {
   const lines = stack.split('\n');
-  const cut = lines.findIndex((l) => l.includes(__filename));
+  const cut = lines.findIndex((l) => l.includes(__filename) || l.includes(SOURCE_FILE));
   return cut > 0 ? lines.slice(0, cut).join('\n') : stack;
 }
 
@@ -201,7 +211,7 @@ function typeName(v: unknown): string {
 }
 
 /** Members reachable under the access rules: own properties first, then each class up the chain. */
-function describe(cur: unknown, ctx: EvalContext): Description {
+function describe(cur: unknown, atRoot: boolean, ctx: EvalContext): Description {
   const out: Description = { type: typeName(cur), members: [] };
   if (typeof cur === 'string' || Array.isArray(cur)) out.length = cur.length;
   else if (cur instanceof Map || cur instanceof Set) out.length = cur.size;
@@ -216,7 +226,7 @@ function describe(cur: unknown, ctx: EvalContext): Description {
       seen.add(name);
       if (Array.isArray(cur) && own && /^\d+$/.test(name)) continue; // elements: see `length`
       try {
-        checkAccess({ kind: 'get', target: cur, key: name, path: [name] }, ctx.access);
+        checkAccess({ kind: 'get', target: cur, key: name, atRoot, path: [name] }, ctx.access);
       } catch {
         continue;
       }

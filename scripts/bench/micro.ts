@@ -159,7 +159,7 @@ async function main(): Promise<void> {
   const ctx = { functions: {}, access: {} };
   const ops = [{ op: 'get' as const, key: 'add' }, { op: 'call' as const, args: [1] }];
   record('host', 'evaluate([get add, call 1]) incl. access checks', timeSync(N, () => evaluate.evaluate(target, ops, ctx)));
-  record('host', '  checkAccess(get "add")', timeSync(N, () => access.checkAccess({ kind: 'get', target, key: 'add', path: [] }, {})));
+  record('host', '  checkAccess(get "add")', timeSync(N, () => access.checkAccess({ kind: 'get', target, key: 'add', atRoot: true, path: [] }, {})));
   const fifo = new lock.FifoLock('auto');
   record('host', 'FifoLock.push + run of a sync job', timeSync(N, () => fifo.push({ run: () => {}, cancel: () => {} })));
   const channel = { send: (l: string) => (sink = l), end: () => {} };

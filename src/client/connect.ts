@@ -3,7 +3,7 @@
  * host to come up (and fail at once if the process that should start it dies).
  */
 import type { ChildProcess } from 'node:child_process';
-import { NotListeningError, ProcessExitedError, TimeoutError } from '../errors';
+import { AuthError, NotListeningError, ProcessExitedError, TimeoutError } from '../errors';
 import { type ConnectOptions, Connection } from './connection';
 import { createRootProxy } from './proxy';
 import type { Remote } from './types';
@@ -23,6 +23,8 @@ export interface WaitOptions {
   process?: ChildProcess;
   /** Milliseconds between attempts (default 25, growing to 250). */
   interval?: number;
+  /** The host's secret, if it has one (without it, a host asking for one still counts as listening). */
+  secret?: string | Buffer;
 }
 
 /** Resolve once a host answers on `socketPath` with a valid hello. */
@@ -55,13 +57,15 @@ export function waitUntilListening(socketPath: string, options: WaitOptions = {}
       deadline = setTimeout(() => finish(new TimeoutError(`no host listened on ${socketPath} within ${timeout} ms`)), timeout);
     }
     const attempt = () => {
-      Connection.open(socketPath, { connectTimeout: 2000 }).then(
+      Connection.open(socketPath, { connectTimeout: 2000, secret: options.secret }).then(
         (conn) => {
           void conn.close();
           finish();
         },
         (e: Error) => {
           if (done) return;
+          // A host that asks for a secret we do not have is listening all the same.
+          if (e instanceof AuthError && options.secret === undefined) return finish();
           if (!(e instanceof NotListeningError) && !(e instanceof TimeoutError)) return finish(e);
           timer = setTimeout(attempt, interval);
           interval = Math.min(interval * 1.5, 250);

@@ -413,9 +413,6 @@ const handler: ProxyHandler<Record<PropertyKey, unknown>> = {
   has() {
     return false; // `'x' in remote` cannot wait for the host; use `await remote.$has('x')`
   },
-  construct(target) {
-    throw new TypeError(`${label(target[STATE] as NodeState)}: \`new\` is not supported on a remote value`);
-  },
   defineProperty() {
     return false;
   },

@@ -183,7 +183,7 @@ export class Host<T = unknown> implements SessionHost {
         if (out instanceof Promise) return out.then((o) => settle(reply, o), (e) => fail(reply, e));
         settle(reply, out);
       },
-      cancel: () => reply.shutdown(),
+      cancel: (reason) => reply.shutdown(reason),
     });
   }
 
@@ -316,7 +316,8 @@ export class Host<T = unknown> implements SessionHost {
   /**
    * Stop: refuse new connections and requests, then run (fulfillFinal) or reject every request
    * that has arrived, send the last replies, close every connection and remove the socket file.
-   * Safe to call more than once, and from inside a remote call.
+   * Safe to call more than once. From inside a hosted method, call it without awaiting it: the
+   * method's own request holds the lock that close() waits for (until closeGraceMs).
    */
   close(): Promise<void> {
     this.closePromise ??= this.shutdown();
@@ -336,12 +337,12 @@ export class Host<T = unknown> implements SessionHost {
       this.lock.setAuto();
       drained = this.lock.drain();
     } else {
-      this.lock.cancelQueued();
+      this.lock.cancelQueued('fulfillFinal: false');
       drained = this.lock.idle(); // the request running now may finish
     }
     // A request that never settles (an async method stuck forever) must not hold close() hostage.
     const finished = await withDeadline(drained, this.closeGraceMs);
-    if (!finished) this.lock.cancelQueued();
+    if (!finished) this.lock.cancelQueued(`a request ahead of it did not finish within closeGraceMs, ${this.closeGraceMs} ms`);
     await this.endConnections();
     await serverClosed;
     removeSocketFile(this.path, this.socketFile);

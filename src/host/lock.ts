@@ -7,8 +7,8 @@
 export interface Job {
   /** Do the work; a promise holds the lock until it settles. Must not throw. */
   run(): void | Promise<void>;
-  /** Called instead of run() when the queue is cleared (host closing with fulfillFinal false). */
-  cancel(): void;
+  /** Called instead of run() when the queue is cleared (a closing host); `reason` says why. */
+  cancel(reason: string): void;
 }
 
 export class FifoLock {
@@ -55,12 +55,12 @@ export class FifoLock {
   }
 
   /** Cancel every queued job that has not started; returns how many. */
-  cancelQueued(): number {
+  cancelQueued(reason: string): number {
     let n = 0;
     while (this.head < this.jobs.length) {
       const job = this.take();
       n++;
-      job.cancel();
+      job.cancel(reason);
     }
     return n;
   }

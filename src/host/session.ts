@@ -36,8 +36,8 @@ export interface Replier {
   value(value: unknown): void;
   self(): void;
   error(err: unknown, op?: number, opName?: string): void;
-  /** The request was cancelled by a closing host. */
-  shutdown(): void;
+  /** The request was cancelled by a closing host; `reason` says why. */
+  shutdown(reason: string): void;
 }
 
 const KNOWN_OPS = new Set<string>(OP_NAMES);
@@ -179,8 +179,8 @@ export class Session {
   }
 
   /** @internal */
-  replyShutdown(id: RequestId): void {
-    this.replyError(id, new ShutdownError(`the host at ${this.host.path} closed before running this request (fulfillFinal: false)`));
+  replyShutdown(id: RequestId, reason: string): void {
+    this.replyError(id, new ShutdownError(`the host at ${this.host.path} closed before running this request (${reason})`));
   }
 
   /** Send a request's reply, then count it answered (which may end a half-closed connection). */
@@ -210,6 +210,7 @@ export class Session {
     if (id !== null) this.inFlight++;
     const error = errorToWire(new ProtocolError(code, message), { pid: process.pid, path: this.host.path });
     error.code = ErrorCodes[code];
+    delete error.stack; // the host's own parsing frames: noise to the client, and they disclose paths
     this.write({ id, kind: 'error', error });
   }
 
@@ -244,8 +245,8 @@ class PendingReply implements Replier {
   error(err: unknown, op?: number, opName?: string): void {
     this.session.replyError(this.id, err, op, opName);
   }
-  shutdown(): void {
-    this.session.replyShutdown(this.id);
+  shutdown(reason: string): void {
+    this.session.replyShutdown(this.id, reason);
   }
 }
 
