@@ -244,7 +244,6 @@ describe('host options, one at a time', () => {
     const { conn, target } = await host({
       policy: (req) => {
         if (req.path[0] === 'admin') return 'admin is off limits';
-        if (req.kind === 'call') return true;
         return req.key !== 'balance' || req.kind === 'get';
       },
     });
