@@ -59,6 +59,9 @@ class Account extends Base {
     ran.count++;
     return 'hidden';
   }
+  itself(): this {
+    return this;
+  }
 }
 
 const cleanup = new Cleanup();
@@ -219,12 +222,16 @@ describe('host options, one at a time', () => {
     expect(snapshot(target)).toEqual(before);
   });
 
-  // Reported bug: expose guards the names a chain walks, but $passto on the root copies the whole
-  // object, so every unexposed (and every "_") own property leaks to a client.
-  test.failing('expose cannot be bypassed by passing the root to a registered function', async () => {
-    const { conn } = await host({ expose: ['balance'] });
-    const leaked = await value(conn, [passto('JSON.stringify')]).catch((e: unknown) => e);
-    expect(leaked).toBeInstanceOf(AccessError);
+  test('expose guards the hosted object wherever a chain meets it: passto on it, and a method returning it', async () => {
+    const { conn, target } = await host({ expose: ['balance', 'itself'] });
+    const before = snapshot(target);
+    // A registered function given the whole object would copy what is not exposed (and "_" data).
+    expect((await refused(conn, [passto('JSON.stringify')])).rule).toBe('not-exposed');
+    expect((await refused(conn, [passto('Object.entries')])).rule).toBe('not-exposed');
+    // Reached again through a method returning `this`: still only the exposed members.
+    expect((await refused(conn, [get('itself'), call(), get('map')])).rule).toBe('not-exposed');
+    expect(await value(conn, [get('itself'), call(), get('balance')])).toBe(100);
+    expect(snapshot(target)).toEqual(before);
   });
 
   test('readonly: every set and del is refused, at the root and deep in a chain; reads and calls still work', async () => {
