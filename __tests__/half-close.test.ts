@@ -41,3 +41,18 @@ test('a client that ends with nothing in flight is hung up on at once', async ()
     await host.close();
   }
 });
+
+test("a client's $close() returns even while a request it gave up on (timeout) still runs on the host", async () => {
+  const { connect, TimeoutError } = await import('remoteobj');
+  const path = tmpSock();
+  const host = await serve({ async hang() { await new Promise(() => {}); } }, path, { closeGraceMs: 100 });
+  try {
+    const remote = await connect<{ hang(): Promise<void> }>(path, { localBypass: false });
+    await expect(remote.hang().$get({ timeout: 50 })).rejects.toBeInstanceOf(TimeoutError);
+    await remote.$close(); // must not wait for the host to answer the abandoned request
+    await new Promise((r) => setTimeout(r, 20));
+    expect(host.connections).toBe(1); // the host still owes hang()'s reply; it lets go when the request ends or at close()
+  } finally {
+    await host.close();
+  }
+});

@@ -170,7 +170,10 @@ export class Connection {
         send: (l) => writer.send(l),
         end: () => {
           writer.flush();
-          socket.end();
+          // Once our last bytes are out, close both ways: the client owes nothing more and expects
+          // nothing more (requests that timed out may still be running on a host that would
+          // otherwise keep a half-closed connection open for their replies).
+          socket.end(() => socket.destroy());
         },
         destroy: () => socket.destroy(),
       };
