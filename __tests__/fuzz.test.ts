@@ -24,6 +24,7 @@ test(`${COUNT} fuzzed lines (seed 1): the host never crashes or hangs, and every
   // Valid requests with a known answer, sent among the garbage: each answered, exactly right.
   expect(r.checked).toBe(r.kinds.checked);
   expect(r.checkedWrong).toEqual([]);
+  expect(r.unansweredChecks).toBe(0);
   // No hang: every probe after a batch was answered, or the host had hung up after a line past the limit.
   expect(r.probes.timeout).toBe(0);
   expect(r.probes.closed).toBe(r.reconnects);

@@ -481,6 +481,7 @@ export function generateLine(g: GenContext): Buffer {
 // Running a host in a child process.
 
 const ROOT = path.resolve(__dirname, '..');
+const NEWLINE = Buffer.from('\n');
 
 /** Spawn this file (or another script exporting a `--host` mode) as a host; resolves once listening. */
 export async function startChildHost(script: string, args: string[]): Promise<{ child: ChildProcess; output: () => string }> {
@@ -699,6 +700,8 @@ export interface FuzzReport {
   malformedReplies: string[];
   checked: number;
   checkedWrong: string[];
+  /** Checked requests that got no reply (only possible if the host hung up on them). */
+  unansweredChecks: number;
   reconnects: number;
   probes: { answered: number; closed: number; timeout: number };
   good: GoodReport;
@@ -730,6 +733,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
     malformedReplies: [],
     checked: 0,
     checkedWrong: [],
+    unansweredChecks: 0,
     reconnects: 0,
     probes: { answered: 0, closed: 0, timeout: 0 },
     good: { requests: 0, correct: 0, wrong: [] },
@@ -750,11 +754,10 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
     report.heapBefore = before.heapUsed;
     await meter.$close();
 
-    const rng = new Rng(opts.seed);
-    const g: GenContext = { rng, maxMessageBytes: opts.maxMessageBytes, expect: new Map(), nextCheckId: 0, kinds: report.kinds };
     const deadline = started + opts.timeLimitMs;
     let fuzzing = true;
-    const onReply = (reply: Record<string, unknown>) => {
+    /** Count a reply; check it when it answers a request of known outcome sent on that connection. */
+    const onReplyFor = (g: GenContext) => (reply: Record<string, unknown>) => {
       report.replies++;
       const code = reply.kind === 'error' ? String((reply.error as { code?: unknown })?.code ?? (reply.error as { name?: unknown })?.name) : String(reply.kind);
       report.replyCodes[code] = (report.replyCodes[code] ?? 0) + 1;
@@ -767,33 +770,36 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
         }
       }
     };
-    const good = goodClient(socketPath, () => !fuzzing, opts.seed);
+    const good = goodClient(socketPath, () => !fuzzing, opts.seed).catch((e: unknown) => {
+      report.failures.push(`the good client failed: ${(e as Error).stack}`);
+      return { requests: 0, correct: 0, wrong: [] } as GoodReport;
+    });
 
-    // Each fuzz connection sends its share in batches; after each batch, a probe must be answered.
-    const perConnection = Math.ceil(opts.count / opts.connections);
+    // Each fuzz connection generates its share lazily from its own seeded sequence (reproducible
+    // per connection, whatever the timing), sends it in batches, and after each batch a probe
+    // must be answered.
     let probeNo = 0;
-    // Lines are generated in one sequence (reproducible), then dealt out to the connections in turn.
-    const batches: Buffer[][] = Array.from({ length: opts.connections }, () => []);
-    for (let i = 0; i < opts.count; i++) {
-      const line = generateLine(g);
-      batches[i % opts.connections]!.push(line);
-    }
-    const writeRng = new Rng(opts.seed ^ 0x1234567);
     await Promise.all(
-      batches.map(async (lines, c) => {
-        const chunkRng = new Rng(opts.seed + c * 7919 + writeRng.int(0, 1e6));
+      Array.from({ length: opts.connections }, async (_, c) => {
+        const share = Math.floor(opts.count / opts.connections) + (c < opts.count % opts.connections ? 1 : 0);
+        const g: GenContext = { rng: new Rng(opts.seed * 1_000_003 + c), maxMessageBytes: opts.maxMessageBytes, expect: new Map(), nextCheckId: 0, kinds: report.kinds };
+        const chunkRng = new Rng(opts.seed * 7919 + c);
+        const onReply = onReplyFor(g);
         let conn = await FuzzConnection.open(socketPath, onReply);
-        for (let at = 0; at < lines.length && Date.now() < deadline && !hostDied; ) {
+        for (let made = 0; made < share && Date.now() < deadline && !hostDied; ) {
           // A batch ends after a line past the limit: the host refuses it and hangs up, and the
           // lines after it would never be read (each line sent should be a line the host judged).
           const batchSize = chunkRng.int(1, 200);
-          let end = at;
-          while (end < lines.length && end - at < batchSize) if (lines[end++]!.length > opts.maxMessageBytes) break;
-          const batch = lines.slice(at, end);
-          at = end;
-          const data = Buffer.concat(batch.flatMap((l) => [l, Buffer.from('\n')]));
+          const batch: Buffer[] = [];
+          while (made < share && batch.length < batchSize) {
+            const line = generateLine(g);
+            made++;
+            batch.push(line, NEWLINE);
+            if (line.length > opts.maxMessageBytes) break;
+          }
+          const data = Buffer.concat(batch);
           await conn.write(data, chunkRng);
-          report.linesSent += batch.length;
+          report.linesSent += batch.length / 2;
           report.bytesSent += data.length;
           const result = await conn.probe(`probe-${probeNo++}`, 30_000);
           report.probes[result]++;
@@ -806,10 +812,11 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
             conn = await FuzzConnection.open(socketPath, onReply);
             report.reconnects++;
           }
-          if (report.linesSent % 2000 < batch.length) log(`${report.linesSent} lines, ${report.replies} replies, ${report.reconnects} reconnects`);
+          if (report.linesSent % 10_000 < batch.length / 2) log(`${report.linesSent} lines, ${report.replies} replies, ${report.reconnects} reconnects`);
         }
         report.malformedReplies.push(...conn.malformed);
         conn.destroy();
+        report.unansweredChecks += g.expect.size;
       }),
     );
     fuzzing = false;
@@ -870,7 +877,7 @@ async function main(): Promise<void> {
     console.log(`seed ${r.seed}: ${r.linesSent} lines (${mib(r.bytesSent)}) in ${(r.elapsedMs / 1000).toFixed(1)} s`);
     console.log(`  generators: ${JSON.stringify(r.kinds)}`);
     console.log(`  host replies: ${r.replies} ${JSON.stringify(r.replyCodes)}`);
-    console.log(`  checked requests: ${r.checked} answered, ${r.checkedWrong.length} wrong`);
+    console.log(`  checked requests: ${r.checked} answered, ${r.checkedWrong.length} wrong, ${r.unansweredChecks} unanswered`);
     console.log(`  probes: ${JSON.stringify(r.probes)}; reconnects after the host hung up: ${r.reconnects}`);
     console.log(`  good client: ${r.good.requests} checks, ${r.good.correct} correct, ${r.good.wrong.length} wrong`);
     console.log(`  host RSS ${mib(r.rssBefore)} → ${mib(r.rssAfter)}, heap ${mib(r.heapBefore)} → ${mib(r.heapAfter)} (after gc); exit ${JSON.stringify(r.hostExit)}`);
