@@ -23,7 +23,7 @@ import crypto from 'node:crypto';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { isDeepStrictEqual } from 'node:util';
+import { inspect, isDeepStrictEqual } from 'node:util';
 import { connect, type Remote, serve, waitUntilListening } from '../src/index';
 import { decode, encode } from '../src/protocol/codec';
 
@@ -275,6 +275,14 @@ function randomOps(g: GenContext): unknown[] {
   return ops;
 }
 
+/**
+ * A value as the other side sees it: encoded, written as JSON text, parsed, decoded. (The codec may
+ * hand back null-prototype objects in process; only the text form says what travels.)
+ */
+export function throughWire(v: unknown): unknown {
+  return decode(JSON.parse(JSON.stringify(encode(v, 'wire'))));
+}
+
 function safeEncode(v: unknown): unknown {
   try {
     return encode(v, 'fuzz');
@@ -442,9 +450,11 @@ const GENERATORS: [name: string, weight: number, gen: Gen][] = [
       let ops: unknown[];
       let value: unknown;
       if (r === 0) {
-        const v = randomValue(g);
-        ops = [{ op: 'get', key: 'goodEcho' }, { op: 'call', args: [safeEncode(v)] }];
-        value = safeEncode(decode(safeEncode(v))); // what the host sends back after decoding and re-encoding
+        const arg = safeEncode(randomValue(g));
+        ops = [{ op: 'get', key: 'goodEcho' }, { op: 'call', args: [arg] }];
+        // What the reply carries: the host decodes the argument from the line, echoes it, encodes it again.
+        const onHost = decode(JSON.parse(JSON.stringify(arg)));
+        value = JSON.parse(JSON.stringify(safeEncode(onHost)));
       } else if (r === 1) {
         const a = rng.int(-1e9, 1e9);
         const b = rng.int(-1e9, 1e9);
@@ -514,6 +524,8 @@ export function tmpSocketPath(tag: string): string {
 
 class FuzzConnection {
   replies = 0;
+  /** Error codes of the last replies (for diagnostics). */
+  lastCodes: string[] = [];
   malformed: string[] = [];
   closed = false;
   private buffer = '';
@@ -570,6 +582,10 @@ class FuzzConnection {
     const idOk = reply.id === null || typeof reply.id === 'number' || typeof reply.id === 'string';
     const kindOk = reply.kind === 'value' || reply.kind === 'self' || (reply.kind === 'error' && typeof (reply.error as { message?: unknown })?.message === 'string');
     if (!idOk || !kindOk) this.malformed.push(line.slice(0, 200));
+    if (reply.kind === 'error') {
+      this.lastCodes.push(`${String(reply.id)}:${String((reply.error as { code?: unknown }).code ?? (reply.error as { name?: unknown }).name)}`);
+      if (this.lastCodes.length > 10) this.lastCodes.shift();
+    }
     this.onReply(reply);
     if (typeof reply.id === 'string') {
       const w = this.waiters.get(reply.id);
@@ -627,6 +643,9 @@ class FuzzConnection {
 // ---------------------------------------------------------------------------------------------
 // The well-behaved client.
 
+/** Describe a value for a failure message (String() throws on an object whose toString is data). */
+const show = (v: unknown) => inspect(v, { depth: 4, breakLength: Infinity, maxStringLength: 200 });
+
 interface GoodReport {
   requests: number;
   correct: number;
@@ -643,7 +662,7 @@ async function goodClient(socketPath: string, until: () => boolean, seed: number
   const check = (what: string, got: unknown, want: unknown) => {
     report.requests++;
     if (isDeepStrictEqual(got, want) || (Number.isNaN(want) && Number.isNaN(got))) report.correct++;
-    else report.wrong.push(`${what}: got ${String(got)}, want ${String(want)}`);
+    else report.wrong.push(`${what}: got ${show(got)}, want ${show(want)}`);
   };
   while (!until()) {
     try {
@@ -664,7 +683,7 @@ async function goodClient(socketPath: string, until: () => boolean, seed: number
         Promise.all([remote.bumpSlot(slot, 1), remote.bumpSlot(slot, 1)]),
         (remote.constants.list[2] as unknown as Remote<{ three: number }>).three,
       ]);
-      sendable.forEach((v, i) => check('goodEcho', echoes[i], decode(encode(v, 'x'))));
+      sendable.forEach((v, i) => check('goodEcho', echoes[i], throughWire(v)));
       check('add', sum, a + 7);
       check('bumpSlot', bumped, [counter + 1, counter + 2]);
       counter += 2;
@@ -702,6 +721,8 @@ export interface FuzzReport {
   checkedWrong: string[];
   /** Checked requests that got no reply (only possible if the host hung up on them). */
   unansweredChecks: number;
+  /** Hang-ups after a batch with no line past the limit (should not happen): evidence. */
+  unexpectedHangups: { lines: number; longest: number; last: string; codes: string[] }[];
   reconnects: number;
   probes: { answered: number; closed: number; timeout: number };
   good: GoodReport;
@@ -734,6 +755,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
     checked: 0,
     checkedWrong: [],
     unansweredChecks: 0,
+    unexpectedHangups: [],
     reconnects: 0,
     probes: { answered: 0, closed: 0, timeout: 0 },
     good: { requests: 0, correct: 0, wrong: [] },
@@ -803,6 +825,16 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
           report.bytesSent += data.length;
           const result = await conn.probe(`probe-${probeNo++}`, 30_000);
           report.probes[result]++;
+          const lastLine = batch[batch.length - 2]!;
+          if (result === 'closed' && lastLine.length <= opts.maxMessageBytes && report.unexpectedHangups.length < 20) {
+            // The host hung up although no line of this batch was past the limit: keep the evidence.
+            report.unexpectedHangups.push({
+              lines: batch.length / 2,
+              longest: Math.max(...batch.map((b) => b.length)),
+              last: lastLine.subarray(0, 300).toString('latin1'),
+              codes: conn.lastCodes.slice(-5),
+            });
+          }
           if (result === 'timeout') report.failures.push(`connection ${c}: no answer to a probe within 30 s (host hung?)`);
           if (result !== 'answered' || conn.closed) {
             // The host hung up (a line past maxMessageBytes): count it, and carry on on a new connection.
@@ -841,6 +873,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
   if (!report.hostAlive) report.failures.push('host did not answer a fresh client after the run');
   if (report.malformedReplies.length) report.failures.push(`${report.malformedReplies.length} malformed reply lines, e.g. ${report.malformedReplies[0]}`);
   if (report.checkedWrong.length) report.failures.push(`${report.checkedWrong.length} checked requests answered wrongly, e.g. ${report.checkedWrong[0]}`);
+  if (report.unexpectedHangups.length) report.failures.push(`${report.unexpectedHangups.length}+ hang-ups with no line past the limit, e.g. ${JSON.stringify(report.unexpectedHangups[0])}`);
   if (report.good.wrong.length) report.failures.push(`the good client saw ${report.good.wrong.length} wrong answers, e.g. ${report.good.wrong[0]}`);
   if (report.good.requests === 0) report.failures.push('the good client made no request');
   if (/uncaught|unhandled/i.test(report.hostOutput)) report.failures.push(`host output: ${report.hostOutput.slice(0, 500)}`);
@@ -878,6 +911,7 @@ async function main(): Promise<void> {
     console.log(`  generators: ${JSON.stringify(r.kinds)}`);
     console.log(`  host replies: ${r.replies} ${JSON.stringify(r.replyCodes)}`);
     console.log(`  checked requests: ${r.checked} answered, ${r.checkedWrong.length} wrong, ${r.unansweredChecks} unanswered`);
+    if (r.unexpectedHangups.length) console.log(`  unexpected hang-ups: ${JSON.stringify(r.unexpectedHangups, null, 1)}`);
     console.log(`  probes: ${JSON.stringify(r.probes)}; reconnects after the host hung up: ${r.reconnects}`);
     console.log(`  good client: ${r.good.requests} checks, ${r.good.correct} correct, ${r.good.wrong.length} wrong`);
     console.log(`  host RSS ${mib(r.rssBefore)} → ${mib(r.rssAfter)}, heap ${mib(r.heapBefore)} → ${mib(r.heapAfter)} (after gc); exit ${JSON.stringify(r.hostExit)}`);

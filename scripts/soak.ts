@@ -11,7 +11,7 @@
  * Also the host side: `soak.ts --host <socketPath>` (what the runner spawns).
  */
 import fs from 'node:fs';
-import { isDeepStrictEqual } from 'node:util';
+import { inspect, isDeepStrictEqual } from 'node:util';
 import { connect, type Host, type Remote, serve } from '../src/index';
 import { Rng, startChildHost, stopChild, tmpSocketPath } from './fuzz';
 
@@ -142,7 +142,7 @@ async function runClient(socketPath: string, id: string, index: number, requests
       const [what, , want] = window[i]!;
       if (settled.status === 'rejected') r.wrong.push(`${id} ${what}: ${(settled.reason as Error).name}: ${(settled.reason as Error).message}`);
       else if (isDeepStrictEqual(settled.value, want)) r.correct++;
-      else r.wrong.push(`${id} ${what}: got ${String(settled.value)}, want ${String(want)}`);
+      else r.wrong.push(`${id} ${what}: got ${inspect(settled.value)}, want ${inspect(want)}`);
     });
   }
   r.counter = counter;
