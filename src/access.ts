@@ -67,7 +67,9 @@ export function checkAccess(req: AccessRequest, options: AccessOptions = {}): vo
   if (key.charCodeAt(0) === 36 /* $ */) deny('dollar', `"${key}": names starting with "$" are reserved`);
   if ((kind === 'set' || kind === 'del') && options.readonly) deny('readonly', `cannot ${kind} "${key}": the host is read-only`);
 
-  if ((kind === 'get' || kind === 'super') && req.target !== null && req.target !== undefined) {
+  // Also for set and del: shadowing an Object.prototype member (`hasOwnProperty`, `toString`...)
+  // on a hosted object would break the host's own code that relies on it.
+  if (kind !== 'passto' && req.target !== null && req.target !== undefined) {
     const boxed = Object(req.target) as object;
     const where = owner(boxed, key);
     if (where === Object.prototype || where === Function.prototype) {

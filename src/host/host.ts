@@ -222,7 +222,8 @@ export class Host<T = unknown> implements SessionHost {
     if (this.sessions.size >= this.maxConnections) {
       const refusal = errorToWire(new LimitError('maxConnections', `the host at ${this.path} already has ${this.maxConnections} connections`), { pid: process.pid, path: this.path });
       socket.on('error', () => undefined);
-      socket.end(JSON.stringify({ id: null, kind: 'error', error: refusal }) + '\n');
+      // Written, then closed both ways: a refused socket is never read, so it must not wait for the client's end.
+      socket.end(JSON.stringify({ id: null, kind: 'error', error: refusal }) + '\n', () => socket.destroy());
       return;
     }
     this.sockets.add(socket);
@@ -264,7 +265,15 @@ export class Host<T = unknown> implements SessionHost {
       send: (line) => writer.send(line),
       end: () => {
         writer.flush();
+        socket.end(); // half-close: a request still arriving gets its NOT_LISTENING answer
+      },
+      hangUp: () => {
+        writer.flush();
         socket.end();
+        // A refused client gets a moment to read the refusal (what it still sends is read and
+        // dropped, so its writes do not fail first); then the connection is closed both ways, so
+        // one that keeps its end open does not keep the connection, or a maxConnections slot.
+        setTimeout(() => socket.destroy(), REFUSED_LINGER_MS).unref();
       },
       authenticated: () => {
         clearTimeout(authTimer);
@@ -285,8 +294,7 @@ export class Host<T = unknown> implements SessionHost {
         overflow: (n) => {
           if (session.authenticated) session.onOverflow(n);
           else session.refuse(new AuthError('authentication required: the first message must be an auth message'));
-          channel.end();
-          socket.pause();
+          channel.hangUp!();
         },
       },
       session.authenticated ? this.maxMessageBytes : MAX_PRE_AUTH_BYTES,
@@ -360,6 +368,9 @@ export class Host<T = unknown> implements SessionHost {
     this.sessions.clear();
   }
 }
+
+/** How long a refused connection may stay open to read its refusal. */
+const REFUSED_LINGER_MS = 1000;
 
 /** Resolves true when `p` settles within `ms`, false otherwise. */
 function withDeadline(p: Promise<unknown>, ms: number): Promise<boolean> {

@@ -15,6 +15,8 @@ export interface Channel {
   send(line: string): void;
   /** Close after what was sent has been flushed. */
   end(): void;
+  /** Close a refused connection both ways once what was sent is flushed (default: end()). */
+  hangUp?(): void;
   /** The client has authenticated: lift the pre-authentication limits. */
   authenticated?(): void;
   /** Requests in flight went up or down (for back-pressure on the reading side). */
@@ -76,7 +78,8 @@ export class Session {
     if (this.closed) return;
     this.write({ id: null, kind: 'error', error: errorToWire(err, { pid: process.pid, path: this.host.path }) });
     this.closed = true;
-    this.channel.end();
+    if (this.channel.hangUp) this.channel.hangUp();
+    else this.channel.end();
   }
 
   private onAuthLine(line: string): void {
