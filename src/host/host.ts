@@ -235,6 +235,7 @@ export class Host<T = unknown> implements SessionHost {
     let writeBlocked = false;
     let reading = true;
     let clientEnded = false;
+    let hangUpWhenIdle = false;
     const updateFlow = () => {
       const shouldRead = !writeBlocked && inFlight < this.maxQueuedPerConnection;
       if (shouldRead === reading) return;
@@ -282,7 +283,8 @@ export class Host<T = unknown> implements SessionHost {
       inFlightChanged: (n) => {
         inFlight = n;
         updateFlow(); // may resume reading held lines, raising inFlight again
-        if (inFlight === 0 && clientEnded && !splitter.holding) channel.end();
+        if (inFlight === 0 && hangUpWhenIdle) channel.hangUp!();
+        else if (inFlight === 0 && clientEnded && !splitter.holding) channel.end();
       },
     };
     const session = new Session(this, channel);
@@ -292,9 +294,11 @@ export class Host<T = unknown> implements SessionHost {
         line: (text) => session.onLine(text),
         badUtf8: (n) => session.onBadUtf8(n),
         overflow: (n) => {
-          if (session.authenticated) session.onOverflow(n);
-          else session.refuse(new AuthError('authentication required: the first message must be an auth message'));
-          channel.hangUp!();
+          if (!session.authenticated) return session.refuse(new AuthError('authentication required: the first message must be an auth message'));
+          session.onOverflow(n);
+          // Requests that arrived before the oversized line still get their replies: hang up after them.
+          hangUpWhenIdle = true;
+          if (inFlight === 0) channel.hangUp!();
         },
       },
       session.authenticated ? this.maxMessageBytes : MAX_PRE_AUTH_BYTES,
