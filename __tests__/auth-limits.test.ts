@@ -219,3 +219,9 @@ test('waitUntilListening sees a host that asks for a secret, with or without the
   await waitUntilListening(path, { timeout: 5000, secret: 'k' });
   await expect(waitUntilListening(path, { timeout: 5000, secret: 'wrong' })).rejects.toBeInstanceOf(AuthError);
 });
+
+test('an empty secret is refused on both sides', async () => {
+  await expect(serve({}, tmpSock(), { secret: '' })).rejects.toThrow(/secret must not be empty/);
+  const { path } = await host({}, { secret: 'k' });
+  await expect(connect(path, { secret: Buffer.alloc(0) })).rejects.toThrow(/secret must not be empty/);
+});

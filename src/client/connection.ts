@@ -102,6 +102,7 @@ export class Connection {
   /** Open a connection and wait for the host's hello. Rejects with NotListeningError when nobody serves the path. */
   static async open(socketPath: string, options: ConnectOptions = {}): Promise<Connection> {
     checkSocketPath(socketPath);
+    if (options.secret !== undefined && options.secret.length === 0) throw new TypeError('secret must not be empty');
     const conn = new Connection(isWindowsPipe(socketPath) ? socketPath : path.resolve(socketPath), options);
     await conn.establish();
     return conn;

@@ -94,6 +94,7 @@ export class Host<T = unknown> implements SessionHost {
     this.lock = new FifoLock(options.mode ?? 'auto');
     this.fulfillFinal = options.fulfillFinal ?? true;
     this.closeGraceMs = options.closeGraceMs ?? 5000;
+    if (options.secret !== undefined && options.secret.length === 0) throw new TypeError('secret must not be empty');
     this.secret = options.secret;
     this.authTimeoutMs = options.authTimeoutMs ?? 10000;
     this.maxConnections = options.maxConnections ?? Infinity;
