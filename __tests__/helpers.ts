@@ -10,9 +10,22 @@ import path from 'node:path';
 
 export const ROOT = path.resolve(__dirname, '..');
 
-/** A fresh socket path under the temp dir, short enough for every platform. */
+const socketPaths = new Set<string>();
+
+/** A fresh socket path under the temp dir, short enough for every platform; removed after the test file. */
 export function tmpSock(tag = 't'): string {
-  return path.join(os.tmpdir(), `ro-${tag}-${process.pid}-${crypto.randomBytes(4).toString('hex')}.sock`);
+  const p = path.join(os.tmpdir(), `ro-${tag}-${process.pid}-${crypto.randomBytes(4).toString('hex')}.sock`);
+  socketPaths.add(p);
+  return p;
+}
+
+// A host killed with SIGKILL (on purpose, in many tests) leaves its socket file behind: remove
+// every path this test file was given once it is done. (Runs in each test file that imports this.)
+if (typeof afterAll === 'function') {
+  afterAll(() => {
+    for (const p of socketPaths) removeFile(p);
+    socketPaths.clear();
+  });
 }
 
 const children = new Set<ChildProcess>();
