@@ -8,7 +8,7 @@
 import nodePath from 'node:path';
 import { ConnectionClosedError, connect, type Host, NotListeningError, type Remote, serve, waitUntilListening } from 'remoteobj';
 import { Cleanup, Gate, range, tally } from './fixtures/host-kit';
-import { exited, killChildren, removeFile, spawnTs, tmpSock, until } from './helpers';
+import { exited, killChildren, spawnTs, tmpSock, until } from './helpers';
 
 const HOST = nodePath.join(__dirname, 'fixtures', 'fault-host.ts');
 const CLIENT = nodePath.join(__dirname, 'fixtures', 'fault-client.ts');
@@ -27,16 +27,10 @@ afterEach(async () => {
   await cleanup.run();
 });
 
-/** A fresh socket path, removed after the test (a SIGKILLed host leaves its file behind). */
-function sock(tag: string): string {
-  const path = tmpSock(tag);
-  cleanup.defer(() => removeFile(path));
-  return path;
-}
 
 describe('a host killed with SIGKILL', () => {
   test('100 requests in flight from 4 clients: all settle, every one with ConnectionClosedError', async () => {
-    const path = sock('k100');
+    const path = tmpSock('k100');
     const child = spawnTs(HOST, [path]);
     await waitUntilListening(path, { process: child, timeout: 15000 });
     const clients: Remote<FaultTarget>[] = [];
@@ -82,7 +76,7 @@ describe('a host killed with SIGKILL', () => {
 
 describe('a client killed with SIGKILL', () => {
   async function inProcessHost(tag: string) {
-    const path = sock(tag);
+    const path = tmpSock(tag);
     const gate = cleanup.gate(new Gate());
     const target = {
       counter: 0,

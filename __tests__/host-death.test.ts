@@ -13,7 +13,7 @@ import {
   waitUntilListening,
 } from 'remoteobj';
 import { Cleanup, Gate, range, tally } from './fixtures/host-kit';
-import { exited, killChildren, removeFile, spawnTs, tmpSock, until } from './helpers';
+import { exited, killChildren, spawnTs, tmpSock, until } from './helpers';
 
 const fixture = (name: string) => nodePath.join(__dirname, 'fixtures', name);
 const HOST = fixture('host-hang.ts');
@@ -31,16 +31,10 @@ afterEach(async () => {
   await cleanup.run();
 });
 
-/** A fresh socket path, removed after the test: a host killed with SIGKILL leaves its file behind. */
-function sock(tag: string): string {
-  const path = tmpSock(tag);
-  cleanup.defer(() => removeFile(path));
-  return path;
-}
 
 describe('a host killed with SIGKILL', () => {
   test('every in-flight request rejects with ConnectionClosedError; later ones fail fast', async () => {
-    const path = sock('die');
+    const path = tmpSock('die');
     const child = spawnTs(HOST, [path]);
     await waitUntilListening(path, { process: child, timeout: 15000 });
     const remote = cleanup.remote(await connect<Hanging>(path));
@@ -71,7 +65,7 @@ describe('a host killed with SIGKILL', () => {
   });
 
   test('$get({default}) answers a request in flight when the host dies', async () => {
-    const path = sock('die');
+    const path = tmpSock('die');
     const child = spawnTs(HOST, [path]);
     await waitUntilListening(path, { process: child, timeout: 15000 });
     const remote = cleanup.remote(await connect<Hanging>(path));
@@ -86,7 +80,7 @@ describe('a host killed with SIGKILL', () => {
 
 describe('waitUntilListening()', () => {
   test('rejects with ProcessExitedError as soon as the child exits without listening', async () => {
-    const path = sock('wul');
+    const path = tmpSock('wul');
     const child = spawnTs(EXITS);
     // The timeout is far away: the rejection must come from the exit, not from the timeout.
     const err = await waitUntilListening(path, { process: child, timeout: 20000 }).catch((e: unknown) => e);
@@ -98,7 +92,7 @@ describe('waitUntilListening()', () => {
   });
 
   test('rejects with ProcessExitedError when the child is killed before listening', async () => {
-    const path = sock('wul');
+    const path = tmpSock('wul');
     const child = spawnTs(HOST, [path, '60000']); // would serve only after a minute
     const waiting = waitUntilListening(path, { process: child, timeout: 20000 });
     child.kill('SIGKILL');
@@ -108,12 +102,12 @@ describe('waitUntilListening()', () => {
   });
 
   test('rejects with TimeoutError when nobody listens in time', async () => {
-    const path = sock('wul');
+    const path = tmpSock('wul');
     await expect(waitUntilListening(path, { timeout: 200 })).rejects.toBeInstanceOf(TimeoutError);
   });
 
   test('resolves once a host that starts late is listening', async () => {
-    const path = sock('wul');
+    const path = tmpSock('wul');
     const child = spawnTs(HOST, [path, '700']);
     await waitUntilListening(path, { process: child, timeout: 15000 });
     const remote = cleanup.remote(await connect<Hanging>(path));
@@ -123,7 +117,7 @@ describe('waitUntilListening()', () => {
 
 describe('a client killed with SIGKILL while its async call holds the lock', () => {
   test('the host finishes the call, releases the lock, serves the others, and drops the connection', async () => {
-    const path = sock('cli');
+    const path = tmpSock('cli');
     const gate = new Gate();
     const target = {
       n: 0,

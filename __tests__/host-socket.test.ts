@@ -18,12 +18,6 @@ afterEach(async () => {
   await cleanup.run();
 });
 
-/** A fresh socket path, removed after the test: a host killed with SIGKILL leaves its file behind. */
-function sock(tag: string): string {
-  const path = tmpSock(tag);
-  cleanup.defer(() => removeFile(path));
-  return path;
-}
 
 function isSocket(p: string): boolean {
   return fs.lstatSync(p, { throwIfNoEntry: false })?.isSocket() ?? false;
@@ -38,7 +32,7 @@ function pathOfBytes(bytes: number): string {
 }
 
 test('a stale socket file left by a host killed with SIGKILL is replaced by a new serve()', async () => {
-  const path = sock('stale');
+  const path = tmpSock('stale');
   const child = spawnTs(HOST_FIXTURE, [path]);
   await until(() => child.output().includes('ready'));
   const old = cleanup.remote(await connect<{ value: number }>(path));
@@ -58,7 +52,7 @@ test('a stale socket file left by a host killed with SIGKILL is replaced by a ne
 });
 
 test('a path where a live host answers is refused with EADDRINUSE, and the live host keeps working', async () => {
-  const path = sock('live');
+  const path = tmpSock('live');
   const child = spawnTs(HOST_FIXTURE, [path]);
   await until(() => child.output().includes('ready'));
   const client = cleanup.remote(await connect<{ value: number }>(path));
@@ -72,7 +66,7 @@ test('a path where a live host answers is refused with EADDRINUSE, and the live 
 });
 
 test('a second serve() in the same process on a live path is refused too, and the first host keeps working', async () => {
-  const path = sock('live');
+  const path = tmpSock('live');
   const first = cleanup.host(await serve({ value: 1 }, path));
   await expect(serve({ value: 2 }, path)).rejects.toMatchObject({ code: 'EADDRINUSE' });
   for (const localBypass of [true, false]) {
@@ -84,7 +78,7 @@ test('a second serve() in the same process on a live path is refused too, and th
 });
 
 test('a path that exists and is not a socket is never replaced', async () => {
-  const path = sock('file');
+  const path = tmpSock('file');
   fs.writeFileSync(path, 'precious');
   try {
     await expect(serve({}, path)).rejects.toMatchObject({ code: 'EEXIST' });
@@ -95,7 +89,7 @@ test('a path that exists and is not a socket is never replaced', async () => {
 });
 
 test('the socket file is owner-only (0600) and is removed on close', async () => {
-  const path = sock('mode');
+  const path = tmpSock('mode');
   const host = cleanup.host(await serve({}, path));
   const st = fs.lstatSync(path);
   expect(st.isSocket()).toBe(true);
@@ -124,7 +118,7 @@ test(`a path over ${MAX_SOCKET_PATH_BYTES} bytes is refused with RangeError; one
 });
 
 test('close() does not remove a socket file that another host has since taken over', async () => {
-  const path = sock('take');
+  const path = tmpSock('take');
   const first = cleanup.host(await serve({ value: 1 }, path));
   // Someone removes the file and a new host binds the same path (e.g. a restarted service).
   fs.unlinkSync(path);

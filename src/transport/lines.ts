@@ -87,11 +87,6 @@ export class LineSplitter {
     return this.held !== undefined;
   }
 
-  /** Bytes of an unfinished line held so far (a line with no "\n" yet). */
-  get buffered(): number {
-    return this.pendingBytes;
-  }
-
   private emit(buf: Buffer, start: number, end: number): void {
     if (end > start && buf[end - 1] === 13) end--; // CRLF
     const len = end - start;
