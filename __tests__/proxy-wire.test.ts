@@ -197,3 +197,21 @@ test("a remote error's stack ends with the caller's frames, not the library's", 
   expect(lines.slice(0, marker)).toEqual(['RangeError: far', '    at hostFrame (/srv/app.js:1:1)']);
   expect(lines[marker + 1]).toMatch(/proxy-wire\.test\.ts:\d+/);
 });
+
+test('replies that come back out of order, one held back while 600 others finish, each reach their own request', async () => {
+  // A host may answer in any order (requests of different connections, a timeout on the client):
+  // the client's table must not depend on order. Request 0 is answered last, the rest in reverse.
+  const held: any[] = [];
+  host.answer = (req) => {
+    held.push(req);
+    return null;
+  };
+  const calls = Array.from({ length: 601 }, (_, i) => (remote as unknown as { echo(n: number): Promise<number> }).echo(i));
+  await until(() => held.length === 601);
+  const socket = [...host.sockets][0]!;
+  const reply = (req: any) => ({ id: req.id, kind: 'value', value: req.ops[1].args[0] * 10 });
+  socket.write(held.slice(1).reverse().map((r) => JSON.stringify(reply(r)) + '\n').join(''));
+  expect(await Promise.all(calls.slice(1))).toEqual(Array.from({ length: 600 }, (_, i) => (i + 1) * 10));
+  socket.write(JSON.stringify(reply(held[0])) + '\n');
+  expect(await calls[0]).toBe(0);
+});

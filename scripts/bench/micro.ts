@@ -64,7 +64,7 @@ function fakeConnection(captureStack: boolean) {
   return {
     path: '/tmp/micro.sock',
     options: { captureStack },
-    request: () => Promise.resolve({ kind: 'value' as const, value: 1 }),
+    send: (_ops: unknown, sink: { value(v: unknown): void }) => queueMicrotask(() => sink.value(1)),
   } as unknown as Parameters<typeof proxy.createRootProxy>[0];
 }
 

@@ -15,11 +15,12 @@ import {
   TimeoutError,
 } from '../errors';
 import type { EvalOp } from '../evaluate';
-import { decode, encode, type Json } from '../protocol/codec';
+import { decode, encode, encodeList, type Json } from '../protocol/codec';
 import { errorFromWire } from '../protocol/error-wire';
 import { AUTH_METHOD, authDigest, digestsMatch, newNonce } from '../protocol/auth';
 import { AuthReply, ErrorReply, Hello, PROTOCOL_NAME, PROTOCOL_VERSION, Reply } from '../protocol/messages';
 import { findLocal } from '../host/local-registry';
+import { PendingTable } from './pending-table';
 import { DEFAULT_MAX_MESSAGE_BYTES, LineSplitter, LineWriter } from '../transport/lines';
 import { checkSocketPath, isWindowsPipe } from '../transport/socket-path';
 import path from 'node:path';
@@ -53,7 +54,7 @@ export interface ConnectOptions {
   onUnobservedError?: (err: Error) => void;
 }
 
-/** Marks a remote error whose stack still lacks the caller's frames (see proxy.ts `deliver`). */
+/** Marks a remote error whose stack still lacks the caller's frames (see proxy.ts `rethrowToCaller`). */
 export const NEEDS_CALLER = Symbol('remoteobj.needsCallerFrames');
 
 /** Where a reply goes: exactly one of these is called, once. */
@@ -65,6 +66,7 @@ export interface ReplySink {
 }
 
 interface Pending {
+  readonly id: number;
   sink: ReplySink;
   callSite?: Error;
   timer?: NodeJS.Timeout;
@@ -85,7 +87,7 @@ export class Connection {
   readonly options: ConnectOptions;
   private link?: Link;
   private nextId = 1;
-  private readonly pending = new Map<number, Pending>();
+  private readonly pending = new PendingTable<Pending>();
   private state: 'connecting' | 'open' | 'closed' = 'connecting';
   private closedByClient = false;
   private closeReason?: Error;
@@ -304,7 +306,7 @@ export class Connection {
     let line: string;
     const id = this.nextId++;
     try {
-      line = '{"id":' + id + ',"ops":' + JSON.stringify(ops.map(encodeOp)) + '}';
+      line = JSON.stringify({ id, ops: wireOps(ops) });
     } catch (e) {
       sink.fail(e instanceof RemoteObjError ? e : new EncodeError((e as Error).message, { cause: e }));
       return;
@@ -314,14 +316,14 @@ export class Connection {
       sink.fail(new ProtocolError('TOO_LARGE', `the request is ${Buffer.byteLength(line)} bytes; the host accepts at most ${this.maxMessageBytes}`));
       return;
     }
-    const p: Pending = { sink, callSite };
+    const p: Pending = { id, sink, callSite };
     if (timeout && timeout > 0) {
       p.timer = setTimeout(() => {
-        this.pending.delete(id);
+        this.pending.take(id);
         sink.fail(new TimeoutError(`no reply from ${this.path} within ${timeout} ms (the request may still run on the host)`));
       }, timeout);
     }
-    this.pending.set(id, p);
+    this.pending.set(p);
     this.link!.send(line);
   }
 
@@ -342,14 +344,19 @@ export class Connection {
 
   private onLine(line: string): void {
     const msg = safeJson(line);
-    const parsed = Reply.safeParse(msg);
-    if (!parsed.success) {
-      const id = (msg as { id?: unknown } | undefined)?.id;
-      const p = typeof id === 'number' ? this.take(id) : undefined;
-      if (p) p.sink.fail(new ProtocolError('BAD_MESSAGE', `the host sent a reply this client does not understand: ${line.slice(0, 200)}`));
-      return;
+    let reply: Reply;
+    if (isPlainReply(msg)) {
+      reply = msg; // the common replies, checked by hand: the schema would accept them as they are
+    } else {
+      const parsed = Reply.safeParse(msg);
+      if (!parsed.success) {
+        const id = (msg as { id?: unknown } | undefined)?.id;
+        const p = typeof id === 'number' ? this.take(id) : undefined;
+        if (p) p.sink.fail(new ProtocolError('BAD_MESSAGE', `the host sent a reply this client does not understand: ${line.slice(0, 200)}`));
+        return;
+      }
+      reply = parsed.data;
     }
-    const reply = parsed.data;
     if (typeof reply.id !== 'number') {
       // A complaint the host could not tie to a request (e.g. a line too large): it explains the close that follows.
       if (reply.kind === 'error') this.closeReason = errorFromWire(reply.error);
@@ -383,9 +390,8 @@ export class Connection {
   }
 
   private take(id: number): Pending | undefined {
-    const p = this.pending.get(id);
+    const p = this.pending.take(id);
     if (!p) return undefined;
-    this.pending.delete(id);
     if (p.timer) clearTimeout(p.timer);
     return p;
   }
@@ -404,8 +410,7 @@ export class Connection {
     this.closeReason =
       cause instanceof NotListeningError ? cause : cause ? new NotListeningError(`the connection to ${this.path} was closed: ${cause.message}`, { cause }) : reason;
     if (wasOpen) {
-      for (const [id, p] of this.pending) {
-        this.pending.delete(id);
+      for (const p of this.pending.drain()) {
         if (p.timer) clearTimeout(p.timer);
         p.sink.fail(new ConnectionClosedError(`the connection to ${this.path} closed with the request in flight (it may or may not have run)`, { cause }));
       }
@@ -423,7 +428,7 @@ export class Connection {
     }
     const done = new Promise<void>((resolve) => this.closeWaiters.push(resolve));
     await Promise.all(
-      [...this.pending.values()].map(
+      this.pending.values().map(
         (p) =>
           new Promise<void>((settled) => {
             const { sink } = p;
@@ -470,16 +475,49 @@ function safeJson(line: string): unknown {
   }
 }
 
-function encodeOp(op: EvalOp): unknown {
+/**
+ * A value or self reply with a numeric id: exactly what the Reply schema accepts of those two
+ * kinds (extra keys allowed), checked without zod's copy. Everything else goes through the schema.
+ */
+function isPlainReply(msg: unknown): msg is Reply {
+  if (msg === null || typeof msg !== 'object') return false;
+  const m = msg as { id?: unknown; kind?: unknown };
+  return typeof m.id === 'number' && (m.kind === 'self' || (m.kind === 'value' && Object.prototype.hasOwnProperty.call(m, 'value')));
+}
+
+/**
+ * The ops as they go on the wire. An op whose values are plain JSON already is its own wire
+ * form (the common case: no copy); the others are copied with their values encoded.
+ */
+function wireOps(ops: readonly EvalOp[]): readonly unknown[] {
+  let out: unknown[] | undefined;
+  for (let i = 0; i < ops.length; i++) {
+    const op = ops[i]!;
+    const wire = wireOp(op);
+    if (wire !== op && !out) out = ops.slice(0, i);
+    if (out) out.push(wire);
+  }
+  return out ?? ops;
+}
+
+function wireOp(op: EvalOp): unknown {
   switch (op.op) {
-    case 'call':
-      return { op: 'call', args: op.args.map((a, i) => encode(a, `args[${i}]`)) };
-    case 'passto':
-      return { op: 'passto', name: op.name, args: op.args.map((a, i) => encode(a, `args[${i}]`)) };
-    case 'set':
-      return { op: 'set', key: op.key, value: encode(op.value, 'value') };
-    case 'has':
-      return { op: 'has', value: encode(op.value, 'value') };
+    case 'call': {
+      const args = encodeList(op.args, 'args');
+      return args === op.args ? op : { op: 'call', args };
+    }
+    case 'passto': {
+      const args = encodeList(op.args, 'args');
+      return args === op.args ? op : { op: 'passto', name: op.name, args };
+    }
+    case 'set': {
+      const value = encode(op.value, 'value');
+      return value === op.value ? op : { op: 'set', key: op.key, value };
+    }
+    case 'has': {
+      const value = encode(op.value, 'value');
+      return value === op.value ? op : { op: 'has', value };
+    }
     default:
       return op;
   }

@@ -84,30 +84,24 @@ class Entry implements ReplySink {
           this.rejectFn = reject;
         });
       }
-      this.promise = deliver(raw);
+      // One link between the outcome and whoever awaits it: an error rethrown in there gets
+      // V8's async stack trace, i.e. the frames of the functions awaiting the remote call, for
+      // free (no stack capture per request, nothing extra on success).
+      this.promise = raw.then(undefined, rethrowToCaller);
     }
     return this.promise;
   }
 }
 
-/**
- * Hands a request's outcome to whoever awaits it. Being an async function is the point: an
- * error made in here gets V8's async stack trace, i.e. the frames of the functions awaiting
- * the remote call, for free (no stack capture per request).
- */
-async function deliver(raw: Promise<unknown>): Promise<unknown> {
-  try {
-    return await raw;
-  } catch (e) {
-    throw withCallerFrames(e);
-  }
+function rethrowToCaller(e: unknown): never {
+  throw withCallerFrames(e);
 }
 
 /** Append the awaiting code's frames under a remote error's `--- remote` marker, once. */
 function withCallerFrames(e: unknown): unknown {
   if (!(e instanceof Error) || !(e as { [NEEDS_CALLER]?: boolean })[NEEDS_CALLER]) return e;
   delete (e as { [NEEDS_CALLER]?: boolean })[NEEDS_CALLER];
-  // Drop "Error", this function, deliver and the microtask runner: keep the awaiting code's frames.
+  // Drop "Error", this function, rethrowToCaller and the microtask runner: keep the awaiting code's frames.
   const frames = new Error().stack?.split('\n').slice(3).filter((l) => !l.includes('(node:internal/'));
   if (frames?.length && e.stack) e.stack += '\n' + frames.join('\n');
   return e;
@@ -163,8 +157,7 @@ class ClientContext {
 
 interface NodeState {
   ctx: ClientContext;
-  ops: EvalOp[];
-  /** The state this one extends, and how this step reads as text (built only when printed). */
+  /** The state this one extends, and this step's op: the chain's ops are read back from them when a request is made. */
   parent: NodeState | undefined;
   step: EvalOp | undefined;
   isRoot: boolean;
@@ -281,20 +274,28 @@ function slotOrNew(s: NodeState, slot: Entry | undefined, ops: EvalOp[], timeout
 
 /** A new proxy state one op further. */
 function extend(parent: NodeState, op: EvalOp, isCall: boolean, site: Error | undefined): NodeState {
-  const ops = parent.ops.slice();
-  ops.push(op);
-  return { ctx: parent.ctx, ops, parent, step: op, isRoot: false, isCall, superDepth: 0, site, inherit: takeSlot(parent), awaited: false };
+  return { ctx: parent.ctx, parent, step: op, isRoot: false, isCall, superDepth: 0, site, inherit: takeSlot(parent), awaited: false };
+}
+
+/** The chain's ops, root first (and `last` after them): built only when a request is made. */
+function opsOf(s: NodeState, last?: EvalOp): EvalOp[] {
+  let n = 0;
+  for (let t = s; t.step; t = t.parent!) n++;
+  const ops: EvalOp[] = new Array(last ? n + 1 : n);
+  if (last) ops[n] = last;
+  for (let t = s; t.step; t = t.parent!) ops[--n] = t.step;
+  return ops;
 }
 
 /** Make (or reuse) the request of this proxy's chain. */
 function requestOf(s: NodeState): Entry {
-  s.entry ??= slotOrNew(s, takeSlot(s), s.ops);
+  s.entry ??= slotOrNew(s, takeSlot(s), opsOf(s));
   return s.entry;
 }
 
 /** A request made by a `$` control: always fresh, always observed by the returned promise. */
 function control(s: NodeState, op: EvalOp | null, opts: GetOptions = {}): Promise<unknown> {
-  const entry = slotOrNew(s, takeSlot(s), op ? [...s.ops, op] : s.ops, opts.timeout);
+  const entry = slotOrNew(s, takeSlot(s), opsOf(s, op ?? undefined), opts.timeout);
   const p = entry.outcome;
   if (!('default' in opts)) return p;
   return p.catch((e: unknown) => {
@@ -391,7 +392,7 @@ const handler: ProxyHandler<Record<PropertyKey, unknown>> = {
     notInSuperMode(s, 'a call');
     if (s.isRoot) throw new TypeError(`${label(s)} is the hosted object itself, not a function`);
     const node = extend(s, { op: 'call', args }, true, s.site);
-    node.entry = slotOrNew(node, takeSlot(node), node.ops);
+    node.entry = slotOrNew(node, takeSlot(node), opsOf(node));
     return makeNode(node);
   },
   set(target, prop, value) {
@@ -399,7 +400,7 @@ const handler: ProxyHandler<Record<PropertyKey, unknown>> = {
     const s = target[STATE] as NodeState;
     notInSuperMode(s, 'assignment');
     const site = s.isRoot ? captureSite(s.ctx.stackFrames, handler.set!) : s.site;
-    slotOrNew({ ...s, site }, takeSlot(s), [...s.ops, { op: 'set', key: normalizeKey(prop), value }]);
+    slotOrNew({ ...s, site }, takeSlot(s), opsOf(s, { op: 'set', key: normalizeKey(prop), value }));
     return true;
   },
   deleteProperty(target, prop) {
@@ -407,7 +408,7 @@ const handler: ProxyHandler<Record<PropertyKey, unknown>> = {
     const s = target[STATE] as NodeState;
     notInSuperMode(s, 'delete');
     const site = s.isRoot ? captureSite(s.ctx.stackFrames, handler.deleteProperty!) : s.site;
-    slotOrNew({ ...s, site }, takeSlot(s), [...s.ops, { op: 'del', key: normalizeKey(prop) }]);
+    slotOrNew({ ...s, site }, takeSlot(s), opsOf(s, { op: 'del', key: normalizeKey(prop) }));
     return true;
   },
   has() {
@@ -427,7 +428,7 @@ export function createRootProxy(conn: Connection): unknown {
   const { captureStack } = conn.options;
   const frames = typeof captureStack === 'number' ? Math.max(0, captureStack) : 0;
   const ctx = new ClientContext(conn, conn.options.onUnobservedError ?? defaultUnobservedErrorHandler, frames);
-  const root = makeNode({ ctx, ops: [], parent: undefined, step: undefined, isRoot: true, isCall: false, superDepth: 0, site: undefined, awaited: false });
+  const root = makeNode({ ctx, parent: undefined, step: undefined, isRoot: true, isCall: false, superDepth: 0, site: undefined, awaited: false });
   ctx.root = root;
   return root;
 }

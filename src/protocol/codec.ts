@@ -113,6 +113,17 @@ export function encode(value: unknown, path = 'value'): Json {
   return enc(value, path, 0, undefined);
 }
 
+/**
+ * Encode a list of values (a call's arguments), each named `${path}[i]` in errors. Plain JSON
+ * lists are returned as they are.
+ */
+export function encodeList(values: readonly unknown[], path: string): Json[] {
+  for (let i = 0; i < values.length; i++) {
+    if (!isPlainJson(values[i], 0)) return values.map((v, j) => encode(v, `${path}[${j}]`));
+  }
+  return values as Json[];
+}
+
 /** True when `v` is JSON that needs no tag, escape or copy: JSON.stringify would write it exactly. */
 function isPlainJson(v: unknown, depth: number): boolean {
   switch (typeof v) {
