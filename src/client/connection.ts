@@ -18,7 +18,7 @@ import type { EvalOp } from '../evaluate';
 import { decode, encode, encodeList, type Json } from '../protocol/codec';
 import { errorFromWire } from '../protocol/error-wire';
 import { AUTH_METHOD, authDigest, digestsMatch, newNonce } from '../protocol/auth';
-import { AuthReply, ErrorReply, Hello, PROTOCOL_NAME, PROTOCOL_VERSION, Reply } from '../protocol/messages';
+import { AuthReply, ErrorReply, Hello, PROTOCOL_NAME, PROTOCOL_VERSION, type Reply, ReplySchema } from '../protocol/messages';
 import { findLocal } from '../host/local-registry';
 import { PendingTable } from './pending-table';
 import { DEFAULT_MAX_MESSAGE_BYTES, LineSplitter, LineWriter } from '../transport/lines';
@@ -344,19 +344,14 @@ export class Connection {
 
   private onLine(line: string): void {
     const msg = safeJson(line);
-    let reply: Reply;
-    if (isPlainReply(msg)) {
-      reply = msg; // the common replies, checked by hand: the schema would accept them as they are
-    } else {
-      const parsed = Reply.safeParse(msg);
-      if (!parsed.success) {
-        const id = (msg as { id?: unknown } | undefined)?.id;
-        const p = typeof id === 'number' ? this.take(id) : undefined;
-        if (p) p.sink.fail(new ProtocolError('BAD_MESSAGE', `the host sent a reply this client does not understand: ${line.slice(0, 200)}`));
-        return;
-      }
-      reply = parsed.data;
+    const parsed = ReplySchema.safeParse(msg);
+    if (!parsed.success) {
+      const id = (msg as { id?: unknown } | undefined)?.id;
+      const p = typeof id === 'number' ? this.take(id) : undefined;
+      if (p) p.sink.fail(new ProtocolError('BAD_MESSAGE', `the host sent a reply this client does not understand: ${line.slice(0, 200)}`));
+      return;
     }
+    const reply: Reply = parsed.data;
     if (typeof reply.id !== 'number') {
       // A complaint the host could not tie to a request (e.g. a line too large): it explains the close that follows.
       if (reply.kind === 'error') this.closeReason = errorFromWire(reply.error);
@@ -473,16 +468,6 @@ function safeJson(line: string): unknown {
   } catch {
     return undefined;
   }
-}
-
-/**
- * A value or self reply with a numeric id: exactly what the Reply schema accepts of those two
- * kinds (extra keys allowed), checked without zod's copy. Everything else goes through the schema.
- */
-function isPlainReply(msg: unknown): msg is Reply {
-  if (msg === null || typeof msg !== 'object') return false;
-  const m = msg as { id?: unknown; kind?: unknown };
-  return typeof m.id === 'number' && (m.kind === 'self' || (m.kind === 'value' && Object.prototype.hasOwnProperty.call(m, 'value')));
 }
 
 /**

@@ -8,7 +8,7 @@ import { AUTH_METHOD, authDigest, digestsMatch, MAX_PRE_AUTH_BYTES, newNonce, ty
 import { type EvalOp, trimHostFrames } from '../evaluate';
 import { decode, encode } from '../protocol/codec';
 import { errorToWire, type WireError } from '../protocol/error-wire';
-import { AuthRequest, OP_NAMES, type Op, PROTOCOL_NAME, PROTOCOL_VERSION, Request, type RequestId } from '../protocol/messages';
+import { AuthRequest, OP_NAMES, type Op, PROTOCOL_NAME, PROTOCOL_VERSION, RequestSchema, type RequestId } from '../protocol/messages';
 
 /** Where a session writes; a socket or the in-process channel of the local bypass. */
 export interface Channel {
@@ -120,7 +120,7 @@ export class Session {
     }
     const rawId = (msg as { id?: unknown }).id;
     const id: RequestId | null = (typeof rawId === 'number' && Number.isSafeInteger(rawId)) || (typeof rawId === 'string' && rawId.length <= 128) ? rawId : null;
-    const parsed = Request.safeParse(msg);
+    const parsed = RequestSchema.safeParse(msg);
     if (!parsed.success) {
       const ops = (msg as { ops?: unknown }).ops;
       const unknown = Array.isArray(ops) ? ops.find((o) => o !== null && typeof o === 'object' && typeof o.op === 'string' && !KNOWN_OPS.has(o.op)) : undefined;
