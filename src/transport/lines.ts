@@ -10,7 +10,7 @@
  * that stops buffering, exact UTF-8 checks, and it sits on every request's path
  * (docs/performance.md has the measurements).
  */
-import { isUtf8 } from 'node:buffer';
+import { isAscii, isUtf8 } from 'node:buffer';
 
 /** 16 MiB: the default longest line either side accepts. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 16 * 1024 * 1024;
@@ -57,29 +57,62 @@ export class LineSplitter {
       return;
     }
     let start = 0;
-    let nl = chunk.indexOf(10);
-    while (nl !== -1) {
-      if (this.pendingBytes > 0) {
-        const whole = Buffer.concat([...this.pending, chunk.subarray(start, nl)]);
-        this.pending = [];
-        this.pendingBytes = 0;
-        this.emit(whole, 0, whole.length);
-      } else {
-        this.emit(chunk, start, nl);
-      }
+    if (this.pendingBytes > 0) {
+      // The end of a line begun in an earlier chunk.
+      const nl = chunk.indexOf(10);
+      if (nl === -1) return this.keep(chunk, 0);
+      const whole = Buffer.concat([...this.pending, chunk.subarray(0, nl)]);
+      this.pending = [];
+      this.pendingBytes = 0;
+      this.emit(whole, 0, whole.length);
+      start = nl + 1;
+    } else {
+      const last = chunk.lastIndexOf(10);
+      if (last === -1) return this.keep(chunk, 0);
+      // The usual chunk: whole lines, all ASCII. One decode for all of them, then string slices:
+      // no Buffer or native call per line. (Other chunks, e.g. with non-ASCII text, which
+      // JSON.stringify writes as it is, take the per-line path with its UTF-8 check.)
+      if (isAscii(chunk)) start = this.emitAscii(chunk, last);
+    }
+    if (this.stopped) return;
+    while (!this.paused) {
+      const nl = chunk.indexOf(10, start);
+      if (nl === -1) return this.keep(chunk, start);
+      this.emit(chunk, start, nl);
       if (this.stopped) return;
       start = nl + 1;
-      if (this.paused) {
-        if (start < chunk.length) this.held = chunk.subarray(start);
-        return;
+    }
+    if (start < chunk.length) this.held = chunk.subarray(start);
+  }
+
+  /** Emit the lines of chunk[0, last) (all ASCII); returns the offset after the last line emitted. */
+  private emitAscii(chunk: Buffer, last: number): number {
+    const text = chunk.toString('latin1', 0, last);
+    let from = 0;
+    for (;;) {
+      let end = text.indexOf('\n', from);
+      if (end === -1) end = text.length;
+      const next = end + 1;
+      if (end > from && text.charCodeAt(end - 1) === 13) end--; // CRLF
+      if (end > from) {
+        // ASCII: one byte per character.
+        if (end - from > this.maxBytes) {
+          this.overflow(end - from);
+          return next;
+        }
+        this.handlers.line(text.slice(from, end));
       }
-      nl = chunk.indexOf(10, start);
+      if (this.stopped || this.paused || next > text.length) return next;
+      from = next;
     }
-    if (start < chunk.length) {
-      this.pendingBytes += chunk.length - start;
-      if (this.pendingBytes > this.maxBytes) return this.overflow(this.pendingBytes);
-      this.pending.push(chunk.subarray(start));
-    }
+  }
+
+  /** Keep the start of a line whose end has not arrived yet. */
+  private keep(chunk: Buffer, start: number): void {
+    if (start >= chunk.length) return;
+    this.pendingBytes += chunk.length - start;
+    if (this.pendingBytes > this.maxBytes) return this.overflow(this.pendingBytes);
+    this.pending.push(start === 0 ? chunk : chunk.subarray(start));
   }
 
   /** Whether bytes received while paused are waiting to be split. */
