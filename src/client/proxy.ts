@@ -155,22 +155,38 @@ class ClientContext {
   }
 }
 
-interface NodeState {
-  ctx: ClientContext;
-  /** The state this one extends, and this step's op: the chain's ops are read back from them when a request is made. */
-  parent: NodeState | undefined;
-  step: EvalOp | undefined;
-  isRoot: boolean;
-  isCall: boolean;
-  /** > 0: this is `$super` (repeated n times); the next name read is looked up n classes up. */
-  superDepth: number;
-  /** Where the chain was started (the first read from the root), for remote errors' stacks. */
-  site: Error | undefined;
+/**
+ * One step of a chain: what it reads or calls, and its request once made. It is also the Proxy
+ * handler of its node (the traps are on the prototype, see TRAPS), and every node shares one
+ * target: a chain step costs this object, its op and the Proxy, nothing else.
+ */
+class NodeState {
   /** This proxy's own request, once made: awaiting again reuses it. */
-  entry?: Entry;
-  /** An unsent call this chain extends: the first request of the chain takes its place. */
-  inherit?: Entry;
-  awaited: boolean;
+  entry: Entry | undefined = undefined;
+  awaited = false;
+
+  constructor(
+    readonly ctx: ClientContext,
+    /** The state this one extends, and this step's op: the chain's ops are read back from them when a request is made. */
+    readonly parent: NodeState | undefined,
+    readonly step: EvalOp | undefined,
+    readonly isRoot: boolean,
+    readonly isCall: boolean,
+    /** > 0: this is `$super` (repeated n times); the next name read is looked up n classes up. */
+    readonly superDepth: number,
+    /** Where the chain was started (the first read from the root), for remote errors' stacks. */
+    readonly site: Error | undefined,
+    /** An unsent call this chain extends: the first request of the chain takes its place. */
+    public inherit: Entry | undefined,
+  ) {}
+
+  /** The same state with another call site (a chain started at the root). */
+  withSite(site: Error | undefined): NodeState {
+    const copy = new NodeState(this.ctx, this.parent, this.step, this.isRoot, this.isCall, this.superDepth, site, this.inherit);
+    copy.entry = this.entry;
+    copy.awaited = this.awaited;
+    return copy;
+  }
 }
 
 const STATE = Symbol('remoteobj.state');
@@ -225,12 +241,16 @@ function inspectNode(this: unknown): string {
   return label((this as Record<PropertyKey, NodeState>)[STATE]!);
 }
 
+/**
+ * The target of every node's Proxy: an arrow function, so calls reach the `apply` trap, without a
+ * non-configurable `prototype`. util.inspect reads inspect.custom from the target itself, not
+ * through the traps. Shared, so the traps refuse whatever would change it (preventExtensions,
+ * setPrototypeOf, defineProperty).
+ */
+const TARGET = Object.assign(() => undefined, { [inspect.custom]: inspectNode });
+
 function makeNode(state: NodeState): any {
-  // An arrow function as target: callable, and without a non-configurable `prototype`.
-  const target = (() => undefined) as unknown as Record<PropertyKey, unknown>;
-  target[STATE] = state;
-  target[inspect.custom] = inspectNode;
-  return new Proxy(target, handler);
+  return new Proxy(TARGET, state as ProxyHandler<typeof TARGET>);
 }
 
 /**
@@ -265,8 +285,8 @@ function takeSlot(s: NodeState): Entry | undefined {
 }
 
 /** Fill a taken slot with `ops`, or queue a new request. */
-function slotOrNew(s: NodeState, slot: Entry | undefined, ops: EvalOp[], timeout?: number): Entry {
-  if (!slot) return s.ctx.newEntry(ops, s.site, timeout);
+function slotOrNew(s: NodeState, slot: Entry | undefined, ops: EvalOp[], timeout?: number, site = s.site): Entry {
+  if (!slot) return s.ctx.newEntry(ops, site, timeout);
   slot.ops = ops;
   slot.timeout = timeout;
   return slot;
@@ -274,7 +294,7 @@ function slotOrNew(s: NodeState, slot: Entry | undefined, ops: EvalOp[], timeout
 
 /** A new proxy state one op further. */
 function extend(parent: NodeState, op: EvalOp, isCall: boolean, site: Error | undefined): NodeState {
-  return { ctx: parent.ctx, parent, step: op, isRoot: false, isCall, superDepth: 0, site, inherit: takeSlot(parent), awaited: false };
+  return new NodeState(parent.ctx, parent, op, false, isCall, 0, site, takeSlot(parent));
 }
 
 /** The chain's ops, root first (and `last` after them): built only when a request is made. */
@@ -325,7 +345,7 @@ function controlMember(s: NodeState, name: string): unknown {
     case '$passto':
       return (fname: string, ...args: unknown[]) => control(s, { op: 'passto', name: fname, args });
     case '$super':
-      return makeNode({ ...s, entry: undefined, inherit: takeSlot(s), awaited: false, isCall: false, superDepth: s.superDepth + 1 });
+      return makeNode(new NodeState(s.ctx, s.parent, s.step, s.isRoot, false, s.superDepth + 1, s.site, takeSlot(s)));
     case '$key':
       return (key: string | number) => getMember(s, typeof key === 'number' ? key : normalizeKey(key), s.site);
     case '$close':
@@ -356,9 +376,10 @@ function thenOf(s: NodeState) {
   };
 }
 
-const handler: ProxyHandler<Record<PropertyKey, unknown>> = {
-  get(target, prop) {
-    const s = target[STATE] as NodeState;
+/** The traps of every node, with the node's state as `this` (the state object is the handler). */
+const TRAPS: ProxyHandler<typeof TARGET> & ThisType<NodeState> = {
+  get(_target, prop) {
+    const s = this;
     if (typeof prop === 'symbol') {
       if (prop === STATE) return s;
       if (prop === Symbol.toPrimitive) return () => label(s);
@@ -383,32 +404,32 @@ const handler: ProxyHandler<Record<PropertyKey, unknown>> = {
     if (prop === 'toString' || prop === 'valueOf') return () => label(s);
     if (LOCAL_UNDEFINED.has(prop)) return undefined;
     // A chain starts at the root: remember where, once, for the stacks of remote errors.
-    const site = s.isRoot ? captureSite(s.ctx.stackFrames, handler.get!) : s.site;
-    if (prop.charCodeAt(0) === 36 /* $ */) return CONTROLS.has(prop) ? controlMember(s.isRoot ? { ...s, site } : s, prop) : undefined;
+    const site = s.isRoot ? captureSite(s.ctx.stackFrames, TRAPS.get!) : s.site;
+    if (prop.charCodeAt(0) === 36 /* $ */) return CONTROLS.has(prop) ? controlMember(s.isRoot ? s.withSite(site) : s, prop) : undefined;
     return getMember(s, normalizeKey(prop), site);
   },
-  apply(target, _thisArg, args: unknown[]) {
-    const s = target[STATE] as NodeState;
+  apply(_target, _thisArg, args: unknown[]) {
+    const s = this;
     notInSuperMode(s, 'a call');
     if (s.isRoot) throw new TypeError(`${label(s)} is the hosted object itself, not a function`);
     const node = extend(s, { op: 'call', args }, true, s.site);
     node.entry = slotOrNew(node, takeSlot(node), opsOf(node));
     return makeNode(node);
   },
-  set(target, prop, value) {
+  set(_target, prop, value) {
     if (typeof prop === 'symbol') return false;
-    const s = target[STATE] as NodeState;
+    const s = this;
     notInSuperMode(s, 'assignment');
-    const site = s.isRoot ? captureSite(s.ctx.stackFrames, handler.set!) : s.site;
-    slotOrNew({ ...s, site }, takeSlot(s), opsOf(s, { op: 'set', key: normalizeKey(prop), value }));
+    const site = s.isRoot ? captureSite(s.ctx.stackFrames, TRAPS.set!) : s.site;
+    slotOrNew(s, takeSlot(s), opsOf(s, { op: 'set', key: normalizeKey(prop), value }), undefined, site);
     return true;
   },
-  deleteProperty(target, prop) {
+  deleteProperty(_target, prop) {
     if (typeof prop === 'symbol') return false;
-    const s = target[STATE] as NodeState;
+    const s = this;
     notInSuperMode(s, 'delete');
-    const site = s.isRoot ? captureSite(s.ctx.stackFrames, handler.deleteProperty!) : s.site;
-    slotOrNew({ ...s, site }, takeSlot(s), opsOf(s, { op: 'del', key: normalizeKey(prop) }));
+    const site = s.isRoot ? captureSite(s.ctx.stackFrames, TRAPS.deleteProperty!) : s.site;
+    slotOrNew(s, takeSlot(s), opsOf(s, { op: 'del', key: normalizeKey(prop) }), undefined, site);
     return true;
   },
   has() {
@@ -417,7 +438,14 @@ const handler: ProxyHandler<Record<PropertyKey, unknown>> = {
   defineProperty() {
     return false;
   },
+  preventExtensions() {
+    return false; // the target is shared by every node: it must stay as it is
+  },
+  setPrototypeOf() {
+    return false;
+  },
 };
+Object.assign(NodeState.prototype, TRAPS);
 
 export function defaultUnobservedErrorHandler(err: Error): void {
   process.emitWarning(`a remote request nobody awaited failed: ${err.name}: ${err.message}`, 'RemoteObjWarning');
@@ -428,7 +456,7 @@ export function createRootProxy(conn: Connection): unknown {
   const { captureStack } = conn.options;
   const frames = typeof captureStack === 'number' ? Math.max(0, captureStack) : 0;
   const ctx = new ClientContext(conn, conn.options.onUnobservedError ?? defaultUnobservedErrorHandler, frames);
-  const root = makeNode({ ctx, parent: undefined, step: undefined, isRoot: true, isCall: false, superDepth: 0, site: undefined, awaited: false });
+  const root = makeNode(new NodeState(ctx, undefined, undefined, true, false, 0, undefined, undefined));
   ctx.root = root;
   return root;
 }
