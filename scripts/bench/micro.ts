@@ -149,11 +149,15 @@ async function main(): Promise<void> {
   record('wire', 'JSON.parse(reply line)', timeSync(N, () => JSON.parse(replyLine)));
   record('wire', 'zod Request.safeParse (host)', timeSync(N, () => messages.Request.safeParse(reqParsed)));
   record('wire', 'zod Reply.safeParse (client)', timeSync(N, () => messages.Reply.safeParse(replyParsed)));
+  record('wire', 'compiled zod RequestSchema.safeParse (host, what remoteobj runs)', timeSync(N, () => messages.RequestSchema.safeParse(reqParsed)));
+  record('wire', 'compiled zod ReplySchema.safeParse (client, what remoteobj runs)', timeSync(N, () => messages.ReplySchema.safeParse(replyParsed)));
   record('wire', 'codec encode(1) + decode(1) (args and result)', timeSync(N, () => codec.decode(codec.encode(1, 'args[0]'))));
   record('wire', 'Buffer.byteLength(request line) (client size check)', timeSync(N, () => Buffer.byteLength(reqLine)));
   const chunk = Buffer.from(reqLine + '\n');
   const splitter = new lines.LineSplitter({ line: (t) => (sink = t), badUtf8: () => {}, overflow: () => {} });
-  record('wire', 'LineSplitter.push (one line: indexOf, isUtf8, toString)', timeSync(N, () => splitter.push(chunk)));
+  record('wire', 'LineSplitter.push (one ASCII line: lastIndexOf, isAscii, latin1 decode)', timeSync(N, () => splitter.push(chunk)));
+  const eight = Buffer.from((reqLine + '\n').repeat(8));
+  record('wire', 'LineSplitter.push, per line of a chunk of 8 (as in case (b))', timeSync(N / 8, () => splitter.push(eight)) / 8);
 
   console.log('\nhost, per tiny call (no socket):');
   const ctx = { functions: {}, access: {} };
@@ -174,9 +178,14 @@ async function main(): Promise<void> {
   };
   const s = new session.Session(sessionHost, channel);
   record('host', 'Session.onLine(request line) → reply line (parse, zod, decode, evaluate, encode, stringify)', timeSync(N, () => s.onLine(reqLine)));
-  record('host', 'raw server equivalent: JSON.parse + add + JSON.stringify', timeSync(N, () => {
+  record('host', "the same work by hand on remoteobj's line: JSON.parse + add + JSON.stringify", timeSync(N, () => {
     const m = JSON.parse(reqLine) as { id: number };
     return JSON.stringify({ id: m.id, v: target.add(1) });
+  }));
+  const rawLine = JSON.stringify({ m: 'add', a: 1, id: 12345 });
+  record('host', "the raw baseline's server on its own line ({m, a, id}): JSON.parse + add + JSON.stringify", timeSync(N, () => {
+    const m = JSON.parse(rawLine) as { id: number; a: number };
+    return JSON.stringify({ id: m.id, v: target.add(m.a) });
   }));
 
   console.log('\ncase (d), 1 MiB values:');
