@@ -21,6 +21,7 @@ import { AUTH_METHOD, authDigest, digestsMatch, newNonce } from '../protocol/aut
 import { AuthReply, ErrorReply, Hello, PROTOCOL_NAME, PROTOCOL_VERSION, type Reply, ReplySchema } from '../protocol/messages';
 import { findLocal } from '../host/local-registry';
 import { PendingTable } from './pending-table';
+import { parseReplyLine } from '../protocol/line-reader';
 import { DEFAULT_MAX_MESSAGE_BYTES, LineSplitter, LineWriter } from '../transport/lines';
 import { checkSocketPath, isWindowsPipe } from '../transport/socket-path';
 import path from 'node:path';
@@ -343,7 +344,12 @@ export class Connection {
   }
 
   private onLine(line: string): void {
-    const msg = safeJson(line);
+    let msg: unknown;
+    try {
+      msg = parseReplyLine(line);
+    } catch {
+      msg = undefined;
+    }
     const parsed = ReplySchema.safeParse(msg);
     if (!parsed.success) {
       const id = (msg as { id?: unknown } | undefined)?.id;

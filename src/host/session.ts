@@ -8,6 +8,7 @@ import { AUTH_METHOD, authDigest, digestsMatch, MAX_PRE_AUTH_BYTES, newNonce, ty
 import { type EvalOp, trimHostFrames } from '../evaluate';
 import { decode, decodeList, encode } from '../protocol/codec';
 import { errorToWire, type WireError } from '../protocol/error-wire';
+import { parseRequestLine } from '../protocol/line-reader';
 import { AuthRequest, OP_NAMES, type Op, PROTOCOL_NAME, PROTOCOL_VERSION, RequestSchema, type RequestId } from '../protocol/messages';
 
 /** Where a session writes; a socket or the in-process channel of the local bypass. */
@@ -111,7 +112,7 @@ export class Session {
     if (this.nonce !== undefined) return this.onAuthLine(line);
     let msg: unknown;
     try {
-      msg = JSON.parse(line);
+      msg = parseRequestLine(line);
     } catch (e) {
       return this.protocolError(null, 'BAD_JSON', `the line is not valid JSON (${(e as Error).message})`);
     }

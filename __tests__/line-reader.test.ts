@@ -1,0 +1,165 @@
+/**
+ * Host and client read the lines remoteobj writes by hand (protocol/line-reader.ts). Whatever
+ * the line, the result must be exactly JSON.parse's: the same value when JSON.parse succeeds, the
+ * same error when it throws. Checked on the client's and the host's own lines, on every
+ * one-character edit of them, and on 20,000 fuzzer lines; and the canonical lines must really
+ * take the fast road.
+ */
+import { parseReplyLine, parseRequestLine, readCanonicalReply, readCanonicalRequest as readCanonical } from '../src/protocol/line-reader';
+import { generateLine, Rng, type GenContext } from '../scripts/fuzz';
+
+function sameAsJsonParse(line: string, parse: (line: string) => unknown = parseRequestLine): void {
+  let want: unknown;
+  let wantError: string | undefined;
+  try {
+    want = JSON.parse(line);
+  } catch (e) {
+    wantError = String(e);
+  }
+  let got: unknown;
+  let gotError: string | undefined;
+  try {
+    got = parse(line);
+  } catch (e) {
+    gotError = String(e);
+  }
+  expect({ line, gotError }).toEqual({ line, gotError: wantError });
+  if (wantError === undefined && !sameJson(got, want)) throw new Error(`different values for ${line.slice(0, 300)}`);
+}
+
+/** Deep equality of two JSON.parse results, own keys in order, without recursion (fuzzer values nest deep). */
+function sameJson(a: unknown, b: unknown): boolean {
+  const stack: [unknown, unknown][] = [[a, b]];
+  while (stack.length > 0) {
+    const [x, y] = stack.pop()!;
+    if (x === null || typeof x !== 'object' || y === null || typeof y !== 'object') {
+      if (!Object.is(x, y)) return false;
+      continue;
+    }
+    if (Array.isArray(x) !== Array.isArray(y)) return false;
+    const kx = Object.keys(x);
+    const ky = Object.keys(y);
+    if (kx.length !== ky.length || kx.some((k, i) => k !== ky[i])) return false;
+    for (const k of kx) stack.push([(x as Record<string, unknown>)[k], (y as Record<string, unknown>)[k]]);
+  }
+  return true;
+}
+
+/** Lines as the client writes them (connection.ts opsJson). */
+const canonical = [
+  '{"id":1,"ops":[]}',
+  '{"id":12345,"ops":[{"op":"get","key":"add"},{"op":"call","args":[1]}]}',
+  '{"id":7,"ops":[{"op":"get","key":"data"},{"op":"get","key":"users"},{"op":"get","key":3},{"op":"get","key":"profile"},{"op":"get","key":"name"}]}',
+  '{"id":0,"ops":[{"op":"get","key":""}]}',
+  '{"id":9007199254740991,"ops":[{"op":"get","key":0}]}',
+  '{"id":2,"ops":[{"op":"call","args":[]}]}',
+  '{"id":3,"ops":[{"op":"get","key":"echo"},{"op":"call","args":[{"a":[1,2,{"$date":"2020-01-01T00:00:00.000Z"}],"s":"h\\u00e9 \\"q\\" }]}"},null,true,-1.5e3]}]}',
+  '{"id":4,"ops":[{"op":"get","key":"a b-c.d!~"},{"op":"call","args":["}]}"]}]}',
+  '{"id":5,"ops":[{"op":"get","key":"f"},{"op":"call","args":[0,12,"a,b]",true,false,null,""]}]}',
+  '{"id":6,"ops":[{"op":"get","key":"g"},{"op":"call","args":[123456789012345,1234567890123456,-1,1.5]}]}',
+];
+
+test.each(canonical)('the client\'s line %s is read by hand, to the same value', (line) => {
+  expect(readCanonical(line)).toBeDefined();
+  sameAsJsonParse(line);
+});
+
+test('lines not in the canonical form go to JSON.parse', () => {
+  for (const line of [
+    '{"id": 1,"ops":[]}',
+    '{"ops":[],"id":1}',
+    '{"id":1,"ops":[{"op":"call","args":[]},{"op":"get","key":"x"}]}', // a call that is not last
+    '{"id":1,"ops":[{"op":"get","key":"caf\\u00e9"}]}',
+    '{"id":1,"ops":[{"op":"get","key":"é"}]}',
+    '{"id":1,"ops":[{"op":"set","key":"x","value":1}]}',
+    '{"id":"a","ops":[]}',
+    '{"id":-1,"ops":[]}',
+    '{"id":1.5,"ops":[]}',
+    '{"id":01,"ops":[]}',
+    '{"id":12345678901234567,"ops":[]}',
+    '{"id":1,"ops":[{"op":"get","key":1e3}]}',
+    '{"id":1,"ops":[],"id":2}',
+    '{"id":1,"ops":[{"op":"get","key":"a","key":"b"}]}',
+  ]) {
+    expect(readCanonical(line)).toBeUndefined();
+    sameAsJsonParse(line);
+  }
+});
+
+test('every one-character deletion, insertion and replacement of the client\'s lines gives what JSON.parse gives', () => {
+  expect(everyEdit(canonical, parseRequestLine)).toBeGreaterThan(20_000);
+});
+
+test('20,000 fuzzer lines give what JSON.parse gives', () => {
+  const g: GenContext = { rng: new Rng(424242), maxMessageBytes: 1 << 20, expect: new Map(), nextCheckId: 1, kinds: {} };
+  let fast = 0;
+  for (let i = 0; i < 20_000; i++) {
+    const line = generateLine(g).toString('utf8');
+    if (readCanonical(line)) fast++;
+    sameAsJsonParse(line);
+  }
+  expect(fast).toBeGreaterThan(1_000); // the fuzzer writes canonical lines too: the fast road is exercised here as well
+});
+
+/** Lines as the host writes them (session.ts replyValue / replySelf). */
+const replies = [
+  '{"id":1,"kind":"self"}',
+  '{"id":12345,"kind":"value","value":2}',
+  '{"id":0,"kind":"value","value":null}',
+  '{"id":2,"kind":"value","value":"text, with } and ]"}',
+  '{"id":3,"kind":"value","value":[1,"a",true,false,null]}',
+  '{"id":4,"kind":"value","value":{"a":[1.5,-2,{"$bigint":"12"}],"s":"h\\u00e9"}}',
+  '{"id":5,"kind":"value","value":[]}',
+  '{"id":6,"kind":"value","value":1234567890123456}',
+  '{"id":7,"kind":"value","value":"caf\\u00e9"}', // not simple: the value goes to JSON.parse, the line stays canonical
+];
+
+test.each(replies)("the host's reply %s is read by hand, to the same value", (line) => {
+  expect(readCanonicalReply(line)).toBeDefined();
+  sameAsJsonParse(line, parseReplyLine);
+});
+
+test('replies not in the canonical form go to JSON.parse', () => {
+  for (const line of [
+    '{"id":"a","kind":"value","value":1}',
+    '{"id":null,"kind":"error","error":{"name":"Error","message":"x"}}',
+    '{"id":1,"kind":"error","error":{"name":"Error","message":"x"}}',
+    '{"kind":"value","id":1,"value":1}',
+    '{"id":1,"kind":"value","value":1,"extra":2}',
+    '{"id":1,"kind":"self","x":1}',
+    '{"id":1,"kind":"value","value":}',
+  ]) {
+    expect(readCanonicalReply(line)).toBeUndefined();
+    sameAsJsonParse(line, parseReplyLine);
+  }
+});
+
+test("every one-character deletion, insertion and replacement of the host's replies gives what JSON.parse gives", () => {
+  expect(everyEdit(replies, parseReplyLine)).toBeGreaterThan(10_000);
+});
+
+test('fuzzer lines read as replies give what JSON.parse gives', () => {
+  const g: GenContext = { rng: new Rng(777), maxMessageBytes: 1 << 20, expect: new Map(), nextCheckId: 1, kinds: {} };
+  for (let i = 0; i < 5_000; i++) sameAsJsonParse(generateLine(g).toString('utf8'), parseReplyLine);
+});
+
+function everyEdit(lines: string[], parse: (line: string) => unknown): number {
+  const alphabet = ['{', '}', '[', ']', '"', ',', ':', '\\', ' ', '0', '1', '9', '-', '.', 'e', 'a', 'x', 't', 'n', 'é', '\u0000'];
+  let checked = 0;
+  for (const line of lines) {
+    for (let i = 0; i <= line.length; i++) {
+      if (i < line.length) {
+        sameAsJsonParse(line.slice(0, i) + line.slice(i + 1), parse);
+        checked++;
+      }
+      for (const ch of alphabet) {
+        sameAsJsonParse(line.slice(0, i) + ch + line.slice(i), parse);
+        if (i < line.length) sameAsJsonParse(line.slice(0, i) + ch + line.slice(i + 1), parse);
+        checked += 2;
+      }
+      sameAsJsonParse(line.slice(0, i), parse); // truncated
+      checked++;
+    }
+  }
+  return checked;
+}
