@@ -16,6 +16,7 @@ import type * as Evaluate from '../../src/evaluate';
 import type * as Access from '../../src/access';
 import type * as Lines from '../../src/transport/lines';
 import type * as Lock from '../../src/host/lock';
+import type * as LineReader from '../../src/protocol/line-reader';
 import { libFile, libKind } from './lib';
 import { median } from './stats';
 import { BenchTarget, bytesPayload, mixedJson } from './target';
@@ -29,6 +30,7 @@ const evaluate = lib<typeof Evaluate>('evaluate');
 const access = lib<typeof Access>('access');
 const lines = lib<typeof Lines>('transport/lines');
 const lock = lib<typeof Lock>('host/lock');
+const lineReader = lib<typeof LineReader>('protocol/line-reader');
 
 let sink: unknown;
 
@@ -149,6 +151,8 @@ async function main(): Promise<void> {
   record('wire', 'JSON.parse(reply line)', timeSync(N, () => JSON.parse(replyLine)));
   record('wire', 'zod Request.safeParse (host)', timeSync(N, () => messages.Request.safeParse(reqParsed)));
   record('wire', 'zod Reply.safeParse (client)', timeSync(N, () => messages.Reply.safeParse(replyParsed)));
+  record('wire', 'parseRequestLine(request line) (the host reads the canonical form by hand)', timeSync(N, () => lineReader.parseRequestLine(reqLine)));
+  record('wire', 'parseReplyLine(reply line) (the client reads the canonical form by hand)', timeSync(N, () => lineReader.parseReplyLine(replyLine)));
   record('wire', 'compiled zod RequestSchema.safeParse (host, what remoteobj runs)', timeSync(N, () => messages.RequestSchema.safeParse(reqParsed)));
   record('wire', 'compiled zod ReplySchema.safeParse (client, what remoteobj runs)', timeSync(N, () => messages.ReplySchema.safeParse(replyParsed)));
   record('wire', 'codec encode(1) + decode(1) (args and result)', timeSync(N, () => codec.decode(codec.encode(1, 'args[0]'))));
