@@ -223,7 +223,10 @@ function randomValue(g: GenContext, depth = 0): unknown {
       return Array.from({ length: rng.size(6) }, () => randomValue(g, depth + 1));
     case 8: {
       const o: Record<string, unknown> = {};
-      for (let i = rng.size(5); i > 0; i--) o[String(randomKey(g))] = randomValue(g, depth + 1);
+      // Own keys, `__proto__` included (assigning it would set the object's prototype instead).
+      for (let i = rng.size(5); i > 0; i--) {
+        Object.defineProperty(o, String(randomKey(g)), { value: randomValue(g, depth + 1), enumerable: true, writable: true, configurable: true });
+      }
       return o;
     }
     case 9:
@@ -747,6 +750,8 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
   const socketPath = tmpSocketPath('fuzz');
   const { child, output } = await startChildHost(__filename, [socketPath, String(opts.maxMessageBytes)]);
   let hostDied = false;
+  /** A connection's loop failed (a bug of this script): the others stop too, and the run reports it. */
+  let aborted = false;
   child.once('exit', () => (hostDied = true));
   const report: FuzzReport = {
     seed: opts.seed,
@@ -807,52 +812,57 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
     let probeNo = 0;
     await Promise.all(
       Array.from({ length: opts.connections }, async (_, c) => {
-        const share = Math.floor(opts.count / opts.connections) + (c < opts.count % opts.connections ? 1 : 0);
-        const g: GenContext = { rng: new Rng(opts.seed * 1_000_003 + c), maxMessageBytes: opts.maxMessageBytes, expect: new Map(), nextCheckId: 0, kinds: report.kinds };
-        const chunkRng = new Rng(opts.seed * 7919 + c);
-        const onReply = onReplyFor(g);
-        let conn = await FuzzConnection.open(socketPath, onReply);
-        for (let made = 0; made < share && Date.now() < deadline && !hostDied; ) {
-          // A batch ends after a line past the limit: the host refuses it and hangs up, and the
-          // lines after it would never be read (each line sent should be a line the host judged).
-          const batchSize = chunkRng.int(1, 200);
-          const batch: Buffer[] = [];
-          while (made < share && batch.length < batchSize) {
-            const line = generateLine(g);
-            made++;
-            batch.push(line, NEWLINE);
-            if (line.length > opts.maxMessageBytes) break;
+        try {
+          const share = Math.floor(opts.count / opts.connections) + (c < opts.count % opts.connections ? 1 : 0);
+          const g: GenContext = { rng: new Rng(opts.seed * 1_000_003 + c), maxMessageBytes: opts.maxMessageBytes, expect: new Map(), nextCheckId: 0, kinds: report.kinds };
+          const chunkRng = new Rng(opts.seed * 7919 + c);
+          const onReply = onReplyFor(g);
+          let conn = await FuzzConnection.open(socketPath, onReply);
+          for (let made = 0; made < share && Date.now() < deadline && !hostDied && !aborted; ) {
+            // A batch ends after a line past the limit: the host refuses it and hangs up, and the
+            // lines after it would never be read (each line sent should be a line the host judged).
+            const batchSize = chunkRng.int(1, 200);
+            const batch: Buffer[] = [];
+            while (made < share && batch.length < batchSize) {
+              const line = generateLine(g);
+              made++;
+              batch.push(line, NEWLINE);
+              if (line.length > opts.maxMessageBytes) break;
+            }
+            const data = Buffer.concat(batch);
+            await conn.write(data, chunkRng);
+            report.linesSent += batch.length / 2;
+            report.bytesSent += data.length;
+            const result = await conn.probe(`probe-${probeNo++}`, 30_000);
+            report.probes[result]++;
+            const lastLine = batch[batch.length - 2]!;
+            if (result === 'closed' && lastLine.length <= opts.maxMessageBytes && report.unexpectedHangups.length < 20) {
+              // The host hung up although no line of this batch was past the limit: keep the evidence.
+              report.unexpectedHangups.push({
+                lines: batch.length / 2,
+                longest: Math.max(...batch.map((b) => b.length)),
+                last: lastLine.subarray(0, 300).toString('latin1'),
+                codes: conn.lastCodes.slice(-5),
+              });
+            }
+            if (result === 'timeout') report.failures.push(`connection ${c}: no answer to a probe within 30 s (host hung?)`);
+            if (result !== 'answered' || conn.closed) {
+              // The host hung up (a line past maxMessageBytes): count it, and carry on on a new connection.
+              report.malformedReplies.push(...conn.malformed);
+              conn.destroy();
+              if (hostDied) break;
+              conn = await FuzzConnection.open(socketPath, onReply);
+              report.reconnects++;
+            }
+            if (report.linesSent % 10_000 < batch.length / 2) log(`${report.linesSent} lines, ${report.replies} replies, ${report.reconnects} reconnects`);
           }
-          const data = Buffer.concat(batch);
-          await conn.write(data, chunkRng);
-          report.linesSent += batch.length / 2;
-          report.bytesSent += data.length;
-          const result = await conn.probe(`probe-${probeNo++}`, 30_000);
-          report.probes[result]++;
-          const lastLine = batch[batch.length - 2]!;
-          if (result === 'closed' && lastLine.length <= opts.maxMessageBytes && report.unexpectedHangups.length < 20) {
-            // The host hung up although no line of this batch was past the limit: keep the evidence.
-            report.unexpectedHangups.push({
-              lines: batch.length / 2,
-              longest: Math.max(...batch.map((b) => b.length)),
-              last: lastLine.subarray(0, 300).toString('latin1'),
-              codes: conn.lastCodes.slice(-5),
-            });
-          }
-          if (result === 'timeout') report.failures.push(`connection ${c}: no answer to a probe within 30 s (host hung?)`);
-          if (result !== 'answered' || conn.closed) {
-            // The host hung up (a line past maxMessageBytes): count it, and carry on on a new connection.
-            report.malformedReplies.push(...conn.malformed);
-            conn.destroy();
-            if (hostDied) break;
-            conn = await FuzzConnection.open(socketPath, onReply);
-            report.reconnects++;
-          }
-          if (report.linesSent % 10_000 < batch.length / 2) log(`${report.linesSent} lines, ${report.replies} replies, ${report.reconnects} reconnects`);
+          report.malformedReplies.push(...conn.malformed);
+          conn.destroy();
+          report.unansweredChecks += g.expect.size;
+        } catch (e) {
+          aborted = true;
+          report.failures.push(`fuzz connection ${c} failed: ${(e as Error).stack}`);
         }
-        report.malformedReplies.push(...conn.malformed);
-        conn.destroy();
-        report.unansweredChecks += g.expect.size;
       }),
     );
     fuzzing = false;
