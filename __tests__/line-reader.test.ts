@@ -6,7 +6,10 @@
  * take the fast road.
  */
 import { parseReplyLine, parseRequestLine, readCanonicalReply, readCanonicalRequest as readCanonical } from '../src/protocol/line-reader';
+import net from 'node:net';
+import { connect, serve } from 'remoteobj';
 import { generateLine, Rng, type GenContext } from '../scripts/fuzz';
+import { tmpSock, until } from './helpers';
 
 function sameAsJsonParse(line: string, parse: (line: string) => unknown = parseRequestLine): void {
   let want: unknown;
@@ -168,3 +171,70 @@ function everyEdit(lines: string[], parse: (line: string) => unknown): number {
   }
   return checked;
 }
+
+describe('the real writers write the canonical forms (or the fast road silently closes)', () => {
+  test("remoteobj's client: get and call chains arrive as canonical request lines", async () => {
+    const path = tmpSock('lr');
+    const lines: string[] = [];
+    const server = net.createServer((s) => {
+      s.write('{"kind":"hello","protocol":"remoteobj","version":1,"pid":1}\n');
+      let buf = '';
+      s.on('data', (d) => {
+        buf += d;
+        for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+          const line = buf.slice(0, i);
+          buf = buf.slice(i + 1);
+          lines.push(line);
+          s.write(JSON.stringify({ id: JSON.parse(line).id, kind: 'value', value: 1 }) + '\n');
+        }
+      });
+      s.on('error', () => {});
+    });
+    await new Promise<void>((r) => server.listen(path, r));
+    const remote = (await connect(path, { localBypass: false })) as any;
+    try {
+      await remote.add(1, 'two', true, null);
+      await remote.data.users[3].profile.name;
+      await remote.ping();
+      await remote.echo({ nested: [1.5, 'é'] }); // not simple: its arguments go to JSON.parse, the line is still canonical
+      expect(lines).toHaveLength(4);
+      for (const line of lines) {
+        expect(readCanonical(line)).toBeDefined();
+        sameAsJsonParse(line);
+      }
+    } finally {
+      await remote.$close();
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
+  test("remoteobj's host: value and self replies arrive in the canonical reply form", async () => {
+    const path = tmpSock('lr');
+    const target = { n: 1, self() { return this; }, text: 'plain', list: [1, 'a', null], obj: { a: 1 } };
+    const host = await serve(target, path, { localBypass: false });
+    const socket = net.connect(path);
+    const replies: string[] = [];
+    let buf = '';
+    socket.on('data', (d) => {
+      buf += d;
+      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+        replies.push(buf.slice(0, i));
+        buf = buf.slice(i + 1);
+      }
+    });
+    try {
+      const keys = ['n', 'text', 'list', 'obj'];
+      keys.forEach((key, i) => socket.write(JSON.stringify({ id: i + 1, ops: [{ op: 'get', key }] }) + '\n'));
+      socket.write(JSON.stringify({ id: 9, ops: [{ op: 'get', key: 'self' }, { op: 'call', args: [] }] }) + '\n');
+      await until(() => replies.length === 6); // the hello, then five replies
+      for (const line of replies.slice(1)) {
+        expect(readCanonicalReply(line)).toBeDefined();
+        sameAsJsonParse(line, parseReplyLine);
+      }
+      expect(replies[5]).toBe('{"id":9,"kind":"self"}');
+    } finally {
+      socket.destroy();
+      await host.close();
+    }
+  });
+});
