@@ -14,8 +14,9 @@
  * The root proxy is not thenable (so `await connect()` works). Describing a proxy (String(),
  * util.inspect, console.log) and iterating or testing it never sends anything.
  *
- * This is on every request's path, so it allocates little: one state object, target and Proxy
- * per chain step, one Entry per request, and a promise only when someone awaits.
+ * This is on every request's path, so it allocates little: one state object (also the Proxy's
+ * handler), its op and a Proxy per chain step (all share one target), one Entry per request, and
+ * promises only when someone awaits.
  */
 import { inspect } from 'node:util';
 import { HostUnavailableError } from '../errors';
