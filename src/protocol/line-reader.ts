@@ -44,14 +44,11 @@ export function readCanonicalRequest(line: string): { id: number; ops: object[] 
   if (line.charCodeAt(pos) === CLOSE_BRACKET) return line.length === pos + 2 && line.charCodeAt(pos + 1) === CLOSE_BRACE ? { id, ops } : undefined;
   for (;;) {
     if (line.startsWith('{"op":"get","key":', pos)) {
-      pos += 18;
-      const c = line.charCodeAt(pos);
-      const end = c === QUOTE ? plainStringEnd(line, pos + 1) + 1 : digitsEnd(line, pos);
-      if (end <= 0) return undefined;
-      const key = c === QUOTE ? line.slice(pos + 1, end - 1) : integerAt(line, pos, end);
-      if (line.charCodeAt(end) !== CLOSE_BRACE) return undefined;
+      // The key: a plain string or a non-negative integer (a scalar that is neither: JSON.parse's turn).
+      const end = scalarAt(line, pos + 18);
+      if (end < 0 || (typeof scalar !== 'string' && typeof scalar !== 'number') || line.charCodeAt(end) !== CLOSE_BRACE) return undefined;
+      ops.push({ op: 'get', key: scalar });
       pos = end + 1;
-      ops.push({ op: 'get', key });
     } else if (line.startsWith('{"op":"call","args":', pos)) {
       // Only as the last op: the arguments then run to the line's closing `}]}`, and whatever
       // JSON they are, they are read (or the whole line goes to JSON.parse).
