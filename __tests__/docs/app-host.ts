@@ -1,0 +1,57 @@
+/**
+ * The service the docs' shell examples talk to: `/run/app.sock` (and `/run/a.sock`,
+ * `/run/b.sock` in recipes that copy between two services). The docs test serves a fresh one,
+ * in its own process, for each block that names one of these paths. Add a member here when a doc
+ * needs one.
+ */
+class ValidationError extends Error {
+  override name = 'ValidationError';
+  code = 'E_INVALID';
+}
+
+class Cache {
+  stats = { hits: 3, misses: 1 };
+  entries = new Map([
+    ['a', 1],
+    ['b', 2],
+  ]);
+  get size() {
+    return this.entries.size;
+  }
+  clear() {
+    this.entries.clear();
+    this.stats.hits = 0;
+  }
+}
+
+class Queue {
+  paused = false;
+  items = ['job1', 'job2'];
+  pause() {
+    this.paused = true;
+  }
+  resume() {
+    this.paused = false;
+  }
+}
+
+export class App {
+  name = 'app';
+  config: { level: string; sticky?: boolean } = { level: 'info' };
+  limits = { connections: 100, rate: 2.5 };
+  sessions: Record<string, { user: string }> = { abc: { user: 'ann' }, def: { user: 'bob' } };
+  cache = new Cache();
+  queue = new Queue();
+  items = ['apple', 'pear'];
+  offset = 0;
+  setLevel(level: string, opts: { sticky?: boolean } = {}) {
+    this.config = { level, ...opts };
+    return this.config;
+  }
+  fail(message: string) {
+    throw new RangeError(message);
+  }
+  validate() {
+    throw new ValidationError('the input is invalid');
+  }
+}
