@@ -210,7 +210,7 @@ function variable(text: string): string {
 /** A `$ ` session: run each command (stdout and stderr together) and give the transcript as the doc would show it. */
 async function runShellSession(b: Block, commands: string[]): Promise<{ actual: string; problems: string[] }> {
   const sb = makeSandbox();
-  const hosts = await startHosts(sb, b.doc, b.code);
+  const hosts = await startHosts(sb, b.doc, commands.join('\n'));
   const out: string[] = [];
   for (const command of commands) {
     const r = await start('bash', ['-c', `exec 2>&1; ${rewritePaths(command, sb.dir)}`], sb, { timeout: 20000 }).result;
@@ -313,7 +313,7 @@ function nearestExample(b: Block): Example | undefined {
 
 // --- the runs, all started at once (a few at a time), each test awaits its own --------------------
 
-const limit = pool<unknown>(3);
+const limit = pool<unknown>(5);
 const exampleRuns = new Map<string, Promise<ExampleRun>>();
 const sessionRuns = new Map<Block, Promise<{ actual: string; problems: string[] }>>();
 const updates: { block: Block; text: string }[] = [];
