@@ -1,8 +1,8 @@
 /**
  * The service the docs' shell examples talk to: `/run/app.sock` (and `/run/a.sock`,
- * `/run/b.sock` in recipes that copy between two services). The docs test serves a fresh one,
- * in its own process, for each block that names one of these paths. Add a member here when a doc
- * needs one.
+ * `/run/b.sock` in recipes that copy between two services). The docs test serves a fresh one
+ * (from its own process, on a socket in the block's directory) for each block that names one of
+ * these paths. Add a member here when a doc needs one.
  */
 class ValidationError extends Error {
   override name = 'ValidationError';
