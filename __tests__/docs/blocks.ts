@@ -151,8 +151,9 @@ function classify(b: Block, marks: { comments: string[]; notRun?: string }, prob
     if (m[3]) b.serves = m[3];
     if (m[4]) b.knownFailure = m[4];
     const ext = path.extname(b.file);
-    const fits: Record<string, string[]> = { ts: ['.ts', '.mts', '.cts'], js: ['.js', '.mjs', '.cjs'], python: ['.py'], sh: ['.sh'] };
-    if (!fits[b.lang]?.includes(ext)) problems.push(`${where}: a ${b.lang} block cannot be the file ${b.file}`);
+    const fits: Record<string, string[]> = { ts: ['.ts', '.mts', '.cts'], js: ['.js', '.mjs', '.cjs'], python: ['.py'], sh: ['.sh'], json: ['.json', '.ndjson', '.jsonl'] };
+    const data = b.lang === 'text' && !Object.values(fits).flat().includes(ext); // an input file: .txt, .csv…
+    if (!fits[b.lang]?.includes(ext) && !data) problems.push(`${where}: a ${b.lang} block cannot be the file ${b.file}`);
   } else if ((m = /^types only(?::\s*(.+))?$/.exec(marker))) {
     b.check = 'types';
     if (m[1]) b.reason = m[1];
