@@ -76,8 +76,11 @@ type MemberMap<V, Root> = {
   readonly [K in keyof V as MemberName<K>]-?: RemoteMember<V[K], Root>;
 };
 
-/** Keys `$set` accepts: data members that are not readonly (methods are not replaced remotely). */
-type WritableKeys<V> = ValuesOf<{
+/**
+ * Keys `$set` accepts: data members that are not readonly (methods are not replaced remotely).
+ * `& keyof V`: TypeScript 5.x does not see through ValuesOf that these index V (TS2536).
+ */
+type WritableKeys<V> = keyof V & ValuesOf<{
   [K in keyof V as K extends string | number ? K : never]-?: [NonNullable<V[K]>] extends [AnyFunction]
     ? never
     : Exactly<{ [Q in K]: V[K] }, { -readonly [Q in K]: V[K] }> extends true
