@@ -16,6 +16,7 @@ export type {
   RemoteSuper,
   RemoteAny,
   RemoteAnyRoot,
+  RemoteRoot,
   Resolved,
 } from './client/types';
 export type { Description, MemberInfo } from './evaluate';

@@ -305,3 +305,21 @@ export async function limitations(): Promise<void> {
   // @ts-expect-error
   remote.on = true;
 }
+
+export async function disposable(): Promise<void> {
+  // `await using`: the root proxy closes its connection at the end of the block.
+  {
+    await using shop = await connect<Shop>('/tmp/x.sock');
+    expectType<number>()(await shop.total());
+    await using untypedRoot = await connect('/tmp/y.sock');
+    expectType<any>()(await untypedRoot.anything);
+  }
+  expectType<Promise<void>>()(remote[Symbol.asyncDispose]());
+  // Disposable, and still not thenable.
+  assert<Equal<Awaited<Remote<Shop>>, Remote<Shop>>>();
+  // @ts-expect-error a remote value below the root is not the connection: not disposable
+  await using items = remote.items;
+  // @ts-expect-error nor is a call's result
+  await using total = remote.total();
+  void [items, total];
+}

@@ -157,12 +157,21 @@ export interface RemoteAny extends RemotePromise<any>, RemoteControls<any, any> 
   [member: string]: any;
 }
 
+/** What the root proxy adds: it is the connection's handle, for `await using remote = await connect(...)`. */
+export interface RemoteRoot {
+  /** `$close()`: wait for the requests made so far, then hang up. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
 /** The root of an untyped connection (`Remote<any>`): like RemoteAny, but not thenable and not callable. */
-export interface RemoteAnyRoot extends RemoteControls<any, any> {
+export interface RemoteAnyRoot extends RemoteControls<any, any>, RemoteRoot {
   /** The root proxy is never thenable, so `await connect()` gives the proxy. */
   readonly then?: undefined;
   [member: string]: any;
 }
 
-/** The root proxy of a connection to a host of T. Not thenable itself: `await connect<T>()` gives this. */
-export type Remote<T> = IsAny<T> extends true ? RemoteAnyRoot : RemoteMembers<T, T> & RemoteControls<T, T>;
+/**
+ * The root proxy of a connection to a host of T. Not thenable itself: `await connect<T>()` gives
+ * this. AsyncDisposable: `await using remote = await connect<T>(path)` closes it at the block's end.
+ */
+export type Remote<T> = IsAny<T> extends true ? RemoteAnyRoot : RemoteMembers<T, T> & RemoteControls<T, T> & RemoteRoot;
