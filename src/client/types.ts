@@ -149,7 +149,10 @@ export interface RemotePromise<R> extends PromiseLike<R> {
 export type RemoteValue<V, Root> =
   IsAny<V> extends true
     ? RemoteAny
-    : RemotePromise<Resolved<V, Root>> & RemoteMembers<NonNullable<Awaited<V>>, Root> & RemoteControls<Awaited<V>, Root>;
+    : RemotePromise<Resolved<V, Root>> & MembersOf<NonNullable<Awaited<V>>, Root> & RemoteControls<Awaited<V>, Root>;
+
+/** A value that never arrives (`(): never`, a method that always throws) has no members, but keeps its controls. */
+type MembersOf<V, Root> = [V] extends [never] ? {} : RemoteMembers<V, Root>;
 
 /** A remote value of type `any`: every member, call and assignment goes; awaiting gives `any`. */
 export interface RemoteAny extends RemotePromise<any>, RemoteControls<any, any> {
