@@ -26,6 +26,7 @@ import {
   ShutdownError,
   TimeoutError,
 } from '../errors';
+import { thrownByLibrary, withoutLibraryFrames } from './library-frames';
 
 /** An error as it travels: serialize-error's shape plus where it came from. */
 export interface WireError {
@@ -124,6 +125,7 @@ function serializeErrorValue(e: Error): WireError {
 /**
  * Library errors keep their class through `code` + their canonical name (not `constructor.name`,
  * which a minifier or a subclass may change); a RemoteError travels as the error it stands for.
+ * An error the library made keeps only the user's frames (see library-frames.ts).
  * Applied along `cause` and AggregateError `errors` too.
  */
 function markLibraryErrors(source: Error, out: Wire, depth: number): void {
@@ -136,6 +138,10 @@ function markLibraryErrors(source: Error, out: Wire, depth: number): void {
     out.code = source.code;
     if (source instanceof AccessError) out.rule = source.rule;
     if (source instanceof LimitError) out.limit = source.limit;
+  }
+  if (typeof out.stack === 'string') {
+    const header = typeof out.message === 'string' && out.message ? `${String(out.name)}: ${out.message}` : String(out.name);
+    if (source instanceof RemoteObjError || thrownByLibrary(out.stack, header)) out.stack = withoutLibraryFrames(out.stack, header);
   }
   if (depth >= MAX_SERIALIZE_DEPTH) return;
   const cause = readSafely(source, 'cause');
