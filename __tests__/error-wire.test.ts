@@ -222,8 +222,8 @@ describe('AggregateError', () => {
   });
 });
 
-describe('custom names come back as RemoteError', () => {
-  test('a custom class keeps its name as remoteName, and its code as remoteCode', () => {
+describe('custom names come back as RemoteError, with their name and code', () => {
+  test('a custom class keeps its name, its code and its props; RemoteError says it came from elsewhere', () => {
     class ValidationError extends Error {
       override name = 'ValidationError';
       code = 'E_INVALID';
@@ -231,39 +231,72 @@ describe('custom names come back as RemoteError', () => {
     }
     const out = through(new ValidationError('bad email'));
     expect(out).toBeInstanceOf(RemoteError);
-    expect(out).toBeInstanceOf(RemoteObjError);
-    expect(out.name).toBe('RemoteError');
-    expect(out.remoteName).toBe('ValidationError');
-    expect(out.code).toBe('REMOTE');
-    expect(out.remoteCode).toBe('E_INVALID');
+    expect(out).toBeInstanceOf(Error);
+    expect(out).not.toBeInstanceOf(RemoteObjError);
+    expect(out.name).toBe('ValidationError');
+    expect(out.code).toBe('E_INVALID');
     expect(out.field).toBe('email');
     expect(out.message).toBe('bad email');
+    expect(String(out)).toBe('ValidationError: bad email');
+    expect(Object.getOwnPropertyDescriptor(out, 'name')?.enumerable).toBe(false);
+    expect(Object.keys(out).sort()).toEqual(['code', 'field']);
+  });
+
+  test.each([
+    ['a number', 42],
+    ['zero', 0],
+    ['an object', { sql: 'ER_DUP_ENTRY', errno: 1062 }],
+    ['null', null],
+  ])('a code of any JSON type is kept (%s)', (_label, code) => {
+    expect(through(Object.assign(new Error('x'), { name: 'DbError', code })).code).toEqual(code);
+  });
+
+  test('the deprecated remoteName and remoteCode are aliases of name and code, not own keys', () => {
+    const out = through(Object.assign(new Error('x'), { name: 'QuotaError', code: 'E_QUOTA' })) as RemoteError;
+    expect([out.remoteName, out.remoteCode]).toEqual(['QuotaError', 'E_QUOTA']);
+    expect(Object.hasOwn(out, 'remoteName') || Object.hasOwn(out, 'remoteCode')).toBe(false);
+  });
+
+  test('a wire error cannot set remoteName or remoteCode apart from name and code', () => {
+    const out = fromText('{"name":"Odd","message":"m","code":1,"remoteName":"Fake","remoteCode":"FAKE"}');
+    expect([out.name, out.code, out.remoteName, out.remoteCode]).toEqual(['Odd', 1, 'Odd', 1]);
   });
 
   test('a name set on the prototype counts too', () => {
     class DbError extends Error {}
     DbError.prototype.name = 'DbError';
-    expect(through(new DbError('x')).remoteName).toBe('DbError');
+    expect(through(new DbError('x')).name).toBe('DbError');
   });
 
-  test('without a code there is no remoteCode', () => {
+  test('without a code there is no code', () => {
     const out = through(Object.assign(new Error('x'), { name: 'Odd' }));
-    expect(out.remoteName).toBe('Odd');
-    expect('remoteCode' in out).toBe(false);
+    expect(out.name).toBe('Odd');
+    expect('code' in out).toBe(false);
+    expect(out.remoteCode).toBeUndefined();
+  });
+
+  test('made locally, a RemoteError takes its code from options (remoteCode still accepted)', () => {
+    expect(new RemoteError('A', 'm', { code: 7 }).code).toBe(7);
+    expect(new RemoteError('A', 'm', { remoteCode: 8 }).code).toBe(8);
+    expect('code' in new RemoteError('A', 'm')).toBe(false);
   });
 
   test('a RemoteError sent on again (a host that is itself a client) keeps the original name and code', () => {
     const first = through(Object.assign(new Error('x'), { name: 'QuotaError', code: 'E_QUOTA', limit: 3 }));
     const second = through(first);
     expect(second).toBeInstanceOf(RemoteError);
-    expect([second.remoteName, second.remoteCode, second.limit]).toEqual(['QuotaError', 'E_QUOTA', 3]);
+    expect([second.name, second.code, second.limit]).toEqual(['QuotaError', 'E_QUOTA', 3]);
   });
 
-  test.each(['Object', 'Function', 'Promise', 'AssertionError', 'DOMException', 'SystemError', 'RemoteError'])('the name %s does not pick up a class of that name', (name) => {
-    const out = through(Object.assign(new Error('x'), { name }));
-    expect(out).toBeInstanceOf(RemoteError);
-    expect(out.remoteName).toBe(name);
-  });
+  test.each(['Object', 'Function', 'Promise', 'AssertionError', 'DOMException', 'SystemError', 'RemoteError', 'RemoteObjError'])(
+    'the name %s does not pick up a class of that name',
+    (name) => {
+      const out = through(Object.assign(new Error('x'), { name }));
+      expect(out).toBeInstanceOf(RemoteError);
+      expect(out).not.toBeInstanceOf(RemoteObjError);
+      expect(out.name).toBe(name);
+    },
+  );
 });
 
 describe('library errors come back by code as the same class', () => {
@@ -310,8 +343,9 @@ describe('library errors come back by code as the same class', () => {
       expect(plain.code).toBe(code);
       const custom = through(Object.assign(new Error('app'), { name: 'JobError', code }));
       expect(custom).toBeInstanceOf(RemoteError);
+      expect(custom).not.toBeInstanceOf(RemoteObjError);
       expect(custom).not.toBeInstanceOf(HostUnavailableError);
-      expect(custom.remoteCode).toBe(code);
+      expect([custom.name, custom.code]).toEqual(['JobError', code]);
     },
   );
 
@@ -379,7 +413,8 @@ describe('non-Error thrown values', () => {
   ])('%s becomes a RemoteError "NonError" that shows the value', (_label, value, message) => {
     const out = through(value, ORIGIN);
     expect(out).toBeInstanceOf(RemoteError);
-    expect(out.remoteName).toBe('NonError');
+    expect(out.name).toBe('NonError');
+    expect('code' in out).toBe(false);
     expect(out.message).toBe(message);
     expect(out.origin).toEqual(ORIGIN);
     // No frames from the serializer: the remote part of the stack is the one header line.
@@ -389,7 +424,7 @@ describe('non-Error thrown values', () => {
   test('a thrown object keeps its props; its message (if any) is the message', () => {
     const out = through({ message: 'bad input', code: 'E_INPUT', details: [1] });
     expect(out.message).toBe('bad input');
-    expect(out.remoteCode).toBe('E_INPUT');
+    expect([out.name, out.code]).toEqual(['NonError', 'E_INPUT']);
     expect(out.details).toEqual([1]);
   });
 
@@ -425,7 +460,7 @@ describe('odd errors still serialize', () => {
       }
     }
     const out = through(new Http('x'), ORIGIN);
-    expect(out).toMatchObject({ remoteName: 'HttpError', message: 'from toJSON', status: 500 });
+    expect(out).toMatchObject({ name: 'HttpError', message: 'from toJSON', status: 500 });
     expect(view).toEqual({ name: 'HttpError', message: 'from toJSON', status: 500 });
   });
 
@@ -456,7 +491,7 @@ describe('hostile wire errors cannot pollute anything', () => {
   test.each(['constructor', '__proto__', 'prototype', 'toString', 'hasOwnProperty', 'valueOf', '__defineGetter__'])('name %s gives a RemoteError', (name) => {
     const out = errorFromWire(JSON.parse(JSON.stringify({ name, message: 'm' }))) as RemoteError;
     expect(out).toBeInstanceOf(RemoteError);
-    expect(out.remoteName).toBe(name);
+    expect(out.name).toBe(name);
     expect(Object.getPrototypeOf(out)).toBe(RemoteError.prototype);
   });
 

@@ -1,7 +1,7 @@
 /**
  * The library's own error classes. Every one has a stable `code`, so programs can branch on
  * `err.code` or on `instanceof`. Errors raised by the hosted object itself arrive as the same
- * built-in class (TypeError, RangeError, ...) or as a RemoteError carrying the remote name.
+ * built-in class (TypeError, RangeError, ...) or as a RemoteError with the remote name and code.
  */
 
 /** Where a remote error came from: the host process, its socket path, and the op that threw. */
@@ -31,6 +31,7 @@ export const ErrorCodes = {
   PROCESS_EXITED: 'PROCESS_EXITED',
   AUTH_FAILED: 'AUTH_FAILED',
   LIMIT: 'LIMIT',
+  /** @deprecated No error has this code: a RemoteError keeps the code it had on the host. */
   REMOTE: 'REMOTE',
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
@@ -53,26 +54,42 @@ export class RemoteObjError extends Error {
 }
 
 export interface RemoteErrorOptions extends ErrorOptions {
-  /** The `code` the error had on the host, if any (e.g. `ER_DUP_ENTRY`). */
+  /** The `code` the error had on the host, if any (e.g. `ER_DUP_ENTRY`, `42`). */
+  code?: unknown;
+  /** @deprecated Use `code`. */
   remoteCode?: unknown;
 }
 
 /**
- * An error thrown by the hosted object whose class has no built-in counterpart here.
- * Its own `code` stays `REMOTE` (the library's code); the host's `name` and `code` are kept
- * as `remoteName` and `remoteCode`.
+ * An error thrown by the hosted code whose class has no built-in counterpart here (e.g.
+ * `class ValidationError extends Error`), or a non-error value it threw (`name` `NonError`).
+ * It keeps the host's `name`, `code` (of any type) and own properties, so `err.name` and
+ * `err.code` read as on the host; `instanceof RemoteError` tells that it came from the host.
+ *
+ * Not a RemoteObjError: those are the library's own errors, whose `code` is always one of
+ * ErrorCodes; an application's `code` (even `NOT_LISTENING`) never makes it one of them.
  */
-export class RemoteError extends RemoteObjError {
-  /** The `name` the error had on the host, e.g. `ValidationError`. */
-  readonly remoteName: string;
+export class RemoteError extends Error {
   /** The `code` the error had on the host; absent when it had none. */
-  declare readonly remoteCode?: unknown;
-  constructor(remoteName: string, message: string, options?: RemoteErrorOptions) {
-    super(ErrorCodes.REMOTE, message, options);
-    this.remoteName = remoteName;
-    if (options?.remoteCode !== undefined) {
-      Object.defineProperty(this, 'remoteCode', { value: options.remoteCode, enumerable: true, writable: true, configurable: true });
-    }
+  declare code?: unknown;
+  /** Where it was raised: the host process, its socket path, and the op that threw. */
+  declare origin?: ErrorOrigin;
+  constructor(name: string, message: string, options?: RemoteErrorOptions) {
+    super(message, options);
+    // Own and not enumerable, as a class field would be on the host but out of Object.keys like Error's own.
+    Object.defineProperty(this, 'name', { value: name, enumerable: false, writable: true, configurable: true });
+    const code = options && 'code' in options ? options.code : options?.remoteCode;
+    if (code !== undefined) Object.defineProperty(this, 'code', { value: code, enumerable: true, writable: true, configurable: true });
+  }
+
+  /** @deprecated Use `name`: a RemoteError has the name it had on the host. */
+  get remoteName(): string {
+    return this.name;
+  }
+
+  /** @deprecated Use `code`: a RemoteError has the code it had on the host. */
+  get remoteCode(): unknown {
+    return this.code;
   }
 }
 

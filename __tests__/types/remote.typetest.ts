@@ -3,7 +3,7 @@
  * Each `// @ts-expect-error` line proves a mistake is caught; if the types stopped catching it,
  * tsc would report the unused directive.
  */
-import { connect, type Remote } from 'remoteobj';
+import { connect, type Remote, type RemoteData } from 'remoteobj';
 import { assert, type Equal, expectType } from './expect';
 
 class Item {
@@ -74,11 +74,15 @@ class Shop extends Base {
 
 declare const remote: Remote<Shop>;
 
+/** An Item as it arrives: its data, without its methods (data.typetest.ts has the rules). */
+type ItemData = { name: string; price: number };
+assert<Equal<RemoteData<Item>, ItemData>>();
+
 export async function properties(): Promise<void> {
   expectType<string>()(await remote.title);
   expectType<boolean>()(await remote.on);
   expectType<number>()(await remote.id);
-  expectType<Item[]>()(await remote.items);
+  expectType<ItemData[]>()(await remote.items);
   expectType<Map<string, number>>()(await remote.stock);
   expectType<Date>()(await remote.opened);
   expectType<unknown>()(await remote.data);
@@ -111,7 +115,8 @@ export async function properties(): Promise<void> {
 export async function optionalAndNullable(): Promise<void> {
   // Awaiting an optional/nullable member gives it with its undefined/null.
   expectType<{ name: string; email: string | null } | undefined>()(await remote.owner);
-  expectType<{ name: string; shop: Shop } | null>()(await remote.manager);
+  // A nested hosted object is plain data too: only a top-level one comes back as the root proxy.
+  expectType<{ name: string; shop: RemoteData<Shop> } | null>()(await remote.manager);
   // ...and it still chains (the host throws a TypeError if it really is missing).
   expectType<string>()(await remote.owner.name);
   expectType<string | null>()(await remote.owner.email);
@@ -124,7 +129,7 @@ export async function optionalAndNullable(): Promise<void> {
 
 export async function arrays(): Promise<void> {
   // Elements are remote values; with noUncheckedIndexedAccess an index may be out of range, like a plain array.
-  expectType<Item | undefined>()(await remote.items[0]);
+  expectType<ItemData | undefined>()(await remote.items[0]);
   expectType<string>()(await remote.items[0]!.name);
   expectType<string | undefined>()(await remote.items[0]?.name);
   expectType<string>()(await remote.items[1]!.label());
@@ -140,14 +145,14 @@ export async function arrays(): Promise<void> {
 
 export async function methods(): Promise<void> {
   expectType<number>()(await remote.total());
-  expectType<Item>()(await remote.add('pen', 2));
-  expectType<Item | undefined>()(await remote.find('pen'));
+  expectType<ItemData>()(await remote.add('pen', 2));
+  expectType<ItemData | undefined>()(await remote.find('pen'));
   // A call chains further: `remote.add(...).price` is one request.
   expectType<number>()(await remote.add('pen', 2).price);
   expectType<string>()(await remote.add('pen', 2).label());
   expectType<string>()(await remote.find('pen').name);
   // Async methods resolve to the inner type, and chain through it.
-  expectType<Item>()(await remote.load(0));
+  expectType<ItemData>()(await remote.load(0));
   expectType<string>()(await remote.load(0).name);
 
   // @ts-expect-error wrong argument type
@@ -190,7 +195,7 @@ export async function controls(): Promise<void> {
   // `default` widens the result.
   expectType<string | number>()(await remote.title.$get({ default: 0 }));
   expectType<Remote<Shop> | null>()(await remote.$get({ default: null }));
-  expectType<Item | undefined>()(await remote.items[0]!.$get({ default: undefined }));
+  expectType<ItemData | undefined>()(await remote.items[0]!.$get({ default: undefined }));
 
   expectType<void>()(await remote.$set('title', 'new'));
   expectType<void>()(await remote.$set('owner', undefined));
@@ -304,4 +309,22 @@ export async function limitations(): Promise<void> {
   // Plain assignment works at run time but cannot be typed: use $set, or a Remote<any> view.
   // @ts-expect-error
   remote.on = true;
+}
+
+export async function disposable(): Promise<void> {
+  // `await using`: the root proxy closes its connection at the end of the block.
+  {
+    await using shop = await connect<Shop>('/tmp/x.sock');
+    expectType<number>()(await shop.total());
+    await using untypedRoot = await connect('/tmp/y.sock');
+    expectType<any>()(await untypedRoot.anything);
+  }
+  expectType<Promise<void>>()(remote[Symbol.asyncDispose]());
+  // Disposable, and still not thenable.
+  assert<Equal<Awaited<Remote<Shop>>, Remote<Shop>>>();
+  // @ts-expect-error a remote value below the root is not the connection: not disposable
+  await using items = remote.items;
+  // @ts-expect-error nor is a call's result
+  await using total = remote.total();
+  void [items, total];
 }

@@ -11,7 +11,8 @@
  *  - `remote.x = v`, `delete remote.x` and the `$` controls are sent at the end of the tick.
  * Requests leave in the order they were made, all those of one tick in one write.
  *
- * The root proxy is not thenable (so `await connect()` works). Describing a proxy (String(),
+ * The root proxy is not thenable (so `await connect()` works), and is AsyncDisposable
+ * (`Symbol.asyncDispose` is `$close()`, for `await using`). Describing a proxy (String(),
  * util.inspect, console.log) and iterating or testing it never sends anything.
  *
  * This is on every request's path, so it allocates little: one state object (also the Proxy's
@@ -386,6 +387,8 @@ const TRAPS: ProxyHandler<typeof TARGET> & ThisType<NodeState> = {
       if (prop === Symbol.toPrimitive) return () => label(s);
       if (prop === Symbol.toStringTag) return 'Remote';
       if (prop === inspect.custom) return inspectNode;
+      // `await using remote = await connect(...)`: only the root is the connection's handle.
+      if (prop === Symbol.asyncDispose && s.isRoot && !s.superDepth) return () => closeConnection(s.ctx);
       return undefined; // Symbol.iterator, Symbol.asyncIterator...: a remote value is not iterable
     }
     if (prop === 'then') return s.isRoot || s.superDepth ? undefined : thenOf(s);

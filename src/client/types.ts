@@ -1,9 +1,11 @@
 /**
  * Remote<T>: the static type of a proxy, so that remote code type-checks like local code.
  *
- *  - a property becomes a remote value: awaitable (gives the awaited property type) and chainable;
+ *  - a property becomes a remote value: awaitable and chainable; awaiting it gives the data that
+ *    arrives (RemoteData, data.ts: a copy without methods; NotSendable where the host cannot send it);
  *  - a method becomes a function with the same parameters returning a remote value of its awaited
- *    result; calling a non-method, an unknown member or wrong arguments are type errors;
+ *    result; calling a non-method, an unknown member, wrong arguments or a function argument are
+ *    type errors; a chain goes on through the live value's members (methods included);
  *  - a result that is the hosted object itself (`this`, the root type) resolves to Remote<T>,
  *    as the host answers "self" for it at run time;
  *  - optional and nullable values still chain (the host throws if the value really is missing);
@@ -18,11 +20,8 @@
  */
 import type { Description } from '../evaluate';
 import type { Connection } from './connection';
+import type { AnyFunction, IsAny, RemoteData, SendableArgs } from './data';
 import type { GetOptions } from './proxy';
-
-type AnyFunction = (...args: any[]) => any;
-
-type IsAny<T> = 0 extends 1 & T ? true : false;
 
 /** True when A and B are mutually assignable (used to spot "returns the hosted object itself"). */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -36,12 +35,18 @@ type LocalName = 'then' | 'catch' | 'finally' | 'constructor' | 'prototype' | '_
 /** The string keys a proxy exposes as remote members. */
 type MemberName<K> = K extends string ? (K extends LocalName | `_${string}` | `$${string}` ? never : K) : never;
 
-/** What awaiting a remote value of type V gives: the value, or the root proxy where it is the hosted object. */
+/**
+ * What awaiting a remote value of type V gives: the data that arrives (RemoteData: a copy, without
+ * methods), or the root proxy where the value is the hosted object itself.
+ */
 export type Resolved<V, Root> = IsAny<V> extends true ? any : ResolvedEach<Awaited<V>, Root>;
-type ResolvedEach<A, Root> = A extends unknown ? (Same<A, Root> extends true ? Remote<Root> : A) : never;
+type ResolvedEach<A, Root> = A extends unknown ? (Same<A, Root> extends true ? Remote<Root> : RemoteData<A>) : never;
 
-/** A method of the remote object: same parameters, returns a chainable remote value of its awaited result. */
-export type RemoteMethod<F extends AnyFunction, Root> = (...args: Parameters<F>) => RemoteValue<ReturnType<F>, Root>;
+/**
+ * A method of the remote object: the same parameters (a function argument does not compile: it
+ * cannot be sent), returning a chainable remote value of its awaited result.
+ */
+export type RemoteMethod<F extends AnyFunction, Root> = (...args: SendableArgs<Parameters<F>>) => RemoteValue<ReturnType<F>, Root>;
 
 /** One member: a method (also when optional) or a remote value. */
 export type RemoteMember<M, Root> =
@@ -76,8 +81,11 @@ type MemberMap<V, Root> = {
   readonly [K in keyof V as MemberName<K>]-?: RemoteMember<V[K], Root>;
 };
 
-/** Keys `$set` accepts: data members that are not readonly (methods are not replaced remotely). */
-type WritableKeys<V> = ValuesOf<{
+/**
+ * Keys `$set` accepts: data members that are not readonly (methods are not replaced remotely).
+ * `& keyof V`: TypeScript 5.x does not see through ValuesOf that these index V (TS2536).
+ */
+type WritableKeys<V> = keyof V & ValuesOf<{
   [K in keyof V as K extends string | number ? K : never]-?: [NonNullable<V[K]>] extends [AnyFunction]
     ? never
     : Exactly<{ [Q in K]: V[K] }, { -readonly [Q in K]: V[K] }> extends true
@@ -146,7 +154,10 @@ export interface RemotePromise<R> extends PromiseLike<R> {
 export type RemoteValue<V, Root> =
   IsAny<V> extends true
     ? RemoteAny
-    : RemotePromise<Resolved<V, Root>> & RemoteMembers<NonNullable<Awaited<V>>, Root> & RemoteControls<Awaited<V>, Root>;
+    : RemotePromise<Resolved<V, Root>> & MembersOf<NonNullable<Awaited<V>>, Root> & RemoteControls<Awaited<V>, Root>;
+
+/** A value that never arrives (`(): never`, a method that always throws) has no members, but keeps its controls. */
+type MembersOf<V, Root> = [V] extends [never] ? {} : RemoteMembers<V, Root>;
 
 /** A remote value of type `any`: every member, call and assignment goes; awaiting gives `any`. */
 export interface RemoteAny extends RemotePromise<any>, RemoteControls<any, any> {
@@ -154,12 +165,21 @@ export interface RemoteAny extends RemotePromise<any>, RemoteControls<any, any> 
   [member: string]: any;
 }
 
+/** What the root proxy adds: it is the connection's handle, for `await using remote = await connect(...)`. */
+export interface RemoteRoot {
+  /** `$close()`: wait for the requests made so far, then hang up. */
+  [Symbol.asyncDispose](): Promise<void>;
+}
+
 /** The root of an untyped connection (`Remote<any>`): like RemoteAny, but not thenable and not callable. */
-export interface RemoteAnyRoot extends RemoteControls<any, any> {
+export interface RemoteAnyRoot extends RemoteControls<any, any>, RemoteRoot {
   /** The root proxy is never thenable, so `await connect()` gives the proxy. */
   readonly then?: undefined;
   [member: string]: any;
 }
 
-/** The root proxy of a connection to a host of T. Not thenable itself: `await connect<T>()` gives this. */
-export type Remote<T> = IsAny<T> extends true ? RemoteAnyRoot : RemoteMembers<T, T> & RemoteControls<T, T>;
+/**
+ * The root proxy of a connection to a host of T. Not thenable itself: `await connect<T>()` gives
+ * this. AsyncDisposable: `await using remote = await connect<T>(path)` closes it at the block's end.
+ */
+export type Remote<T> = IsAny<T> extends true ? RemoteAnyRoot : RemoteMembers<T, T> & RemoteControls<T, T> & RemoteRoot;

@@ -70,6 +70,31 @@ function describeKind(v: unknown): string {
   return ctor ? `an instance of ${ctor}` : typeof v;
 }
 
+const article = (noun: string) => (/^[aeiou]/i.test(noun) ? 'an ' : 'a ') + noun;
+
+/**
+ * An iterator, a generator or an async iterable: what it is and what to do instead, for an
+ * EncodeError; undefined for anything else. Their data is not what they stand for (a Map iterator
+ * has no own keys: it would arrive as `{}`), and streaming them is for a later protocol version.
+ * Iterables that are data (arrays, Maps, Sets, strings, typed arrays) are handled before this.
+ */
+function iterationKind(o: object): [what: string, instead: string] | undefined {
+  const it = o as { next?: unknown; [Symbol.iterator]?: unknown; [Symbol.asyncIterator]?: unknown };
+  const isAsync = typeof it[Symbol.asyncIterator] === 'function';
+  const isIterator = typeof it.next === 'function' && (isAsync || typeof it[Symbol.iterator] === 'function');
+  if (!isAsync && !isIterator) return undefined;
+  const later = isIterator
+    ? `${isAsync ? 'async iterators' : 'iterators'} cannot be sent yet: collect the values into an array on the host (e.g. [...map.values()])`
+    : 'async iterables cannot be sent yet: collect the values into an array on the host first';
+  // Built-in iterators and generators say what they are: 'Map Iterator', 'Generator', 'AsyncGenerator'.
+  const tag = Object.prototype.toString.call(o).slice(8, -1);
+  if (tag === 'AsyncGenerator') return ['an async generator', later];
+  if (tag === 'Generator') return ['a generator', later];
+  if (tag.endsWith(' Iterator')) return [`${article(tag.slice(0, -9))} iterator`, later];
+  const what = isIterator ? (isAsync ? 'an async iterator' : 'an iterator') : 'an async iterable';
+  return [`${what} (${describeKind(o)})`, later];
+}
+
 function pathJoin(path: string, key: string | number): string {
   return typeof key === 'number' ? `${path}[${key}]` : /^[A-Za-z_$][\w$]*$/.test(key) ? `${path}.${key}` : `${path}[${JSON.stringify(key)}]`;
 }
@@ -260,6 +285,8 @@ function enc(v: unknown, path: string, depth: number, seen: Set<object> | undefi
     // resources, not data (their own fields are internals).
     throw new EncodeError(`cannot send ${describeKind(o)} at ${path}: only data can cross the wire`);
   }
+  const iteration = iterationKind(o);
+  if (iteration) throw new EncodeError(`cannot send ${iteration[0]} at ${path}: ${iteration[1]}`);
   return encodeObject(o, path, depth, seen);
 }
 

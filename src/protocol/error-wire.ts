@@ -26,6 +26,7 @@ import {
   ShutdownError,
   TimeoutError,
 } from '../errors';
+import { thrownByLibrary, withoutLibraryFrames } from './library-frames';
 
 /** An error as it travels: serialize-error's shape plus where it came from. */
 export interface WireError {
@@ -124,20 +125,23 @@ function serializeErrorValue(e: Error): WireError {
 /**
  * Library errors keep their class through `code` + their canonical name (not `constructor.name`,
  * which a minifier or a subclass may change); a RemoteError travels as the error it stands for.
+ * An error the library made keeps only the user's frames (see library-frames.ts).
  * Applied along `cause` and AggregateError `errors` too.
  */
 function markLibraryErrors(source: Error, out: Wire, depth: number): void {
   if (source instanceof RemoteError) {
-    out.name = source.remoteName;
-    delete out.remoteName;
-    delete out.remoteCode;
-    if (source.remoteCode !== undefined) out.code = source.remoteCode;
+    out.name = source.name;
+    if (source.code !== undefined) out.code = source.code;
     else delete out.code;
   } else if (source instanceof RemoteObjError) {
     out.name = LIBRARY.get(source.code)?.name ?? out.name;
     out.code = source.code;
     if (source instanceof AccessError) out.rule = source.rule;
     if (source instanceof LimitError) out.limit = source.limit;
+  }
+  if (typeof out.stack === 'string') {
+    const header = typeof out.message === 'string' && out.message ? `${String(out.name)}: ${out.message}` : String(out.name);
+    if (source instanceof RemoteObjError || thrownByLibrary(out.stack, header)) out.stack = withoutLibraryFrames(out.stack, header);
   }
   if (depth >= MAX_SERIALIZE_DEPTH) return;
   const cause = readSafely(source, 'cause');
@@ -188,7 +192,8 @@ function describeThrown(v: unknown): string {
 }
 
 /**
- * Rebuild an error from the wire. `localStack` (the stack where the client made the call) is
+ * Rebuild an error from the wire: its class (see construct), then its `code` and own properties
+ * (any error's, a RemoteError's included: it keeps the host's name and code). `localStack` (the stack where the client made the call) is
  * appended under a marker line, so a stack shows the remote frames and then the caller's.
  * Never throws, whatever JSON it is given.
  */
@@ -240,7 +245,7 @@ function construct(name: string, message: string, w: Wire): Error {
   if (name === 'AggregateError') return new AggregateError([], message);
   const Builtin = Object.hasOwn(BUILTINS, name) ? BUILTINS[name] : undefined;
   if (Builtin) return new Builtin(message);
-  return new RemoteError(name, message, { remoteCode: w.code });
+  return new RemoteError(name, message); // its code, like any other error's, is copied below
 }
 
 /** Only the documented fields, with the documented types: they end up in the stack text. */

@@ -1,0 +1,112 @@
+/**
+ * The types of what crosses the wire (see protocol/codec.ts), so that Remote<T> promises only what
+ * arrives:
+ *
+ *  - RemoteData<T>: what a value of type T becomes on the other side. Results are copies: a class
+ *    instance arrives as a plain object of its own data, without its methods (recursively);
+ *    Map, Set, Date, RegExp, Buffer, typed arrays and errors arrive as themselves; `toJSON()`
+ *    is honoured. A value the codec refuses (a function, an iterator, a generator, an async
+ *    iterable, a promise inside data, a live resource...) is a NotSendable that says why.
+ *  - SendableArgs<P>: a method's parameters as a client may pass them: a function argument does not
+ *    compile, since it cannot be sent (until callbacks are supported).
+ *
+ * What TypeScript cannot see: whether a member is a getter on the class (it does not arrive), or
+ * an own property holding a function (the codec refuses it). Both are typed as data members.
+ */
+import type { EventEmitter } from 'node:events';
+
+export type AnyFunction = (...args: any[]) => any;
+
+export type IsAny<T> = 0 extends 1 & T ? true : false;
+
+declare const notSendable: unique symbol;
+
+/**
+ * A value that cannot cross the wire: awaiting it is an EncodeError at run time. Using it is a
+ * type error that says why, e.g. `NotSendable<"an iterator cannot be sent yet: ...">`.
+ */
+export interface NotSendable<Why extends string> {
+  readonly [notSendable]: Why;
+}
+
+type TypedArray =
+  | Int8Array
+  | Uint8Array
+  | Uint8ClampedArray
+  | Int16Array
+  | Uint16Array
+  | Int32Array
+  | Uint32Array
+  | Float32Array
+  | Float64Array
+  | BigInt64Array
+  | BigUint64Array;
+
+/** Built-ins the codec carries as themselves (a Buffer is a Uint8Array). */
+type Kept = Date | RegExp | Error | TypedArray;
+
+type AnyIterator = { next(...args: any[]): unknown; [Symbol.iterator](): unknown };
+
+/** Why the codec refuses a value of type T; never when it does not. Checked in this order. */
+type WhyNotSendable<T> = T extends AnyFunction
+  ? 'a function cannot be sent (until callbacks are supported)'
+  : T extends symbol
+    ? 'a symbol cannot be sent'
+    : T extends PromiseLike<unknown>
+      ? 'a promise inside data cannot be sent: await it on the host'
+      : T extends EventEmitter
+        ? 'a live resource (an EventEmitter: a socket, a stream, a server...) cannot be sent'
+        : T extends WeakMap<any, any> | WeakSet<any>
+          ? 'a weak collection cannot be sent'
+          : T extends ArrayBuffer | SharedArrayBuffer | DataView
+            ? 'an ArrayBuffer or a DataView cannot be sent: send a Uint8Array or a Buffer of it'
+            : T extends AsyncIterable<unknown>
+              ? 'an async iterator or async iterable cannot be sent yet: collect the values into an array on the host'
+              : T extends AnyIterator
+                ? 'an iterator cannot be sent yet: collect the values into an array on the host'
+                : never;
+
+/** What a value of type T becomes on the other side of the wire. Distributes over unions. */
+export type RemoteData<T> =
+  IsAny<T> extends true
+    ? any
+    : unknown extends T
+      ? T
+      : T extends string | number | boolean | bigint | null | undefined | void
+        ? T
+        : T extends Kept
+          ? T
+          : T extends ReadonlyMap<infer K, infer V>
+            ? Map<RemoteData<K>, RemoteData<V>>
+            : T extends ReadonlySet<infer E>
+              ? Set<RemoteData<E>>
+              : [WhyNotSendable<T>] extends [never]
+                ? DataOf<T>
+                : NotSendable<WhyNotSendable<T>>;
+
+/** An object's data: toJSON()'s result if it has one, else its elements or its non-method members. */
+type DataOf<T> = T extends { toJSON(...args: any[]): infer J }
+  ? RemoteData<J>
+  : T extends readonly unknown[]
+    ? { [K in keyof T]: RemoteData<T[K]> }
+    : { [K in keyof T as DataKey<T, K>]: RemoteData<T[K]> };
+
+/** String and number keys that are not methods (symbol keys do not travel; methods stay on the host). */
+type DataKey<T, K extends keyof T> = K extends string | number
+  ? IsAny<T[K]> extends true
+    ? K
+    : [NonNullable<T[K]>] extends [AnyFunction]
+      ? never
+      : K
+  : never;
+
+/** A parameter as a client may pass it: never a function. */
+type Sendable<P> =
+  IsAny<P> extends true
+    ? any
+    : [P] extends [AnyFunction]
+      ? NotSendable<'a function cannot be sent (until callbacks are supported)'>
+      : Exclude<P, AnyFunction>;
+
+/** A method's parameters as a client may pass them (optional and rest parameters stay so). */
+export type SendableArgs<P extends readonly unknown[]> = { [I in keyof P]: Sendable<P[I]> };
