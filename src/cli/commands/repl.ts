@@ -15,6 +15,7 @@ import type { Command } from '../context';
 import { EXIT } from '../exit-codes';
 import { parseChain } from '../grammar';
 import { formatDescription, formatError } from '../output';
+import { ReplTurns } from '../repl-turns';
 
 /** `remote` followed by a chain of plain reads (no calls: completion never runs one), then `.partial`. */
 const COMPLETABLE = /(?:^|[^\p{ID_Continue}$.\]])remote((?:\s*\.\s*[\p{ID_Start}$_][\p{ID_Continue}$]*|\s*\[\s*(?:\d+|"(?:[^"\\]|\\.)*")\s*\])*)\s*\.\s*([\p{ID_Start}$_][\p{ID_Continue}$]*)?$/u;
@@ -78,11 +79,10 @@ export const repl: Command = {
     server.context.remote = remote;
 
     // One input at a time, in order, even when lines arrive faster than the host answers (piped
-    // stdin): each waits for the one before it.
-    let queue: Promise<void> = Promise.resolve();
-    const inTurn = (task: (done: () => void) => void) => {
-      queue = queue.then(() => new Promise<void>((done) => task(done)));
-    };
+    // stdin): each waits for the one before it, and an error never leaves a turn open.
+    const turns = new ReplTurns();
+    turns.followErrorsOf(server);
+    const inTurn = (task: (done: () => void) => void) => turns.run(task);
 
     // Node's own completer evaluates the expression before the dot (`q.pause().<Tab>` would run
     // `q.pause()`). While it works, nothing may reach the host whatever the proxies are called:
@@ -157,7 +157,7 @@ export const repl: Command = {
 
     await new Promise<void>((resolve) => server.once('exit', () => resolve()));
     // Piped input may end before the host has answered every line: finish them first.
-    for (let last: Promise<void> | undefined; last !== queue; ) await (last = queue);
+    await turns.drained();
     await remote.$close().catch(() => undefined);
     return EXIT.OK;
   },
