@@ -132,8 +132,10 @@ ${EXIT_CODES}
 `,
   serve: `Usage: remoteobj serve MODULE [EXPORT] [--path SOCKET] [options]
 
-Host an object exported by MODULE (.js, .cjs, .mjs; .ts when ts-node is installed). EXPORT
-names the export (default: the default export, or the only one). A class is instantiated; a
+Host an object exported by MODULE: .js (CommonJS or ES module, as its package.json says), .cjs,
+.mjs; TypeScript (.ts, .cts, .mts) through tsx or ts-node — the one remoteobj runs under
+(node --import tsx $(command -v remoteobj) serve app.ts), else one installed near the module.
+EXPORT names the export (default: the default export, or the only one). A class is instantiated; a
 function is called as a factory (it may be async) with one argument
 { path, signal, close() } and its result is hosted. Prints the socket path on stdout once
 listening. SIGINT/SIGTERM close the host: requests that have arrived still run (unless

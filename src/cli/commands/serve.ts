@@ -51,7 +51,7 @@ export const serve: Command = {
 
     const grace = secondsOption(ctx.args, 'grace', 'serve');
 
-    const { loaded, esm } = await loadModule(moduleFile);
+    const { loaded, esm } = await loadModule(moduleFile, log);
     const exported = pickExport(loaded, esm, exportName, moduleFile);
 
     let host: Host | undefined;
