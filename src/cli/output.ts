@@ -73,6 +73,12 @@ export function errorName(err: unknown): string {
   return 'Error';
 }
 
+/** The error's code for people and scripts: the host's own `code` for errors of the hosted object, else the library's. */
+export function errorCode(err: unknown): unknown {
+  if (err instanceof RemoteError) return err.remoteCode;
+  return (err as { code?: unknown } | null)?.code;
+}
+
 export interface ErrorContext {
   verbose: boolean;
   /** The parsed expression, to point at the op that threw. */
@@ -93,7 +99,7 @@ export function formatError(err: unknown, ctx: ErrorContext): string {
   const span = origin?.op !== undefined ? ctx.chain?.spans[origin.op] : undefined;
   if (span && ctx.chain) lines.push(...pointer(ctx.chain.source, span.start, span.end, `op ${origin!.op} (${origin!.opName ?? '?'})`));
   if (ctx.verbose) {
-    const code = err instanceof RemoteError ? err.remoteCode : (err as { code?: unknown }).code;
+    const code = errorCode(err);
     if (code !== undefined) lines.push(`  code: ${String(code)}`);
     const rule = (err as { rule?: unknown }).rule;
     if (typeof rule === 'string') lines.push(`  rule: ${rule}`);

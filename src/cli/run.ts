@@ -17,6 +17,7 @@ export const COMMANDS: Record<string, () => Command> = {
   set: () => (require('./commands/chain') as typeof import('./commands/chain')).set,
   del: () => (require('./commands/chain') as typeof import('./commands/chain')).del,
   ls: () => (require('./commands/chain') as typeof import('./commands/chain')).ls,
+  batch: () => (require('./commands/batch') as typeof import('./commands/batch')).batch,
   wait: () => (require('./commands/wait') as typeof import('./commands/wait')).wait,
   repl: () => (require('./commands/repl') as typeof import('./commands/repl')).repl,
   serve: () => (require('./commands/serve') as typeof import('./commands/serve')).serve,
