@@ -9,6 +9,7 @@ import { checkPath, DEFAULT_CONNECT_MS } from '../client';
 import type { Command } from '../context';
 import { UsageError } from '../exit-codes';
 import type { Out } from '../io';
+import { escapeJsonForTerminal } from '../terminal-text';
 
 export const batch: Command = {
   arity: [1, 1],
@@ -40,13 +41,19 @@ export const batch: Command = {
   },
 };
 
-/** The process's stdout as it is (its back-pressure included); any other writer (tests, the demo) wrapped. */
+/**
+ * The process's stdout as it is (its back-pressure included); on a terminal, with the code points
+ * JSON.stringify leaves raw escaped (the same JSON values); any other writer (tests) wrapped.
+ */
 function writableOf(out: Out): Writable {
-  if (out instanceof Writable) return out;
+  const terminal = out.isTTY === true;
+  if (out instanceof Writable && !terminal) return out;
   return new Writable({
     write(chunk: Buffer, _encoding, done) {
-      out.write(chunk.toString('utf8'));
-      done();
+      const text = chunk.toString('utf8');
+      const ok = out.write(terminal ? escapeJsonForTerminal(text) : text);
+      if (ok === false && out instanceof Writable) out.once('drain', () => done());
+      else done();
     },
   });
 }

@@ -6,7 +6,6 @@
 import os from 'node:os';
 import path from 'node:path';
 import nodeRepl from 'node:repl';
-import { inspect } from 'node:util';
 import { connect } from '../../client/connect';
 import type { Connection } from '../../client/connection';
 import type { Description } from '../../evaluate';
@@ -16,6 +15,7 @@ import { EXIT } from '../exit-codes';
 import { parseChain } from '../grammar';
 import { formatDescription, formatError } from '../output';
 import { ReplTurns } from '../repl-turns';
+import { inspectForTerminal } from '../terminal-text';
 
 /** `remote` followed by a chain of plain reads (no calls: completion never runs one), then `.partial`. */
 const COMPLETABLE = /(?:^|[^\p{ID_Continue}$.\]])remote((?:\s*\.\s*[\p{ID_Start}$_][\p{ID_Continue}$]*|\s*\[\s*(?:\d+|"(?:[^"\\]|\\.)*")\s*\])*)\s*\.\s*([\p{ID_Start}$_][\p{ID_Continue}$]*)?$/u;
@@ -74,7 +74,9 @@ export const repl: Command = {
       // surprises): results come on Enter only.
       preview: false,
       // The REPL's default writer shows proxies as Proxy [target, handler]; show what a remote value is.
-      writer: (v: unknown) => inspect(v, { colors: interactive && !process.env.NO_COLOR, showProxy: false, depth: 4 }),
+      // Errors are shown through it too ("Uncaught " + writer(error)): a host's control
+      // characters in values, messages and stacks are escaped on a terminal.
+      writer: (v: unknown) => inspectForTerminal(v, { colors: interactive && !process.env.NO_COLOR, showProxy: false, depth: 4 }, interactive),
     });
     server.context.remote = remote;
 
