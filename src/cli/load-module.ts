@@ -15,9 +15,9 @@ import { ensureTypeScriptLoader, esmNeedsTsx, TS_EXTENSIONS } from './typescript
 /** What `serve` passes to a factory (and a class constructor). */
 export interface ServeControl {
   /** The socket path the object will be hosted on. */
-  path: string;
+  readonly path: string;
   /** Aborted when the host starts closing: stop timers and loops here. */
-  signal: AbortSignal;
+  readonly signal: AbortSignal;
   /** Close the host (as on SIGTERM) and end the process. */
   close(): Promise<void>;
   /** The host, once listening (e.g. for `host.exclusive(fn)` in the module's own loop). */
