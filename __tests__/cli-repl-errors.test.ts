@@ -82,6 +82,28 @@ describe('piped input: the lines after an error still run, in order, and the REP
   });
 });
 
+test('piped input: a multi-line function and object after an awaited line are read as typed', async () => {
+  const r = await pipedRepl([
+    'await remote.slow(50)',
+    'function twice(x) {',
+    '  return 2 * x;',
+    '}',
+    'twice(await remote.cache.stats.hits)',
+    'const o = {',
+    '  a: 1,',
+    '}',
+    'o.a',
+    'remote.name',
+  ]);
+  expect(r.code).toBe(0);
+  expect(r.stdout).not.toContain('Uncaught');
+  const values = r.stdout
+    .split(/remote> |\.\.\. /)
+    .map((s) => s.trim())
+    .filter(Boolean);
+  expect(values).toEqual(["'slept 50'", '6', '1', "'cli-app'"]);
+});
+
 describe('in a terminal (a pseudo-terminal through `script`)', () => {
   test('after an awaited remote error the next line runs, and .exit quits with 0', async () => {
     const pty = startPty(['repl', sock]);
@@ -103,6 +125,16 @@ describe('in a terminal (a pseudo-terminal through `script`)', () => {
     await pty.waitFor(/Uncaught ReferenceError: nosuch is not defined[^]*remote> $/);
     pty.type('await remote.echo("still here")\r');
     await pty.waitFor(/\[ 'still here' \]\nremote> $/);
+    pty.type('.exit\r');
+    expect(await pty.exited).toBe(0);
+  });
+
+  test('a multi-line function pasted in one go is read as typed', async () => {
+    const pty = startPty(['repl', sock]);
+    await pty.waitFor(/remote> $/);
+    pty.type('function thrice(x) {\r  return 3 * x;\r}\rthrice(await remote.cache.stats.hits)\r');
+    await pty.waitFor(/\n9\nremote> $/);
+    expect(pty.plain()).not.toContain('Uncaught');
     pty.type('.exit\r');
     expect(await pty.exited).toBe(0);
   });

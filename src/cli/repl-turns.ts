@@ -16,23 +16,31 @@ import type { REPLServer } from 'node:repl';
 export class ReplTurns {
   #queue: Promise<void> = Promise.resolve();
   #endCurrent: (() => void) | undefined;
+  /** Turns queued or running. */
+  #open = 0;
 
-  /** Queue `task`; it gets `done`, to call once its input is finished (calling it again is harmless). */
+  /**
+   * Queue `task`; it gets `done`, to call once its input is finished (calling it again is
+   * harmless). With no turn open it starts at once, synchronously: Node's REPL decides whether
+   * the next line continues this one (`function f() {` …) as soon as that line arrives, which for
+   * pasted text is within the same tick, so the eval must have answered by then.
+   */
   run(task: (done: () => void) => void): void {
-    this.#queue = this.#queue.then(
-      () =>
-        new Promise<void>((resolve) => {
-          let ended = false;
-          const done = () => {
-            if (ended) return;
-            ended = true;
-            if (this.#endCurrent === done) this.#endCurrent = undefined;
-            resolve();
-          };
-          this.#endCurrent = done;
-          task(done);
-        }),
-    );
+    const start = () =>
+      new Promise<void>((resolve) => {
+        let ended = false;
+        const done = () => {
+          if (ended) return;
+          ended = true;
+          this.#open--;
+          if (this.#endCurrent === done) this.#endCurrent = undefined;
+          resolve();
+        };
+        this.#endCurrent = done;
+        task(done);
+      });
+    this.#open++;
+    this.#queue = this.#open === 1 ? start() : this.#queue.then(start);
   }
 
   /** End the running turn, if any: the REPL has reported its error and shown the next prompt. */

@@ -14,6 +14,7 @@ import type { Command } from '../context';
 import { EXIT } from '../exit-codes';
 import { parseChain } from '../grammar';
 import { formatDescription, formatError } from '../output';
+import { gateLines } from '../repl-input';
 import { ReplTurns } from '../repl-turns';
 import { inspectForTerminal } from '../terminal-text';
 
@@ -65,8 +66,15 @@ export const repl: Command = {
     if (interactive || ctx.verbose) {
       ctx.io.stderr.write(`Connected to pid ${conn.hostPid} at ${conn.path}. \`remote\` is the hosted object; Tab completes; .ls lists members; .exit or Ctrl-D quits.\n`);
     }
+    // One input at a time, in order, even when lines arrive faster than the host answers (piped
+    // stdin): each waits for the one before it, and an error never leaves a turn open. Piped
+    // lines are also handed to the REPL one at a time, so multi-line input reads as typed.
+    const turns = new ReplTurns();
+    const input = interactive ? undefined : gateLines(process.stdin, turns);
     const server = nodeRepl.start({
       prompt: 'remote> ',
+      input: input?.stream ?? process.stdin,
+      output: process.stdout,
       terminal: interactive,
       useColors: interactive && !process.env.NO_COLOR,
       ignoreUndefined: true,
@@ -80,9 +88,6 @@ export const repl: Command = {
     });
     server.context.remote = remote;
 
-    // One input at a time, in order, even when lines arrive faster than the host answers (piped
-    // stdin): each waits for the one before it, and an error never leaves a turn open.
-    const turns = new ReplTurns();
     turns.followErrorsOf(server);
     const inTurn = (task: (done: () => void) => void) => turns.run(task);
 
@@ -158,6 +163,7 @@ export const repl: Command = {
     }
 
     await new Promise<void>((resolve) => server.once('exit', () => resolve()));
+    input?.stop();
     // Piped input may end before the host has answered every line: finish them first.
     await turns.drained();
     await remote.$close().catch(() => undefined);
