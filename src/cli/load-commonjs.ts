@@ -32,7 +32,7 @@ export function compileAsCommonJs(abs: string): ((module: CommonJsModule) => voi
     .readFileSync(abs, 'utf8')
     .replace(/^\uFEFF/, '')
     .replace(/^#!.*/, ''); // a hashbang line stays a line, so stack traces keep their line numbers
-  let body: Function;
+  let body: ReturnType<typeof vm.compileFunction>;
   try {
     body = vm.compileFunction(source, COMMONJS_PARAMETERS, {
       filename: abs,
