@@ -153,16 +153,19 @@ test('pipelined, in order, and bounded: reading stops while 64 requests wait, an
   // The first request holds the host's lock until `go` exists, writing how many requests wait behind it.
   child.stdin!.write(lines({ call: `hold(${JSON.stringify(mark)}, ${JSON.stringify(go)})`, id: 'hold' }));
   await until(() => fs.existsSync(mark));
-  const many = Array.from({ length: 10_000 }, (_, i) => ({ call: `echo(${i})`, id: i }));
+  // 10,000 requests, each id padded so the input (about 2.5 MB) is far more than the pipe and
+  // socket buffers between here and the batch process can hold.
+  const pad = 'x'.repeat(200);
+  const many = Array.from({ length: 10_000 }, (_, i) => ({ call: `echo(${i})`, id: `${i} ${pad}` }));
   child.stdin!.write(lines(...many));
   // Sent without waiting for `hold`'s reply: the host has them queued while `hold` still runs...
   await until(() => fs.readFileSync(mark, 'utf8') === '63');
   // ...but no more than the window (64 in flight: `hold` and 63 behind it), and the rest of the
-  // input waits in the pipe, unread.
+  // input waits unread (what is written here stays in this side's buffer).
   await sleep(300);
   expect(fs.readFileSync(mark, 'utf8')).toBe('63');
   expect(child.stdoutText()).toBe('');
-  expect(child.stdin!.writableLength).toBeGreaterThan(0);
+  expect(child.stdin!.writableLength).toBeGreaterThan(1_000_000);
 
   fs.writeFileSync(go, '');
   child.stdin!.end();
@@ -170,21 +173,22 @@ test('pipelined, in order, and bounded: reading stops while 64 requests wait, an
   expect({ code: r.code, stderr: r.stderr }).toEqual({ code: 0, stderr: '' });
   const out = results(r.stdout);
   expect(out[0]).toEqual({ id: 'hold', ok: true, value: 'released' });
-  expect(out.slice(1)).toEqual(many.map((_, i) => ({ id: i, ok: true, value: [i] })));
+  expect(out.slice(1)).toEqual(many.map((m, i) => ({ id: m.id, ok: true, value: [i] })));
 });
 
 test('--timeout bounds each request: the one that passes it gets exit 4, the batch goes on', async () => {
   const mark = path.join(dir, 'timeout.mark');
   const go = path.join(dir, 'timeout.go');
-  const child = startCli(['batch', sock, '--timeout', '1']);
+  const child = startCli(['batch', sock, '--timeout', '3']);
   child.stdin!.write(lines({ call: `hold(${JSON.stringify(mark)}, ${JSON.stringify(go)})`, id: 'slow' }));
   await until(() => child.stdoutText().includes('\n'));
-  fs.writeFileSync(go, ''); // release the host's lock
+  fs.writeFileSync(go, ''); // release the host's lock, and wait until it is free again
+  expect((await cli(['get', sock, 'name'])).code).toBe(0);
   child.stdin!.end(lines({ get: 'name', id: 'next' }));
   const r = await child.result;
   expect(r.code).toBe(4);
   expect(results(r.stdout)).toEqual([
-    { id: 'slow', ok: false, error: { name: 'TimeoutError', message: expect.stringMatching(/no reply .* within 1000 ms/), exit: 4, code: 'TIMEOUT' } },
+    { id: 'slow', ok: false, error: { name: 'TimeoutError', message: expect.stringMatching(/no reply .* within 3000 ms/), exit: 4, code: 'TIMEOUT' } },
     { id: 'next', ok: true, value: 'cli-app' },
   ]);
 });
@@ -194,7 +198,8 @@ test('the host dies mid-batch: the request in flight gets exit 3, reading stops,
   const host = await startServe([APP, '--path', tmpSock('die')]);
   const child = startCli(['batch', host.socketPath]);
   child.stdin!.write(lines({ get: 'name', id: 1 }, { call: `hold(${JSON.stringify(mark)}, ${JSON.stringify(path.join(dir, 'never'))})`, id: 2 }));
-  await until(() => fs.existsSync(mark));
+  // The first reply has arrived and the second request holds the host: now it dies.
+  await until(() => fs.existsSync(mark) && child.stdoutText().includes('\n'));
   host.kill('SIGKILL');
   const r = await child.result;
   expect(r.code).toBe(3);

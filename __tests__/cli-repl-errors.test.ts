@@ -25,7 +25,7 @@ async function pipedRepl(lines: string[]): Promise<CliResult> {
     timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`the REPL froze; it printed:\n${child.stdoutText()}`));
-    }, 15000);
+    }, 25000);
   });
   try {
     return await Promise.race([child.result, stuck]);

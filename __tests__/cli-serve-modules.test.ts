@@ -12,6 +12,9 @@ import { pathToFileURL } from 'node:url';
 import { ROOT, tmpSock } from './helpers';
 import { cli, type CliOptions, killCliChildren, requireBuild, startServe } from './fixtures/cli-kit';
 
+// Each test starts several serve processes, some loading TypeScript: room for a busy machine.
+jest.setTimeout(120_000);
+
 let base: string;
 let cjs: string;
 let esm: string;
