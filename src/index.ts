@@ -40,6 +40,7 @@ export {
   ErrorCodes,
 } from './errors';
 export type { ErrorCode, ErrorOrigin, RemoteErrorOptions } from './errors';
+export type { ServeControl } from './cli/load-module';
 export { PROTOCOL_NAME, PROTOCOL_VERSION } from './protocol/messages';
 export { fork, Forked } from './process/fork';
 export type { ForkOptions, ForkFunction, ExportRef, ForkResult, ForkYield, ExitInfo } from './process/fork';

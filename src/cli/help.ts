@@ -132,8 +132,10 @@ ${EXIT_CODES}
 `,
   serve: `Usage: remoteobj serve MODULE [EXPORT] [--path SOCKET] [options]
 
-Host an object exported by MODULE (.js, .cjs, .mjs; .ts when ts-node is installed). EXPORT
-names the export (default: the default export, or the only one). A class is instantiated; a
+Host an object exported by MODULE: .js (CommonJS or ES module, as its package.json says), .cjs,
+.mjs; TypeScript (.ts, .cts, .mts) through tsx or ts-node — the one remoteobj runs under
+(node --import tsx $(command -v remoteobj) serve app.ts), else one installed near the module.
+EXPORT names the export (default: the default export, or the only one). A class is instantiated; a
 function is called as a factory (it may be async) with one argument
 { path, signal, close() } and its result is hosted. Prints the socket path on stdout once
 listening. SIGINT/SIGTERM close the host: requests that have arrived still run (unless
@@ -158,6 +160,41 @@ Examples:
 
 Exit codes: 0 closed by a signal or by the module · 1 the module or the host failed ·
             2 usage error (no such module or export)
+`,
+  batch: `Usage: remoteobj batch SOCKET [options] < requests.ndjson
+
+Read requests from stdin, one JSON document per line, and write one JSON result per line on
+stdout, in the same order, for bulk work in shell pipelines. The requests go over one
+connection, pipelined (each is sent without waiting for the replies before it).
+
+A request line is a JSON string, an expression read like \`get\` ("cache.stats.hits"), or an
+object with one command and an optional "id" (any JSON, echoed on its result):
+  {"get": "cache.stats"}            {"call": "queue.pause()"}
+  {"set": "config.level", "value": "debug"}   (value: JSON in the tagged forms, as for set)
+  {"del": "sessions[\\"abc\\"]"}        {"ls": "cache"}        {"id": 7, "get": "items[0]"}
+Blank lines are skipped.
+
+A result line is {"ok":true,"value":…} (no value for set and del; values in the tagged forms,
+as get prints them) or {"ok":false,"error":{"name":…,"message":…,"exit":N,…}}, where exit is
+the code this request would have had as a command of its own; "code", "rule", "op" and
+"column" (of a syntax error) when known. A malformed line gets an error result (exit 2) in its
+place and the lines after it still run. If the connection is lost, the requests in flight get
+error results and reading stops.
+
+Examples:
+  jq -c '.users[] | {id: .id, get: "sessions[\\(.id | tojson)].lastSeen"}' users.json \\
+    | remoteobj batch /run/app.sock | jq -c 'select(.ok | not)'
+  printf '%s\\n' '"cache.stats"' '{"call": "cache.clear()"}' | remoteobj batch /run/app.sock
+
+Options:
+  -t, --timeout SECONDS  limit for each request (and for connecting); a request that passes it
+                         gets an error result with exit 4
+  -v, --verbose          add each error's stack; a summary on stderr
+  -h, --help             this help
+
+Exit codes: 0 every request succeeded · otherwise the highest exit of the failed requests
+            (1 a remote error · 2 a malformed line · 3 connection lost · 4 timeout) ·
+            2 usage error · 3 no host listening (nothing is read, nothing is written)
 `,
   demo: `Usage: remoteobj demo [--pause SECONDS]
 
@@ -187,6 +224,7 @@ Commands:
   ls    SOCKET [EXPR]        list members (name, kind, type)
   wait  SOCKET               exit 0 once a host answers (for start-up scripts)
   repl  SOCKET               a Node.js REPL with \`remote\` bound
+  batch SOCKET               requests from stdin, one JSON per line; results likewise
   serve MODULE [EXPORT]      host an object exported by a module
   demo                       the counter example, end to end, narrated
 

@@ -1,6 +1,6 @@
 /**
- * Load the module `serve` hosts from: CommonJS or ESM (.js, .cjs, .mjs), or TypeScript (.ts,
- * .cts) through ts-node, and pick the export to host.
+ * Load the module `serve` hosts from — CommonJS or ES module (.js under either package type,
+ * .cjs, .mjs), or TypeScript (.ts, .cts, .mts) through tsx or ts-node — and pick the export to host.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -8,32 +8,57 @@ import { pathToFileURL } from 'node:url';
 import { types } from 'node:util';
 import type { Host } from '../host/host';
 import { UsageError } from './exit-codes';
+import { compileAsCommonJs, runCommonJs } from './load-commonjs';
+import { moduleFormatOf } from './module-format';
+import { ensureTypeScriptLoader, esmNeedsTsx, TS_EXTENSIONS } from './typescript-loader';
 
 /** What `serve` passes to a factory (and a class constructor). */
 export interface ServeControl {
   /** The socket path the object will be hosted on. */
-  path: string;
+  readonly path: string;
   /** Aborted when the host starts closing: stop timers and loops here. */
-  signal: AbortSignal;
+  readonly signal: AbortSignal;
   /** Close the host (as on SIGTERM) and end the process. */
   close(): Promise<void>;
   /** The host, once listening (e.g. for `host.exclusive(fn)` in the module's own loop). */
   readonly host: Host | undefined;
 }
 
-const TS_EXTENSIONS = new Set(['.ts', '.cts']);
-
-export async function loadModule(file: string): Promise<{ loaded: unknown; esm: boolean }> {
+/**
+ * Load the module file the way its project means it (see moduleFormatOf): an ES module by
+ * import(), CommonJS by require(), TypeScript through a loader (typescript-loader.ts), and a
+ * .js without import/export under `"type": "module"` as the CommonJS it is (load-commonjs.ts).
+ * Its top-level code runs once. `log` gets what --verbose shows.
+ */
+export async function loadModule(file: string, log: (line: string) => void = () => undefined): Promise<{ loaded: unknown; esm: boolean }> {
   const abs = path.resolve(file);
   if (!fs.existsSync(abs)) throw new UsageError(`no such module: ${abs}`, 'serve');
   const ext = path.extname(abs).toLowerCase();
-  if (ext === '.mts') throw new UsageError('.mts modules are not supported: compile to .mjs, or use .ts with ts-node', 'serve');
-  if (ext === '.mjs') return { loaded: await importFile(abs), esm: true };
-  if (TS_EXTENSIONS.has(ext)) registerTypeScript(abs);
+  const typescript = TS_EXTENSIONS.has(ext);
+  if (typescript) log(`TypeScript loader: ${await ensureTypeScriptLoader(abs)}`);
+  const { format, reason } = moduleFormatOf(abs);
+
+  if (format === 'module') {
+    if (ext === '.js') {
+      const commonJs = compileAsCommonJs(abs);
+      if (commonJs) {
+        log(`${path.basename(abs)} has no import or export, so it is loaded as CommonJS (though ${reason} makes Node treat it as an ES module)`);
+        return { loaded: runCommonJs(abs, commonJs), esm: false };
+      }
+    }
+    try {
+      return { loaded: await importFile(abs), esm: true };
+    } catch (e) {
+      if (typescript && (e as NodeJS.ErrnoException).code === 'ERR_UNKNOWN_FILE_EXTENSION') throw esmNeedsTsx(abs, reason);
+      throw e;
+    }
+  }
+
   let loaded: unknown;
   try {
     loaded = require(abs);
   } catch (e) {
+    // An ES module by its syntax (Node detects it) that require() cannot load: with top-level await.
     const code = (e as NodeJS.ErrnoException).code;
     if (code !== 'ERR_REQUIRE_ESM' && code !== 'ERR_REQUIRE_ASYNC_MODULE') throw e;
     return { loaded: await importFile(abs), esm: true };
@@ -43,23 +68,8 @@ export async function loadModule(file: string): Promise<{ loaded: unknown; esm: 
 }
 
 function importFile(abs: string): Promise<unknown> {
-  // A real dynamic import (kept as such in the CommonJS build), so .mjs and ESM .js load as ESM.
+  // A real dynamic import (kept as such in the CommonJS build), so ES modules load as such.
   return import(pathToFileURL(abs).href);
-}
-
-/** .ts needs ts-node: already registered (node -r ts-node/register, ts-node), or found near the module. */
-function registerTypeScript(abs: string): void {
-  if (require.extensions['.ts']) return;
-  let tsNode: string;
-  try {
-    tsNode = require.resolve('ts-node', { paths: [path.dirname(abs), process.cwd(), __dirname] });
-  } catch {
-    throw new UsageError(
-      `cannot load ${path.basename(abs)}: TypeScript needs ts-node (npm i -D ts-node), or run under it: node -r ts-node/register $(command -v remoteobj) serve …; or compile the module to .js`,
-      'serve',
-    );
-  }
-  (require(tsNode) as { register(opts: object): void }).register({ transpileOnly: true });
 }
 
 /**

@@ -4,7 +4,7 @@
  * `{"$map":[[k,v],…]}` …); `--raw` prints strings as they are; `--pretty` is for people.
  * Errors go to stderr as `Name: message`.
  */
-import { inspect, types } from 'node:util';
+import { types } from 'node:util';
 import type { Description, MemberInfo } from '../evaluate';
 import { encode } from '../protocol/codec';
 import { RemoteError } from '../errors';
@@ -12,6 +12,7 @@ import type { Result } from '../client/connection';
 import type { ParsedChain } from './grammar';
 import { ExprSyntaxError } from './grammar';
 import { useColors, type Out } from './io';
+import { escapeJsonForTerminal, forOut, inspectForTerminal } from './terminal-text';
 
 export type OutputMode = 'json' | 'raw' | 'pretty';
 
@@ -27,29 +28,39 @@ export function formatResult(result: Result, mode: OutputMode, out: Out): string
   return formatValue(result.value, mode, out);
 }
 
+/** The value as `mode` prints it; a host's control characters are escaped on a terminal (terminal-text.ts). */
 export function formatValue(value: unknown, mode: OutputMode, out: Out): string {
   if (mode === 'pretty') {
-    return inspect(value, { depth: Infinity, colors: useColors(out), maxArrayLength: Infinity, maxStringLength: Infinity, breakLength: 100 }) + '\n';
+    const options = { depth: Infinity, colors: useColors(out), maxArrayLength: Infinity, maxStringLength: Infinity, breakLength: 100 };
+    return inspectForTerminal(value, options, out.isTTY === true) + '\n';
   }
   if (mode === 'raw') {
     if (value === undefined) return '';
-    if (typeof value === 'string') return value + '\n';
+    if (typeof value === 'string') return forOut(out, value) + '\n';
     if (typeof value === 'bigint') return value.toString() + '\n';
     if (types.isDate(value)) return (Number.isNaN(value.getTime()) ? 'Invalid Date' : value.toISOString()) + '\n';
   }
-  return JSON.stringify(encode(value, 'result')) + '\n';
+  return jsonFor(out, encode(value, 'result')) + '\n';
+}
+
+/** JSON text, exact; on a terminal with the code points JSON.stringify leaves raw escaped (the same value). */
+function jsonFor(out: Out, value: unknown): string {
+  const json = JSON.stringify(value);
+  return out.isTTY === true ? escapeJsonForTerminal(json) : json;
 }
 
 /** `ls`: JSON (the describe result), raw (one name a line) or a table for people. */
 export function formatDescription(d: Description, mode: OutputMode, out: Out): string {
-  if (mode === 'json') return JSON.stringify(d) + '\n';
-  if (mode === 'raw') return d.members.map((m) => m.name + '\n').join('');
+  if (mode === 'json') return jsonFor(out, d) + '\n';
+  if (mode === 'raw') return d.members.map((m) => forOut(out, m.name) + '\n').join('');
   const colors = useColors(out);
+  // Escaped before our own bold and dim are added around them.
+  const text = (s: string) => forOut(out, s);
   const dim = (s: string) => (colors ? `\x1b[2m${s}\x1b[22m` : s);
   const bold = (s: string) => (colors ? `\x1b[1m${s}\x1b[22m` : s);
-  const head = `${d.type}${d.length !== undefined ? ` (length ${d.length})` : ''}`;
+  const head = `${text(d.type)}${d.length !== undefined ? ` (length ${d.length})` : ''}`;
   if (d.members.length === 0) return `${head}\n  ${dim('no members reachable')}\n`;
-  const rows = d.members.map((m) => [m.name + (m.kind === 'method' ? '()' : ''), m.kind, memberType(m), flags(m)]);
+  const rows = d.members.map((m) => [text(m.name) + (m.kind === 'method' ? '()' : ''), m.kind, text(memberType(m)), flags(m)]);
   const widths = [0, 1, 2].map((i) => Math.max(...rows.map((r) => r[i]!.length)));
   const lines = rows.map((r) => `  ${bold(r[0]!.padEnd(widths[0]!))}  ${r[1]!.padEnd(widths[1]!)}  ${r[2]!.padEnd(widths[2]!)}  ${dim(r[3]!)}`.trimEnd());
   return `${head}\n${lines.join('\n')}\n`;
@@ -73,6 +84,12 @@ export function errorName(err: unknown): string {
   return 'Error';
 }
 
+/** The error's code for people and scripts: the host's own `code` for errors of the hosted object, else the library's. */
+export function errorCode(err: unknown): unknown {
+  if (err instanceof RemoteError) return err.remoteCode;
+  return (err as { code?: unknown } | null)?.code;
+}
+
 export interface ErrorContext {
   verbose: boolean;
   /** The parsed expression, to point at the op that threw. */
@@ -93,7 +110,7 @@ export function formatError(err: unknown, ctx: ErrorContext): string {
   const span = origin?.op !== undefined ? ctx.chain?.spans[origin.op] : undefined;
   if (span && ctx.chain) lines.push(...pointer(ctx.chain.source, span.start, span.end, `op ${origin!.op} (${origin!.opName ?? '?'})`));
   if (ctx.verbose) {
-    const code = err instanceof RemoteError ? err.remoteCode : (err as { code?: unknown }).code;
+    const code = errorCode(err);
     if (code !== undefined) lines.push(`  code: ${String(code)}`);
     const rule = (err as { rule?: unknown }).rule;
     if (typeof rule === 'string') lines.push(`  rule: ${rule}`);

@@ -9,6 +9,7 @@ import { EXIT, exitCodeFor, UsageError } from './exit-codes';
 import { COMMAND_HELP, MAIN_HELP, version } from './help';
 import type { Io } from './io';
 import { formatError, type OutputMode } from './output';
+import { escapingOut } from './terminal-text';
 
 /** Each command's module is loaded only when it runs: a short command starts faster. */
 export const COMMANDS: Record<string, () => Command> = {
@@ -17,13 +18,17 @@ export const COMMANDS: Record<string, () => Command> = {
   set: () => (require('./commands/chain') as typeof import('./commands/chain')).set,
   del: () => (require('./commands/chain') as typeof import('./commands/chain')).del,
   ls: () => (require('./commands/chain') as typeof import('./commands/chain')).ls,
+  batch: () => (require('./commands/batch') as typeof import('./commands/batch')).batch,
   wait: () => (require('./commands/wait') as typeof import('./commands/wait')).wait,
   repl: () => (require('./commands/repl') as typeof import('./commands/repl')).repl,
   serve: () => (require('./commands/serve') as typeof import('./commands/serve')).serve,
   demo: () => (require('./commands/demo') as typeof import('./commands/demo')).demo,
 };
 
-export async function run(argv: readonly string[], io: Io): Promise<number> {
+export async function run(argv: readonly string[], given: Io): Promise<number> {
+  // stderr is for people only: on a terminal, a host's control characters in it are escaped
+  // (terminal-text.ts). stdout is escaped per output mode, where the result is formatted.
+  const io: Io = { stdout: given.stdout, stderr: escapingOut(given.stderr) };
   const [first, ...rest] = argv;
   if (first === undefined) {
     io.stderr.write(MAIN_HELP);

@@ -17,7 +17,7 @@ function send(ctx: CommandContext, ops: EvalOp[]) {
 }
 
 /** The chain must name a property at its end: `a.b` or `a["b"]`, which set/del replace by their own op. */
-function lastKey(chain: ParsedChain, command: string): { base: EvalOp[]; key: string | number } {
+export function lastKey(chain: ParsedChain, command: string): { base: EvalOp[]; key: string | number } {
   const last = chain.ops[chain.ops.length - 1];
   if (!last) throw new UsageError(`${command} needs a property to ${command === 'set' ? 'assign' : 'delete'}, e.g. ${command === 'set' ? "config.level '\"debug\"'" : 'sessions["abc"]'}`, command);
   if (last.op !== 'get') {

@@ -6,7 +6,6 @@
 import os from 'node:os';
 import path from 'node:path';
 import nodeRepl from 'node:repl';
-import { inspect } from 'node:util';
 import { connect } from '../../client/connect';
 import type { Connection } from '../../client/connection';
 import type { Description } from '../../evaluate';
@@ -15,6 +14,9 @@ import type { Command } from '../context';
 import { EXIT } from '../exit-codes';
 import { parseChain } from '../grammar';
 import { formatDescription, formatError } from '../output';
+import { gateLines } from '../repl-input';
+import { ReplTurns } from '../repl-turns';
+import { inspectForTerminal } from '../terminal-text';
 
 /** `remote` followed by a chain of plain reads (no calls: completion never runs one), then `.partial`. */
 const COMPLETABLE = /(?:^|[^\p{ID_Continue}$.\]])remote((?:\s*\.\s*[\p{ID_Start}$_][\p{ID_Continue}$]*|\s*\[\s*(?:\d+|"(?:[^"\\]|\\.)*")\s*\])*)\s*\.\s*([\p{ID_Start}$_][\p{ID_Continue}$]*)?$/u;
@@ -64,8 +66,15 @@ export const repl: Command = {
     if (interactive || ctx.verbose) {
       ctx.io.stderr.write(`Connected to pid ${conn.hostPid} at ${conn.path}. \`remote\` is the hosted object; Tab completes; .ls lists members; .exit or Ctrl-D quits.\n`);
     }
+    // One input at a time, in order, even when lines arrive faster than the host answers (piped
+    // stdin): each waits for the one before it, and an error never leaves a turn open. Piped
+    // lines are also handed to the REPL one at a time, so multi-line input reads as typed.
+    const turns = new ReplTurns();
+    const input = interactive ? undefined : gateLines(process.stdin, turns);
     const server = nodeRepl.start({
       prompt: 'remote> ',
+      input: input?.stream ?? process.stdin,
+      output: process.stdout,
       terminal: interactive,
       useColors: interactive && !process.env.NO_COLOR,
       ignoreUndefined: true,
@@ -73,16 +82,14 @@ export const repl: Command = {
       // surprises): results come on Enter only.
       preview: false,
       // The REPL's default writer shows proxies as Proxy [target, handler]; show what a remote value is.
-      writer: (v: unknown) => inspect(v, { colors: interactive && !process.env.NO_COLOR, showProxy: false, depth: 4 }),
+      // Errors are shown through it too ("Uncaught " + writer(error)): a host's control
+      // characters in values, messages and stacks are escaped on a terminal.
+      writer: (v: unknown) => inspectForTerminal(v, { colors: interactive && !process.env.NO_COLOR, showProxy: false, depth: 4 }, interactive),
     });
     server.context.remote = remote;
 
-    // One input at a time, in order, even when lines arrive faster than the host answers (piped
-    // stdin): each waits for the one before it.
-    let queue: Promise<void> = Promise.resolve();
-    const inTurn = (task: (done: () => void) => void) => {
-      queue = queue.then(() => new Promise<void>((done) => task(done)));
-    };
+    turns.followErrorsOf(server);
+    const inTurn = (task: (done: () => void) => void) => turns.run(task);
 
     // Node's own completer evaluates the expression before the dot (`q.pause().<Tab>` would run
     // `q.pause()`). While it works, nothing may reach the host whatever the proxies are called:
@@ -156,8 +163,9 @@ export const repl: Command = {
     }
 
     await new Promise<void>((resolve) => server.once('exit', () => resolve()));
+    input?.stop();
     // Piped input may end before the host has answered every line: finish them first.
-    for (let last: Promise<void> | undefined; last !== queue; ) await (last = queue);
+    await turns.drained();
     await remote.$close().catch(() => undefined);
     return EXIT.OK;
   },

@@ -11,8 +11,9 @@ import { flag, secondsOption, stringOption } from '../args';
 import { checkPath } from '../client';
 import type { Command } from '../context';
 import { EXIT, UsageError } from '../exit-codes';
-import { loadModule, materialize, pickExport, type ServeControl } from '../load-module';
+import { loadModule, materialize, pickExport } from '../load-module';
 import { formatError } from '../output';
+import { ServeControlObject } from '../serve-control';
 
 /** The longest a Node timer can wait: `--grace 0` (no limit) becomes this. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -51,7 +52,7 @@ export const serve: Command = {
 
     const grace = secondsOption(ctx.args, 'grace', 'serve');
 
-    const { loaded, esm } = await loadModule(moduleFile);
+    const { loaded, esm } = await loadModule(moduleFile, log);
     const exported = pickExport(loaded, esm, exportName, moduleFile);
 
     let host: Host | undefined;
@@ -72,14 +73,7 @@ export const serve: Command = {
       })();
       return closing;
     };
-    const control: ServeControl = {
-      path: socketPath,
-      signal: aborter.signal,
-      close: () => shutdown('closed by the module').then(() => undefined),
-      get host() {
-        return host;
-      },
-    };
+    const control = new ServeControlObject(socketPath, aborter.signal, () => shutdown('closed by the module').then(() => undefined));
 
     const onSignal = (signal: NodeJS.Signals) => {
       if (closing) {
@@ -108,6 +102,7 @@ export const serve: Command = {
         fulfillFinal: !flag(ctx.args, 'no-fulfill-final'),
         closeGraceMs: grace === undefined ? undefined : Math.min(grace, MAX_TIMER_MS),
       });
+      ServeControlObject.attach(control, host);
       if (closing) {
         // A signal arrived while listening started.
         await host.close();
