@@ -12,7 +12,7 @@ import { type Except, findExcepts, lendExcept, reviveExcepts } from '../except/e
 import { decode, encode, type Json } from '../protocol/codec';
 import { errorFromWire } from '../protocol/error-wire';
 import { planLaunch } from './launch';
-import { locateFunction } from './locate';
+import { locateFunction, NotExportedError } from './locate';
 import { isProtocolMessage, type TargetSpec, type ToChild, type ToParent } from './messages';
 import { loadingTarget, nextNumber } from './state';
 
@@ -133,8 +133,6 @@ type Final<R> = { ok: true; value: R } | { ok: false; error: Error };
  */
 export class Forked<R = unknown, Y = unknown> implements AsyncIterable<Y>, AsyncDisposable {
   readonly name: string;
-  /** Where the child finds the function. */
-  readonly target: Readonly<TargetSpec>;
   /** The child process (undefined only if it could not be started). */
   readonly process?: ChildProcess;
 
@@ -149,6 +147,10 @@ export class Forked<R = unknown, Y = unknown> implements AsyncIterable<Y>, Async
   private readonly daemon: boolean;
   private readonly callSite: Error;
   private readonly releases: (() => void)[] = [];
+  private spec: Readonly<TargetSpec>;
+  /** An ES module's function: where it is defined, for the child to find its export (see locate.ts). */
+  private readonly at?: { line: number; column: number };
+  private readonly notExportedMessage?: string;
 
   private started = false;
   private kind: 'unknown' | 'value' | 'stream' = 'unknown';
@@ -180,7 +182,10 @@ export class Forked<R = unknown, Y = unknown> implements AsyncIterable<Y>, Async
     } else if (typeof target !== 'function') {
       throw new TypeError(`fork(): the target must be a function or fork.ref(module, name), got ${target === null ? 'null' : typeof target}`);
     } else {
-      spec = locateFunction(target);
+      const located = locateFunction(target);
+      spec = located.target;
+      this.at = located.at;
+      this.notExportedMessage = located.notExportedMessage;
     }
     const loading = loadingTarget();
     if (loading !== undefined) {
@@ -191,7 +196,7 @@ export class Forked<R = unknown, Y = unknown> implements AsyncIterable<Y>, Async
       );
     }
     checkOptions(options);
-    this.target = Object.freeze({ ...spec });
+    this.spec = Object.freeze({ ...spec });
     // An arrow assigned to `exports.mul` has no name of its own: its export name is the next best.
     const baseName = isExportRef(target) ? target.name : target.name || spec.exportName || 'fork';
     this.name = options.name ?? `${baseName}-${nextNumber()}`;
@@ -237,6 +242,14 @@ export class Forked<R = unknown, Y = unknown> implements AsyncIterable<Y>, Async
         child.kill('SIGKILL');
       },
     );
+  }
+
+  /**
+   * Where the child finds the function. For a function of an ES module, `exportName` is fork()'s
+   * guess until the child has imported the module and said which export it runs.
+   */
+  get target(): Readonly<TargetSpec> {
+    return this.spec;
   }
 
   /** The child's pid (undefined if it could not be started). */
@@ -394,7 +407,7 @@ export class Forked<R = unknown, Y = unknown> implements AsyncIterable<Y>, Async
     if (this.exitInfo || this.final) return;
     this.started = true;
     this.lastAllowed = this.allowance();
-    this.sendToChild({ ro: 1, t: 'start', name: this.name, target: this.target, args, upTo: this.lastAllowed });
+    this.sendToChild({ ro: 1, t: 'start', name: this.name, target: this.spec, args, upTo: this.lastAllowed, ...(this.at && { at: this.at }) });
   }
 
   private sendToChild(msg: ToChild): void {
@@ -444,6 +457,20 @@ export class Forked<R = unknown, Y = unknown> implements AsyncIterable<Y>, Async
   private onMessage(m: ToParent): void {
     try {
       switch (m.t) {
+        case 'loaded':
+          if (this.at && typeof m.exportName === 'string' && m.exportName !== this.spec.exportName) {
+            this.spec = Object.freeze({ ...this.spec, exportName: m.exportName });
+          }
+          return;
+        case 'notExported': {
+          const names = Array.isArray(m.ambiguous) ? m.ambiguous.filter((x) => typeof x === 'string') : [];
+          const message = names.length
+            ? `fork(): the exports ${names.join(', ')} of ${this.spec.module} are all defined where this function is (closures of one factory?), ` +
+              `so the child cannot tell which one to run. Name it explicitly: fork(fork.ref(${JSON.stringify(this.spec.module)}, ${JSON.stringify(names[0])}), …args).`
+            : (this.notExportedMessage ?? `fork(): ${this.spec.module} does not export the function`);
+          this.fail(withCallerStack(new NotExportedError(message), this.callSite));
+          return;
+        }
         case 'stream':
           this.kind = 'stream';
           return;
@@ -542,6 +569,13 @@ function callerStack(site: Error): string | undefined {
     .split('\n')
     .filter((line, i) => i === 0 || !line.includes(__filename))
     .join('\n');
+}
+
+/** A local error whose stack is where fork() was called (the child's frames would say nothing). */
+function withCallerStack<E extends Error>(err: E, site: Error): E {
+  const frames = (callerStack(site) ?? '').split('\n').slice(1);
+  err.stack = [`${err.name}: ${err.message}`, ...frames].join('\n');
+  return err;
 }
 
 function installExitHook(): void {
