@@ -312,22 +312,14 @@ export function findExcepts(value: unknown, found = new Set<Except>(), depth = 0
   return found;
 }
 
-/** Replace Except wire forms in a decoded value by live Excepts (through arrays and plain objects). */
-export function reviveExcepts(value: unknown, depth = 0): unknown {
-  if (depth > 100 || value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) value[i] = reviveExcepts(value[i], depth + 1);
-    return value;
-  }
-  if (!isPlain(value)) return value;
-  const o = value as Record<string, unknown>;
-  const keys = Object.keys(o);
-  if (keys.length === 1 && keys[0] === EXCEPT_MARKER && isExceptWire(o[EXCEPT_MARKER])) return Except.fromWire(o[EXCEPT_MARKER]);
-  for (const k of keys) {
-    // defineProperty: a decoded `__proto__` key is plain data and must stay so.
-    Object.defineProperty(o, k, { value: reviveExcepts(o[k], depth + 1), enumerable: true, writable: true, configurable: true });
-  }
-  return value;
+/** @internal An Except's wire form, for fork's value encoding (the owner must be listening). */
+export function exceptToWire(exc: Except): ExceptWire {
+  return exc.toJSON()[EXCEPT_MARKER];
+}
+
+/** @internal The Except a wire form stands for in this process: the owner itself, or a handle on it. */
+export function exceptFromWire(w: ExceptWire): Except {
+  return Except.fromWire(w);
 }
 
 function isPlain(v: object): boolean {
@@ -335,7 +327,7 @@ function isPlain(v: object): boolean {
   return p === Object.prototype || p === null;
 }
 
-function isExceptWire(v: unknown): v is ExceptWire {
+export function isExceptWire(v: unknown): v is ExceptWire {
   const w = v as ExceptWire;
   return (
     w !== null &&

@@ -15,14 +15,14 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { flushExcepts, reviveExcepts } from '../except/except';
-import { decode, encode } from '../protocol/codec';
+import { flushExcepts } from '../except/except';
 import { errorToWire } from '../protocol/error-wire';
 import { findExportAt } from './find-export';
 import { NOT_DAEMON_ENV, PARENT_PID_ENV } from './launch';
 import type { StartMessage, TargetSpec, ToChild, ToParent } from './messages';
 import { isProtocolMessage } from './messages';
 import { setLoadingTarget } from './state';
+import { decodeValue, encodeValue } from './values';
 
 const daemon = process.env[NOT_DAEMON_ENV] !== '1';
 const parentPid = Number(process.env[PARENT_PID_ENV]);
@@ -110,11 +110,11 @@ async function call(start: StartMessage): Promise<ToParent> {
   const loaded = await loadTarget(start);
   if ('ambiguous' in loaded) return { ro: 1, t: 'notExported', ambiguous: loaded.ambiguous };
   const fn = loaded.fn;
-  const args = reviveExcepts(decode(start.args)) as unknown[];
+  const args = decodeValue(start.args) as unknown[];
   const out = fn(...args);
   if (isIterator(out)) return stream(out);
   const value = await out;
-  return { ro: 1, t: 'return', value: encode(value, 'result') };
+  return { ro: 1, t: 'return', value: encodeValue(value, 'result') };
 }
 
 /** Send each value once the parent allows it; stop early if asked. */
@@ -125,13 +125,13 @@ async function stream(it: Iterator<unknown> | AsyncIterator<unknown>): Promise<T
     while (!stopRequested && upTo !== null && index >= upTo) await new Promise<void>((r) => (wake = r));
     if (stopRequested) {
       const r = await it.return?.();
-      return { ro: 1, t: 'return', value: encode(r?.value, 'result') };
+      return { ro: 1, t: 'return', value: encodeValue(r?.value, 'result') };
     }
     const r = await it.next();
-    if (r.done) return { ro: 1, t: 'return', value: encode(r.value, 'result') };
+    if (r.done) return { ro: 1, t: 'return', value: encodeValue(r.value, 'result') };
     if (stopRequested) continue; // the consumer left while this value was being made
     const value = await r.value; // as for-await does with a sync iterator's promises
-    await send({ ro: 1, t: 'yield', index, value: encode(value, `yield ${index}`) });
+    await send({ ro: 1, t: 'yield', index, value: encodeValue(value, `yield ${index}`) });
     index++;
   }
 }

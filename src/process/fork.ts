@@ -7,14 +7,16 @@
 import { type ChildProcess, fork as forkProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ProcessExitedError, TimeoutError } from '../errors';
-import { type Except, findExcepts, lendExcept, reviveExcepts } from '../except/except';
-import { decode, encode, type Json } from '../protocol/codec';
+import { ProcessExitedError, ProtocolError, TimeoutError } from '../errors';
+import { type Except, findExcepts, lendExcept } from '../except/except';
+import type { Json } from '../protocol/codec';
 import { errorFromWire } from '../protocol/error-wire';
 import { planLaunch } from './launch';
 import { locateFunction, NotExportedError } from './locate';
-import { isProtocolMessage, type TargetSpec, type ToChild, type ToParent } from './messages';
+import { checkFromChild } from './check-message';
+import { isProtocolMessage, type TargetSpec, type ToChild } from './messages';
 import { loadingTarget, nextNumber } from './state';
+import { decodeValue, encodeValue } from './values';
 
 type AnyFn = (...args: any[]) => unknown;
 
@@ -155,11 +157,16 @@ export class Forked<R = unknown, Y = unknown> implements AsyncIterable<Y>, Async
   private started = false;
   private kind: 'unknown' | 'value' | 'stream' = 'unknown';
   private readonly buffer: Y[] = [];
+  /** Values the consumer has read, and yields received (the index the next one must have). */
   private consumed = 0;
+  private received = 0;
   private iterator: 'none' | 'active' | 'done' = 'none';
-  /** Back-pressure applies while someone iterates and nobody asked to run to the end. */
+  /** Back-pressure is off for good: join(), dispose. */
   private lifted = false;
+  /** The highest credit sent to the child (yields with index < lastAllowed); null: no limit. Never lowered. */
   private lastAllowed: number | null = null;
+  /** The child sent its return or throw; or broke the protocol: nothing more is read from it. */
+  private childDone = false;
   private waiters: (() => void)[] = [];
   private errorDelivered = false;
   private interested = false;
@@ -209,7 +216,7 @@ export class Forked<R = unknown, Y = unknown> implements AsyncIterable<Y>, Async
     let encodedArgs: Json;
     let plan: ReturnType<typeof planLaunch>;
     try {
-      encodedArgs = encode(args, 'args');
+      encodedArgs = encodeValue(args, 'args');
       plan = planLaunch(spec, { execArgv: options.execArgv, env: options.env, cwd: options.cwd, daemon: this.daemon });
     } catch (e) {
       this.release();
@@ -389,16 +396,22 @@ export class Forked<R = unknown, Y = unknown> implements AsyncIterable<Y>, Async
     this.updateAllowance();
   }
 
+  /**
+   * The credit the child should have: while a loop reads, what it has consumed plus the window;
+   * while nobody iterates, what has arrived plus the window (the values are collected as they
+   * come, the child is not held back); no limit once join() or dispose asked to run to the end.
+   */
   private allowance(): number | null {
-    return this.iterator === 'active' && !this.lifted ? this.consumed + this.highWaterMark : null;
+    if (this.lifted) return null;
+    return (this.iterator === 'active' ? this.consumed : this.received) + this.highWaterMark;
   }
 
   private updateAllowance(): void {
-    if (!this.started || this.final) return;
+    if (!this.started || this.final || this.childDone || this.lastAllowed === null || this.iterator === 'done') return;
     const upTo = this.allowance();
-    if (upTo === this.lastAllowed) return;
-    // Grant in batches of half the window, not one message per value read.
-    if (upTo !== null && this.lastAllowed !== null && upTo > this.lastAllowed && upTo - this.lastAllowed < Math.ceil(this.highWaterMark / 2)) return;
+    // Credit only grows (a child may already be using what it was given). Grant in batches of half
+    // the window, not one message per value read.
+    if (upTo !== null && upTo - this.lastAllowed < Math.ceil(this.highWaterMark / 2)) return;
     this.lastAllowed = upTo;
     this.sendToChild({ ro: 1, t: 'allow', upTo });
   }
@@ -433,7 +446,7 @@ export class Forked<R = unknown, Y = unknown> implements AsyncIterable<Y>, Async
       this.onExit(exited);
     };
     child.on('message', (m: unknown) => {
-      if (isProtocolMessage(m)) this.onMessage(m as ToParent);
+      if (isProtocolMessage(m)) this.onMessage(m);
     });
     child.once('disconnect', () => {
       channelClosed = true;
@@ -454,41 +467,78 @@ export class Forked<R = unknown, Y = unknown> implements AsyncIterable<Y>, Async
     });
   }
 
-  private onMessage(m: ToParent): void {
-    try {
-      switch (m.t) {
-        case 'loaded':
-          if (this.at && typeof m.exportName === 'string' && m.exportName !== this.spec.exportName) {
-            this.spec = Object.freeze({ ...this.spec, exportName: m.exportName });
-          }
-          return;
-        case 'notExported': {
-          const names = Array.isArray(m.ambiguous) ? m.ambiguous.filter((x) => typeof x === 'string') : [];
-          const message = names.length
-            ? `fork(): the exports ${names.join(', ')} of ${this.spec.module} are all defined where this function is (closures of one factory?), ` +
-              `so the child cannot tell which one to run. Name it explicitly: fork(fork.ref(${JSON.stringify(this.spec.module)}, ${JSON.stringify(names[0])}), …args).`
-            : (this.notExportedMessage ?? `fork(): ${this.spec.module} does not export the function`);
-          this.fail(withCallerStack(new NotExportedError(message), this.callSite));
-          return;
+  private onMessage(raw: { t: string }): void {
+    if (this.childDone) return this.violation(`a ${JSON.stringify(raw.t.slice(0, 40))} message after its last one`);
+    const m = checkFromChild(raw);
+    if (typeof m === 'string') return this.violation(m);
+    switch (m.t) {
+      case 'loaded':
+        if (this.at && m.exportName !== null && m.exportName !== this.spec.exportName) {
+          this.spec = Object.freeze({ ...this.spec, exportName: m.exportName });
         }
-        case 'stream':
-          this.kind = 'stream';
-          return;
-        case 'yield':
-          this.buffer.push(reviveExcepts(decode(m.value)) as Y);
-          this.wake();
-          return;
-        case 'return':
-          if (this.kind === 'unknown') this.kind = 'value';
-          this.succeed(reviveExcepts(decode(m.value)) as R);
-          return;
-        case 'throw':
-          this.fail(errorFromWire(m.error, callerStack(this.callSite)));
-          return;
+        return;
+      case 'notExported': {
+        this.childDone = true;
+        const names = m.ambiguous;
+        const message = names.length
+          ? `fork(): the exports ${names.join(', ')} of ${this.spec.module} are all defined where this function is (closures of one factory?), ` +
+            `so the child cannot tell which one to run. Name it explicitly: fork(fork.ref(${JSON.stringify(this.spec.module)}, ${JSON.stringify(names[0])}), …args).`
+          : (this.notExportedMessage ?? `fork(): ${this.spec.module} does not export the function`);
+        this.fail(withCallerStack(new NotExportedError(message), this.callSite));
+        return;
       }
-    } catch (e) {
-      this.fail(e as Error);
+      case 'stream':
+        if (this.kind !== 'unknown') return this.violation('a second stream message');
+        this.kind = 'stream';
+        return;
+      case 'yield': {
+        if (this.kind !== 'stream') return this.violation('a yield before the stream message');
+        if (m.index !== this.received) return this.violation(`yield ${m.index} came after yield ${this.received - 1}`);
+        if (this.lastAllowed !== null && m.index >= this.lastAllowed) {
+          return this.violation(`yield ${m.index} is past the ${this.lastAllowed} values it was allowed`);
+        }
+        let value: Y;
+        try {
+          value = decodeValue(m.value) as Y;
+        } catch (e) {
+          return this.violation(`undecodable yield: ${(e as Error).message}`);
+        }
+        this.received++;
+        // The consumer left: the child is ending its iterator; what it still sends is not wanted.
+        if (this.iterator !== 'done') this.buffer.push(value);
+        this.updateAllowance();
+        this.wake();
+        return;
+      }
+      case 'return': {
+        this.childDone = true;
+        let value: R;
+        try {
+          value = decodeValue(m.value) as R;
+        } catch (e) {
+          return this.violation(`undecodable result: ${(e as Error).message}`);
+        }
+        if (this.kind === 'unknown') this.kind = 'value';
+        this.succeed(value);
+        return;
+      }
+      case 'throw':
+        this.childDone = true;
+        this.fail(errorFromWire(m.error, callerStack(this.callSite)));
+        return;
     }
+  }
+
+  /**
+   * The child broke the protocol (a yield past its credit, a malformed or unexpected message):
+   * nothing more is read from it, the Forked rejects with ProtocolError (values received before
+   * stay readable), and the child is killed.
+   */
+  private violation(what: string): void {
+    this.childDone = true;
+    const err = new ProtocolError('BAD_MESSAGE', `${this.name} (pid ${this.pid ?? '?'}) broke the fork protocol: ${what}; the child was stopped`);
+    this.fail(withCallerStack(err, this.callSite));
+    if (this.exitInfo === undefined) this.process?.kill('SIGKILL');
   }
 
   private onExit(info: ExitInfo): void {
