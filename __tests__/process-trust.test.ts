@@ -43,19 +43,25 @@ describe('credit', () => {
     expect(seen).toEqual([0, 1, 2, 3]);
   });
 
-  test.each([
-    ['repeated index', /yield 0 came after yield 0/],
-    ['yield without stream', /a yield before the stream message/],
-    ['bad index', /malformed yield message/],
-    ['bad value', /undecodable yield: .*unknown tag "\$nosuchtag"/],
-    ['unknown message', /unknown message "surprise"/],
-  ] as const)('malformed traffic (%s): ProtocolError, the child is stopped', async (kind, message) => {
-    const p = track(fork(badTraffic, kind));
-    const err = await p.result.then(unexpected, (e: unknown) => e as ProtocolError);
-    expect(err).toBeInstanceOf(ProtocolError);
-    expect(err.message).toMatch(message);
-    expect(err.message).toMatch(/the child was stopped$/);
-    expect((await p.exited).signal).toBe('SIGKILL');
+  test('malformed traffic (a repeated index, a yield before the stream, a bad index, an undecodable value, an unknown message): ProtocolError, the child is stopped', async () => {
+    const cases = [
+      ['repeated index', /yield 0 came after yield 0/],
+      ['yield without stream', /a yield before the stream message/],
+      ['bad index', /malformed yield message/],
+      ['bad value', /undecodable yield: .*unknown tag "\$nosuchtag"/],
+      ['unknown message', /unknown message "surprise"/],
+    ] as const;
+    // All at once: five children start in the time of one or two.
+    await Promise.all(
+      cases.map(async ([kind, message]) => {
+        const p = track(fork(badTraffic, kind));
+        const err = await p.result.then(unexpected, (e: unknown) => e as ProtocolError);
+        expect(err).toBeInstanceOf(ProtocolError);
+        expect(err.message).toMatch(message);
+        expect(err.message).toMatch(/the child was stopped$/);
+        expect((await p.exited).signal).toBe('SIGKILL');
+      }),
+    );
   });
 });
 
