@@ -11,7 +11,7 @@
  * instance travels as its plain `toJSON()` data, as before.
  */
 import { EncodeError, ProtocolError } from '../errors';
-import { Except, exceptFromWire, exceptToWire, isExceptWire } from '../except/except';
+import { Except, type ExceptWire, exceptFromWire, exceptToWire, isExceptWire } from '../except/except';
 import { decode, encode, type Json, MAX_DEPTH } from '../protocol/codec';
 
 export const EXCEPT_TAG = '$remoteobj:Except';
@@ -39,7 +39,7 @@ function tagKey(keys: readonly string[]): string | undefined {
 function enc(v: unknown, path: string, depth: number, seen: Set<object>): Json {
   if (v === null || typeof v !== 'object') return encode(v, path);
   if (depth >= MAX_DEPTH) throw new EncodeError(`value nests deeper than ${MAX_DEPTH} levels at ${path}`);
-  if (v instanceof Except) return { [EXCEPT_TAG]: exceptToWire(v) as unknown as Json };
+  if (v instanceof Except) return { [EXCEPT_TAG]: exceptWireAt(v, path) };
   const isArray = Array.isArray(v);
   // A plain object with its own toJSON is the codec's business (it honours toJSON).
   if (!isArray && (!isPlainObject(v) || typeof (v as { toJSON?: unknown }).toJSON === 'function')) return encode(v, path);
@@ -54,6 +54,16 @@ function enc(v: unknown, path: string, depth: number, seen: Set<object>): Json {
   } finally {
     seen.delete(v);
   }
+}
+
+function exceptWireAt(exc: Except, path: string): Json {
+  let w: ExceptWire;
+  try {
+    w = exceptToWire(exc);
+  } catch (e) {
+    throw new EncodeError(`cannot send the Except at ${path}: ${(e as Error).message}`, { cause: e });
+  }
+  return { address: w.address, raises: w.raises, catchOnce: w.catchOnce, types: [...w.types] };
 }
 
 function dec(j: unknown, depth: number): unknown {
