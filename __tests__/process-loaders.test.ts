@@ -1,6 +1,7 @@
 /**
  * fork() from real user projects under each way of running them: plain ES modules (.mjs),
- * CommonJS, tsx in a `"type": "module"` project and in a CommonJS one, and ts-node. Each project
+ * CommonJS, tsx in a `"type": "module"` project and in a CommonJS one, ts-node (the command, CommonJS)
+ * and ts-node's ES module loader. Each project
  * is a temporary directory whose node_modules/remoteobj is this repository (its built dist/, through
  * package.json "exports"), as after `npm install`. Its worker module counts how often its top-level
  * code runs, per process: once in the parent (fork never loads a second copy to find the
@@ -206,5 +207,13 @@ test('ts-node (the ts-node command, CommonJS): found among the loaded modules, n
   const tsNode = path.join(ROOT, 'node_modules', 'ts-node', 'dist', 'bin.js');
   const o = await runMain(dir, [tsNode, 'main.ts']);
   expect(o.results).toEqual(EXPECTED_CJS);
+  expectLoadedOnceEach(o);
+}, 60000);
+
+test('ts-node\'s ES module loader (node --loader ts-node/esm) in a "type": "module" project: not loaded again', async () => {
+  const tsconfig = { compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'ES2022', strict: true }, 'ts-node': { transpileOnly: true, esm: true } };
+  const dir = project('module', { 'work.ts': WORKER_TS, 'main.ts': MAIN_TS('./work.js'), 'tsconfig.json': JSON.stringify(tsconfig) }, ['ts-node', 'typescript']);
+  const o = await runMain(dir, ['--loader', 'ts-node/esm', 'main.ts']);
+  expect(o.results).toEqual(EXPECTED);
   expectLoadedOnceEach(o);
 }, 60000);
