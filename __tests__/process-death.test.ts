@@ -109,15 +109,16 @@ describe('a parent that dies', () => {
     await until(() => Object.values(pids).every(isAlive));
     process.kill(parent.pid!, 'SIGKILL');
     await exited(parent);
-    await until(() => !isAlive(pids.daemon!) && !isAlive(pids.busy!), { timeout: 5000 });
+    // Generous: on 2 loaded cores a child may still be starting (ts-node) when its parent dies.
+    await until(() => !isAlive(pids.daemon!) && !isAlive(pids.busy!), { timeout: 25000 });
     expect(isAlive(pids.nonDaemon!)).toBe(true);
-  });
+  }, 60000);
 
   test('a parent with nothing left to do exits by itself, and its daemon child goes with it', async () => {
     const parent = spawnTs(PARENT, ['exit']);
     const pids = await pidsFrom(parent);
     orphans.add(pids.daemon!);
     expect((await exited(parent)).code).toBe(0);
-    await until(() => !isAlive(pids.daemon!), { timeout: 5000 });
+    await until(() => !isAlive(pids.daemon!), { timeout: 25000 });
   });
 });

@@ -149,6 +149,8 @@ export class TimeoutError extends RemoteObjError {
 
 /** A process we were waiting on exited first (waitUntilListening with `process`). */
 export class ProcessExitedError extends RemoteObjError {
+  /** waitUntilListening: the last lines of the child's stderr, when it was a pipe. */
+  declare stderr?: string;
   constructor(message: string, options?: ErrorOptions) {
     super(ErrorCodes.PROCESS_EXITED, message, options);
   }

@@ -6,6 +6,7 @@ import type { ChildProcess } from 'node:child_process';
 import { AuthError, NotListeningError, ProcessExitedError, TimeoutError } from '../errors';
 import { type ConnectOptions, Connection } from './connection';
 import { createRootProxy } from './proxy';
+import { STDERR_TAIL_LINES, watchStderr } from './stderr-tail';
 import type { Remote } from './types';
 
 export type { ConnectOptions };
@@ -19,7 +20,13 @@ export async function connect<T = any>(socketPath: string, options: ConnectOptio
 export interface WaitOptions {
   /** Give up after this many ms with TimeoutError (default: wait forever, unless `process` exits). */
   timeout?: number;
-  /** A child process that should start the host: if it exits first, reject at once with ProcessExitedError. */
+  /**
+   * A child process that should start the host: if it exits first, reject at once with
+   * ProcessExitedError, whose message ends with the last lines of the child's stderr (also in
+   * `err.stderr`) when its stderr is a pipe (`stdio[2]: 'pipe'`, spawn's default). A reader of that
+   * stderr still gets all of it. With 'inherit', 'ignore' or a file nothing is captured, and the
+   * message says so.
+   */
   process?: ChildProcess;
   /** Milliseconds between attempts (default 25, growing to 250). */
   interval?: number;
@@ -32,6 +39,9 @@ export function waitUntilListening(socketPath: string, options: WaitOptions = {}
   const { timeout, process: child } = options;
   let interval = options.interval ?? 25;
   return new Promise<void>((resolve, reject) => {
+    // An exited child's unread stderr has been dropped by Node already: it may have written something all the same.
+    const exitedBefore = child !== undefined && (child.exitCode !== null || child.signalCode !== null);
+    const stderr = child ? watchStderr(child) : undefined;
     let done = false;
     let timer: NodeJS.Timeout | undefined;
     let deadline: NodeJS.Timeout | undefined;
@@ -41,16 +51,22 @@ export function waitUntilListening(socketPath: string, options: WaitOptions = {}
       clearTimeout(timer);
       clearTimeout(deadline);
       child?.off('exit', onExit);
+      stderr?.stop();
       if (err) reject(err);
       else resolve();
     };
-    const exitedError = () =>
-      new ProcessExitedError(
-        `the process${child?.pid ? ` ${child.pid}` : ''} exited (${child?.signalCode ? `signal ${child.signalCode}` : `code ${child?.exitCode}`}) before a host listened on ${socketPath}`,
-      );
-    const onExit = () => finish(exitedError());
+    const exitedError = (lines: string | undefined) => {
+      const base = `the process${child?.pid ? ` ${child.pid}` : ''} exited (${child?.signalCode ? `signal ${child.signalCode}` : `code ${child?.exitCode}`}) before a host listened on ${socketPath}`;
+      const err = new ProcessExitedError(`${base}${describeStderr(lines, exitedBefore)}`);
+      if (lines !== undefined) err.stderr = lines;
+      return err;
+    };
+    const onExit = () => {
+      if (!stderr?.piped) return finish(exitedError(undefined));
+      void stderr.finish().then((lines) => finish(exitedError(lines)));
+    };
     if (child) {
-      if (child.exitCode !== null || child.signalCode !== null) return finish(exitedError());
+      if (child.exitCode !== null || child.signalCode !== null) return onExit();
       child.once('exit', onExit);
     }
     if (timeout !== undefined) {
@@ -74,4 +90,11 @@ export function waitUntilListening(socketPath: string, options: WaitOptions = {}
     };
     attempt();
   });
+}
+
+function describeStderr(lines: string | undefined, exitedBefore: boolean): string {
+  if (lines === undefined) return ` (its stderr is not a pipe, so its last lines are not shown here)`;
+  if (lines === '' && exitedBefore) return ' (it had exited before waitUntilListening was called: what its stderr held, if anything, was gone)';
+  if (lines === '') return ' (it wrote nothing to its stderr)';
+  return `; its stderr ended with (last ${STDERR_TAIL_LINES} lines at most):\n${lines.replace(/^/gm, '  ')}`;
 }

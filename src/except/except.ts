@@ -16,7 +16,7 @@ import { connect } from '../client/connect';
 import type { Remote } from '../client/types';
 import { type Host, serve } from '../host/host';
 import { errorFromWire, errorToWire } from '../protocol/error-wire';
-import { LocalExcept } from './local-except';
+import { LocalExcept, setRecordHook, storeRecord } from './local-except';
 import { type ExceptOptions, typeNames, typesFromNames } from './options';
 
 /** The key an Except travels under (`JSON.stringify(exc)`): `{"$remoteobj:Except": {address, ...}}`. */
@@ -66,12 +66,20 @@ const busyHandles = new Set<Except>();
 const dirsToRemove = new Set<string>();
 let exitHookInstalled = false;
 
+/** An Except's state, for this module's functions (lendExcept...): handed out by a static block, never a property. */
+let stateOf: (exc: Except) => OwnerState | HandleState;
+
 export class Except extends LocalExcept {
-  private state: OwnerState | HandleState;
+  #state: OwnerState | HandleState;
+
+  static {
+    stateOf = (exc) => exc.#state;
+  }
 
   constructor(options: ExceptOptions = {}) {
     super(options);
-    this.state = { kind: 'owner', refs: 0, explicit: false };
+    this.#state = { kind: 'owner', refs: 0, explicit: false };
+    setRecordHook(this, (group, error) => this.#onRecorded(group, error));
   }
 
   /**
@@ -82,29 +90,18 @@ export class Except extends LocalExcept {
   static attach(address: string, options: ExceptOptions = {}): Except {
     if (typeof address !== 'string' || address === '') throw new TypeError('Except.attach(address): address must be a socket path');
     const exc = new Except(options);
-    exc.state = { kind: 'handle', address, inflight: new Set() };
+    exc.#state = { kind: 'handle', address, inflight: new Set() };
     return exc;
-  }
-
-  /** @internal Revive an Except that arrived from another process (see reviveExcepts). */
-  static fromWire(w: ExceptWire): Except {
-    const own = owners.get(w.address);
-    if (own) return own;
-    const known = revived.get(w.address)?.deref();
-    if (known) return known;
-    const handle = Except.attach(w.address, { raises: w.raises, catchOnce: w.catchOnce, types: typesFromNames(w.types) });
-    revived.set(w.address, new WeakRef(handle));
-    return handle;
   }
 
   /** Where records are sent: the owner's socket path (undefined for an owner that is not listening). */
   get address(): string | undefined {
-    return this.state.address;
+    return this.#state.address;
   }
 
   /** True for an Except received from another process (or made by attach()). */
   get isHandle(): boolean {
-    return this.state.kind === 'handle';
+    return this.#state.kind === 'handle';
   }
 
   /**
@@ -113,7 +110,7 @@ export class Except extends LocalExcept {
    * fork() does this by itself for an Except passed as an argument, for as long as the child runs.
    */
   async listen(socketPath?: string): Promise<string> {
-    const s = this.state;
+    const s = this.#state;
     if (s.kind === 'handle') throw new TypeError(`this Except is a handle on ${s.address}; only its owner can listen`);
     if (s.address !== undefined && socketPath !== undefined && path.resolve(socketPath) !== s.address) {
       throw new Error(`this Except already listens on ${s.address}`);
@@ -129,7 +126,7 @@ export class Except extends LocalExcept {
    * Handle: wait for records on their way, then hang up. Recorded errors stay readable.
    */
   async close(): Promise<void> {
-    const s = this.state;
+    const s = this.#state;
     if (s.kind === 'handle') {
       await this.flush();
       const conn = s.conn;
@@ -143,7 +140,7 @@ export class Except extends LocalExcept {
 
   /** Handle: resolves once every error recorded so far has reached the owner. Owner: at once. */
   async flush(): Promise<void> {
-    const s = this.state;
+    const s = this.#state;
     if (s.kind !== 'handle') return;
     while (s.inflight.size) await Promise.all([...s.inflight]);
   }
@@ -154,32 +151,33 @@ export class Except extends LocalExcept {
 
   /** The wire form: `{"$remoteobj:Except": {address, raises, catchOnce, types}}`. The owner must be listening. */
   toJSON(): { [EXCEPT_MARKER]: ExceptWire } {
-    const address = this.state.address;
+    const address = this.#state.address;
     if (address === undefined) {
       throw new Error('an Except can only be sent once it listens: `await exc.listen()` first (fork() does it for its arguments)');
     }
     return { [EXCEPT_MARKER]: { address, raises: this.raises, catchOnce: this.catchOnce, types: typeNames(this.types) } };
   }
 
-  protected override onRecorded(group: string, error: Error): Promise<void> | undefined {
-    const s = this.state;
+  /** A handle sends each error it records to the owner (the promise settles once it is stored there). */
+  #onRecorded(group: string, error: Error): Promise<void> | undefined {
+    const s = this.#state;
     if (s.kind !== 'handle') return undefined;
     const wire = errorToWire(error, { pid: process.pid, path: s.address }) as unknown as Record<string, unknown>;
-    const p = this.deliver(s, group, wire);
+    const p = this.#deliver(s, group, wire);
     s.inflight.add(p);
     busyHandles.add(this);
     void p.finally(() => {
       s.inflight.delete(p);
       if (s.inflight.size === 0) {
         busyHandles.delete(this);
-        this.hangUpWhenIdle(s);
+        this.#hangUpWhenIdle(s);
       }
     });
     return p;
   }
 
   /** Send one record; never rejects (a record that cannot be delivered is reported as a warning). */
-  private async deliver(s: HandleState, group: string, wire: Record<string, unknown>): Promise<void> {
+  async #deliver(s: HandleState, group: string, wire: Record<string, unknown>): Promise<void> {
     try {
       s.conn ??= connect<Sink>(s.address, { connectTimeout: 5000 });
       const remote = await s.conn;
@@ -193,7 +191,7 @@ export class Except extends LocalExcept {
   }
 
   /** An idle connection must not keep the process alive: hang up once nothing is on its way. */
-  private hangUpWhenIdle(s: HandleState): void {
+  #hangUpWhenIdle(s: HandleState): void {
     const conn = s.conn;
     if (!conn) return;
     setImmediate(() => {
@@ -203,11 +201,12 @@ export class Except extends LocalExcept {
     });
   }
 
-  /** @internal the owner side: store an error another process recorded. */
-  receive(group: unknown, wire: unknown): void {
-    if (typeof group !== 'string' || group === '') throw new TypeError('record(group, error): group must be a non-empty string');
-    this.store(group, errorFromWire(wire));
-  }
+}
+
+/** The owner side: store an error another process recorded (the served `record` method). */
+function receive(exc: Except, group: unknown, wire: unknown): void {
+  if (typeof group !== 'string' || group === '') throw new TypeError('record(group, error): group must be a non-empty string');
+  storeRecord(exc, group, errorFromWire(wire));
 }
 
 function startListening(exc: Except, s: OwnerState, socketPath?: string): string {
@@ -226,7 +225,7 @@ function startListening(exc: Except, s: OwnerState, socketPath?: string): string
   }
   s.address = address;
   owners.set(address, exc);
-  const sink: Sink = { record: (group, error) => exc.receive(group, error) };
+  const sink: Sink = { record: (group, error) => receive(exc, group, error) };
   s.listening = serve(sink, address, { expose: ['record'] }).then(
     (host) => {
       s.host = host;
@@ -281,7 +280,7 @@ function installExitHook(): void {
  * call when the child is done.
  */
 export function lendExcept(exc: Except): { address: string; ready: Promise<void>; release: () => void } {
-  const s = (exc as unknown as { state: OwnerState | HandleState }).state;
+  const s = stateOf(exc);
   if (s.kind === 'handle') return { address: s.address, ready: Promise.resolve(), release: () => {} };
   const address = startListening(exc, s);
   s.refs++;
@@ -312,22 +311,23 @@ export function findExcepts(value: unknown, found = new Set<Except>(), depth = 0
   return found;
 }
 
-/** Replace Except wire forms in a decoded value by live Excepts (through arrays and plain objects). */
-export function reviveExcepts(value: unknown, depth = 0): unknown {
-  if (depth > 100 || value === null || typeof value !== 'object') return value;
-  if (Array.isArray(value)) {
-    for (let i = 0; i < value.length; i++) value[i] = reviveExcepts(value[i], depth + 1);
-    return value;
-  }
-  if (!isPlain(value)) return value;
-  const o = value as Record<string, unknown>;
-  const keys = Object.keys(o);
-  if (keys.length === 1 && keys[0] === EXCEPT_MARKER && isExceptWire(o[EXCEPT_MARKER])) return Except.fromWire(o[EXCEPT_MARKER]);
-  for (const k of keys) {
-    // defineProperty: a decoded `__proto__` key is plain data and must stay so.
-    Object.defineProperty(o, k, { value: reviveExcepts(o[k], depth + 1), enumerable: true, writable: true, configurable: true });
-  }
-  return value;
+/** @internal An Except's wire form, for fork's value encoding (the owner must be listening). */
+export function exceptToWire(exc: Except): ExceptWire {
+  return exc.toJSON()[EXCEPT_MARKER];
+}
+
+/**
+ * @internal The Except a wire form stands for in this process: the owner itself, or a handle on
+ * it (one per address: the same Except sent twice is one object here too).
+ */
+export function exceptFromWire(w: ExceptWire): Except {
+  const own = owners.get(w.address);
+  if (own) return own;
+  const known = revived.get(w.address)?.deref();
+  if (known) return known;
+  const handle = Except.attach(w.address, { raises: w.raises, catchOnce: w.catchOnce, types: typesFromNames(w.types) });
+  revived.set(w.address, new WeakRef(handle));
+  return handle;
 }
 
 function isPlain(v: object): boolean {
@@ -335,7 +335,7 @@ function isPlain(v: object): boolean {
   return p === Object.prototype || p === null;
 }
 
-function isExceptWire(v: unknown): v is ExceptWire {
+export function isExceptWire(v: unknown): v is ExceptWire {
   const w = v as ExceptWire;
   return (
     w !== null &&

@@ -45,13 +45,45 @@ export interface Handled {
 
 type Fn<T> = () => T;
 
+/** Called once an error is recorded; its promise settles when the record reached its final store. */
+export type RecordHook = (group: string, error: Error) => Promise<void> | undefined;
+
+/**
+ * What Except (in except.ts) needs of a LocalExcept's internals. Handed out by a static block, not
+ * kept on the object: nothing of a LocalExcept's state or machinery is a property anyone can reach.
+ */
+let internals: {
+  store(exc: LocalExcept, group: string, error: Error): void;
+  setRecordHook(exc: LocalExcept, hook: RecordHook): void;
+};
+
+/** @internal Append a record that came from elsewhere (another process's handle). */
+export function storeRecord(exc: LocalExcept, group: string, error: Error): void {
+  internals.store(exc, group, error);
+}
+
+/** @internal Have `hook` called with each error this instance records (Except sends it to its owner). */
+export function setRecordHook(exc: LocalExcept, hook: RecordHook): void {
+  internals.setRecordHook(exc, hook);
+}
+
 export class LocalExcept implements Iterable<Error> {
-  protected readonly defaults: Resolved;
-  private entries: ExceptEntry[] = [];
-  private marks = new WeakMap<object, Mark>();
+  readonly #defaults: Resolved;
+  #entries: ExceptEntry[] = [];
+  #marks = new WeakMap<object, Mark>();
+  #onRecorded?: RecordHook;
+
+  static {
+    internals = {
+      store: (exc, group, error) => exc.#store(group, error),
+      setRecordHook: (exc, hook) => {
+        exc.#onRecorded = hook;
+      },
+    };
+  }
 
   constructor(options: ExceptOptions = {}) {
-    this.defaults = {
+    this.#defaults = {
       raises: options.raises ?? true,
       types: normalizeTypes(options.types),
       catchOnce: options.catchOnce ?? true,
@@ -60,16 +92,16 @@ export class LocalExcept implements Iterable<Error> {
 
   /** Re-throw after recording unless a context says otherwise (default true). */
   get raises(): boolean {
-    return this.defaults.raises;
+    return this.#defaults.raises;
   }
 
   /** The classes (or class names) caught unless a context says otherwise (default [Error]). */
   get types(): readonly ErrorType[] {
-    return this.defaults.types;
+    return this.#defaults.types;
   }
 
   get catchOnce(): boolean {
-    return this.defaults.catchOnce;
+    return this.#defaults.catchOnce;
   }
 
   /**
@@ -85,7 +117,7 @@ export class LocalExcept implements Iterable<Error> {
     try {
       return await fn();
     } catch (e) {
-      const h = this.handle(e, group, options);
+      const h = this.#handle(e, group, options);
       await h.delivered;
       if (h.rethrow) throw e;
       return undefined;
@@ -104,7 +136,7 @@ export class LocalExcept implements Iterable<Error> {
     try {
       value = fn();
     } catch (e) {
-      const h = this.handle(e, group, options);
+      const h = this.#handle(e, group, options);
       if (h.rethrow) throw e;
       return undefined;
     }
@@ -119,30 +151,25 @@ export class LocalExcept implements Iterable<Error> {
    * Decide about one thrown value, as a context would: record it if its type is caught and it
    * is not already claimed, then say whether to re-throw.
    */
-  protected handle(e: unknown, group: string, options: CatchOptions | undefined): Handled {
-    const opts = resolveOptions(this.defaults, options);
+  #handle(e: unknown, group: string, options: CatchOptions | undefined): Handled {
+    const opts = resolveOptions(this.#defaults, options);
     if (!matchesTypes(e, opts.types)) return { rethrow: true };
     const err = e as Error;
-    let mark = this.marks.get(err);
-    if (!mark) this.marks.set(err, (mark = { claimed: false, groups: new Set() }));
+    let mark = this.#marks.get(err);
+    if (!mark) this.#marks.set(err, (mark = { claimed: false, groups: new Set() }));
     let delivered: Promise<void> | undefined;
     if (!mark.claimed && !mark.groups.has(group)) {
       mark.groups.add(group);
-      this.store(group, err);
-      delivered = this.onRecorded(group, err);
+      this.#store(group, err);
+      delivered = this.#onRecorded?.(group, err);
     }
     if (opts.catchOnce) mark.claimed = true;
     return { rethrow: opts.raises || !opts.catchOnce, delivered };
   }
 
   /** Append to the record (also used for errors that arrive from other processes). */
-  protected store(group: string, error: Error): void {
-    this.entries.push({ group, error });
-  }
-
-  /** Hook for Except: send the record on. */
-  protected onRecorded(_group: string, _error: Error): Promise<void> | undefined {
-    return undefined;
+  #store(group: string, error: Error): void {
+    this.#entries.push({ group, error });
   }
 
   /**
@@ -157,48 +184,48 @@ export class LocalExcept implements Iterable<Error> {
 
   /** The last (or first) error of a group, or of all groups when `group` is omitted; undefined if none. */
   get(group?: string, options: GetOptions = {}): Error | undefined {
-    const list = group === undefined ? this.entries : this.entries.filter((x) => x.group === group);
+    const list = group === undefined ? this.#entries : this.#entries.filter((x) => x.group === group);
     const entry = options.latest === false ? list[0] : list[list.length - 1];
     return entry?.error;
   }
 
   /** Every error of one group, in the order caught ([] for a group with none). */
   group(name: string): Error[] {
-    return this.entries.filter((x) => x.group === name).map((x) => x.error);
+    return this.#entries.filter((x) => x.group === name).map((x) => x.error);
   }
 
   /** Every error, in the order caught, whatever the group. */
   all(): Error[] {
-    return this.entries.map((x) => x.error);
+    return this.#entries.map((x) => x.error);
   }
 
   /** Every record with its group, in the order caught. */
   entriesList(): ExceptEntry[] {
-    return this.entries.map((x) => ({ ...x }));
+    return this.#entries.map((x) => ({ ...x }));
   }
 
   /** Names of the groups that hold at least one error, in the order of their first error. */
   names(): string[] {
-    return [...new Set(this.entries.map((x) => x.group))];
+    return [...new Set(this.#entries.map((x) => x.group))];
   }
 
   get first(): Error | undefined {
-    return this.entries[0]?.error;
+    return this.#entries[0]?.error;
   }
 
   get last(): Error | undefined {
-    return this.entries[this.entries.length - 1]?.error;
+    return this.#entries[this.#entries.length - 1]?.error;
   }
 
   /** Number of errors recorded. */
   get size(): number {
-    return this.entries.length;
+    return this.#entries.length;
   }
 
   /** Forget every recorded error (the only thing that does). */
   clear(): void {
-    this.entries = [];
-    this.marks = new WeakMap();
+    this.#entries = [];
+    this.#marks = new WeakMap();
   }
 
   [Symbol.iterator](): Iterator<Error> {

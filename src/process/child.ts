@@ -15,13 +15,14 @@ import { createRequire } from 'node:module';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { flushExcepts, reviveExcepts } from '../except/except';
-import { decode, encode } from '../protocol/codec';
+import { flushExcepts } from '../except/except';
 import { errorToWire } from '../protocol/error-wire';
+import { findExportAt } from './find-export';
 import { NOT_DAEMON_ENV, PARENT_PID_ENV } from './launch';
 import type { StartMessage, TargetSpec, ToChild, ToParent } from './messages';
 import { isProtocolMessage } from './messages';
 import { setLoadingTarget } from './state';
+import { decodeValue, encodeValue } from './values';
 
 const daemon = process.env[NOT_DAEMON_ENV] !== '1';
 const parentPid = Number(process.env[PARENT_PID_ENV]);
@@ -106,12 +107,14 @@ async function run(start: StartMessage): Promise<void> {
 }
 
 async function call(start: StartMessage): Promise<ToParent> {
-  const fn = await loadTarget(start.target);
-  const args = reviveExcepts(decode(start.args)) as unknown[];
+  const loaded = await loadTarget(start);
+  if ('ambiguous' in loaded) return { ro: 1, t: 'notExported', ambiguous: loaded.ambiguous };
+  const fn = loaded.fn;
+  const args = decodeValue(start.args) as unknown[];
   const out = fn(...args);
   if (isIterator(out)) return stream(out);
   const value = await out;
-  return { ro: 1, t: 'return', value: encode(value, 'result') };
+  return { ro: 1, t: 'return', value: encodeValue(value, 'result') };
 }
 
 /** Send each value once the parent allows it; stop early if asked. */
@@ -122,13 +125,13 @@ async function stream(it: Iterator<unknown> | AsyncIterator<unknown>): Promise<T
     while (!stopRequested && upTo !== null && index >= upTo) await new Promise<void>((r) => (wake = r));
     if (stopRequested) {
       const r = await it.return?.();
-      return { ro: 1, t: 'return', value: encode(r?.value, 'result') };
+      return { ro: 1, t: 'return', value: encodeValue(r?.value, 'result') };
     }
     const r = await it.next();
-    if (r.done) return { ro: 1, t: 'return', value: encode(r.value, 'result') };
+    if (r.done) return { ro: 1, t: 'return', value: encodeValue(r.value, 'result') };
     if (stopRequested) continue; // the consumer left while this value was being made
     const value = await r.value; // as for-await does with a sync iterator's promises
-    await send({ ro: 1, t: 'yield', index, value: encode(value, `yield ${index}`) });
+    await send({ ro: 1, t: 'yield', index, value: encodeValue(value, `yield ${index}`) });
     index++;
   }
 }
@@ -155,7 +158,15 @@ function isIterator(v: unknown): v is Iterator<unknown> | AsyncIterator<unknown>
   return typeof o.next === 'function' && (typeof o[Symbol.iterator] === 'function' || typeof o[Symbol.asyncIterator] === 'function');
 }
 
-async function loadTarget(target: TargetSpec): Promise<(...args: unknown[]) => unknown> {
+type Fn = (...args: unknown[]) => unknown;
+
+/**
+ * Import the target's module and pick the function: the named export, or, for a function of an ES
+ * module (`at` given), the export defined at that position. Tells the parent which export it runs;
+ * `ambiguous` when no single export is defined there (the parent reports NotExportedError).
+ */
+async function loadTarget(start: StartMessage): Promise<{ fn: Fn } | { ambiguous: string[] }> {
+  const { target, at } = start;
   let mod: unknown;
   setLoadingTarget(target.module);
   try {
@@ -163,12 +174,18 @@ async function loadTarget(target: TargetSpec): Promise<(...args: unknown[]) => u
   } finally {
     setLoadingTarget(undefined);
   }
+  if (at) {
+    const found = findExportAt(mod, target.module, at, target.exportName);
+    if (!found.found) return { ambiguous: found.ambiguous };
+    await send({ ro: 1, t: 'loaded', exportName: found.exportName });
+    return { fn: found.fn };
+  }
   const fn = target.exportName === null ? mod : (mod as Record<string, unknown> | undefined)?.[target.exportName];
   if (typeof fn !== 'function') {
     const what = target.exportName === null ? 'its exports' : `its export ${JSON.stringify(target.exportName)}`;
     throw new TypeError(`fork(): ${target.module} was loaded in the child, but ${what} ${fn === undefined ? 'does not exist' : `is not a function (${typeof fn})`}`);
   }
-  return fn as (...args: unknown[]) => unknown;
+  return { fn: fn as Fn };
 }
 
 // A real dynamic import, whatever the TypeScript/CommonJS compilation does to `import()`.

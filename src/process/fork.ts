@@ -7,14 +7,16 @@
 import { type ChildProcess, fork as forkProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ProcessExitedError, TimeoutError } from '../errors';
-import { type Except, findExcepts, lendExcept, reviveExcepts } from '../except/except';
-import { decode, encode, type Json } from '../protocol/codec';
+import { ProcessExitedError, ProtocolError, TimeoutError } from '../errors';
+import { type Except, findExcepts, lendExcept } from '../except/except';
+import type { Json } from '../protocol/codec';
 import { errorFromWire } from '../protocol/error-wire';
 import { planLaunch } from './launch';
-import { locateFunction } from './locate';
-import { isProtocolMessage, type TargetSpec, type ToChild, type ToParent } from './messages';
+import { locateFunction, NotExportedError } from './locate';
+import { checkFromChild } from './check-message';
+import { isProtocolMessage, type TargetSpec, type ToChild } from './messages';
 import { loadingTarget, nextNumber } from './state';
+import { decodeValue, encodeValue } from './values';
 
 type AnyFn = (...args: any[]) => unknown;
 
@@ -133,46 +135,53 @@ type Final<R> = { ok: true; value: R } | { ok: false; error: Error };
  */
 export class Forked<R = unknown, Y = unknown> implements AsyncIterable<Y>, AsyncDisposable {
   readonly name: string;
-  /** Where the child finds the function. */
-  readonly target: Readonly<TargetSpec>;
   /** The child process (undefined only if it could not be started). */
   readonly process?: ChildProcess;
 
-  private readonly resultPromise: Promise<R>;
+  readonly #resultPromise: Promise<R>;
   // Method syntax: parameters stay bivariant, so a Forked<never> is still a Forked<unknown>.
-  private settleResult!: { resolve(v: R): void; reject(e: Error): void };
-  private final?: Final<R>;
-  private exitInfo?: ExitInfo;
-  private readonly exitPromise: Promise<ExitInfo>;
-  private resolveExit!: (e: ExitInfo) => void;
-  private readonly highWaterMark: number;
-  private readonly daemon: boolean;
-  private readonly callSite: Error;
-  private readonly releases: (() => void)[] = [];
+  #settleResult!: { resolve(v: R): void; reject(e: Error): void };
+  #final?: Final<R>;
+  #exitInfo?: ExitInfo;
+  readonly #exitPromise: Promise<ExitInfo>;
+  #resolveExit!: (e: ExitInfo) => void;
+  readonly #highWaterMark: number;
+  readonly #daemon: boolean;
+  readonly #callSite: Error;
+  readonly #releases: (() => void)[] = [];
+  #spec: Readonly<TargetSpec>;
+  /** An ES module's function: where it is defined, for the child to find its export (see locate.ts). */
+  readonly #at?: { line: number; column: number };
+  readonly #notExportedMessage?: string;
 
-  private started = false;
-  private kind: 'unknown' | 'value' | 'stream' = 'unknown';
-  private readonly buffer: Y[] = [];
-  private consumed = 0;
-  private iterator: 'none' | 'active' | 'done' = 'none';
-  /** Back-pressure applies while someone iterates and nobody asked to run to the end. */
-  private lifted = false;
-  private lastAllowed: number | null = null;
-  private waiters: (() => void)[] = [];
-  private errorDelivered = false;
-  private interested = false;
-  private stopReason?: { kind: 'timeout' | 'kill'; signal: NodeJS.Signals };
-  private timeoutTimer?: NodeJS.Timeout;
+  #started = false;
+  #kind: 'unknown' | 'value' | 'stream' = 'unknown';
+  readonly #buffer: Y[] = [];
+  /** Values the consumer has read, and yields received (the index the next one must have). */
+  #consumed = 0;
+  #received = 0;
+  #iterator: 'none' | 'active' | 'done' = 'none';
+  /** Back-pressure is off for good: join(), dispose. */
+  #lifted = false;
+  /** The highest credit sent to the child (yields with index < lastAllowed); null: no limit. Never lowered. */
+  #lastAllowed: number | null = null;
+  /** The child sent its return or throw; or broke the protocol: nothing more is read from it. */
+  #childDone = false;
+  #waiters: (() => void)[] = [];
+  #errorDelivered = false;
+  #interested = false;
+  #stopReason?: { kind: 'timeout' | 'kill'; signal: NodeJS.Signals };
+  #timeoutTimer?: NodeJS.Timeout;
 
   /** @internal use fork() */
   constructor(target: AnyFn | ExportRef, args: unknown[], options: ForkOptions) {
-    this.callSite = new Error();
-    this.resultPromise = new Promise<R>((resolve, reject) => {
-      this.settleResult = { resolve, reject };
+    this.#callSite = new Error();
+    this.#resultPromise = new Promise<R>((resolve, reject) => {
+      this.#settleResult = { resolve, reject };
     });
     // Never an unhandled rejection: the error reaches whoever reads result, join(), the iterator or the dispose.
-    this.resultPromise.catch(() => {});
-    this.exitPromise = new Promise<ExitInfo>((resolve) => (this.resolveExit = resolve));
+    this.#resultPromise.catch(() => {});
+    this.#exitPromise = new Promise<ExitInfo>((resolve) => (this.#resolveExit = resolve));
 
     let spec: TargetSpec;
     if (isExportRef(target)) {
@@ -180,7 +189,10 @@ export class Forked<R = unknown, Y = unknown> implements AsyncIterable<Y>, Async
     } else if (typeof target !== 'function') {
       throw new TypeError(`fork(): the target must be a function or fork.ref(module, name), got ${target === null ? 'null' : typeof target}`);
     } else {
-      spec = locateFunction(target);
+      const located = locateFunction(target);
+      spec = located.target;
+      this.#at = located.at;
+      this.#notExportedMessage = located.notExportedMessage;
     }
     const loading = loadingTarget();
     if (loading !== undefined) {
@@ -191,23 +203,23 @@ export class Forked<R = unknown, Y = unknown> implements AsyncIterable<Y>, Async
       );
     }
     checkOptions(options);
-    this.target = Object.freeze({ ...spec });
+    this.#spec = Object.freeze({ ...spec });
     // An arrow assigned to `exports.mul` has no name of its own: its export name is the next best.
     const baseName = isExportRef(target) ? target.name : target.name || spec.exportName || 'fork';
     this.name = options.name ?? `${baseName}-${nextNumber()}`;
-    this.highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
-    this.daemon = options.daemon ?? true;
+    this.#highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
+    this.#daemon = options.daemon ?? true;
 
     // Encode now, so a value that cannot travel fails here, at the call.
     const lent = [...findExcepts(args)].map((e: Except) => lendExcept(e));
-    for (const l of lent) this.releases.push(l.release);
+    for (const l of lent) this.#releases.push(l.release);
     let encodedArgs: Json;
     let plan: ReturnType<typeof planLaunch>;
     try {
-      encodedArgs = encode(args, 'args');
-      plan = planLaunch(spec, { execArgv: options.execArgv, env: options.env, cwd: options.cwd, daemon: this.daemon });
+      encodedArgs = encodeValue(args, 'args');
+      plan = planLaunch(spec, { execArgv: options.execArgv, env: options.env, cwd: options.cwd, daemon: this.#daemon });
     } catch (e) {
-      this.release();
+      this.#release();
       throw e;
     }
 
@@ -219,24 +231,32 @@ export class Forked<R = unknown, Y = unknown> implements AsyncIterable<Y>, Async
       serialization: 'json',
     });
     this.process = child;
-    this.watch(child, plan);
-    if (this.daemon) {
+    this.#watch(child, plan);
+    if (this.#daemon) {
       liveDaemons.add(child);
       installExitHook();
       child.unref();
       child.channel?.unref();
     }
     if (options.timeout !== undefined) {
-      this.timeoutTimer = setTimeout(() => this.stop('timeout', 'SIGTERM'), options.timeout);
-      this.timeoutTimer.unref();
+      this.#timeoutTimer = setTimeout(() => this.#stop('timeout', 'SIGTERM'), options.timeout);
+      this.#timeoutTimer.unref();
     }
     Promise.all(lent.map((l) => l.ready)).then(
-      () => this.sendStart(encodedArgs),
+      () => this.#sendStart(encodedArgs),
       (e: Error) => {
-        this.fail(new Error(`fork(): an Except argument could not listen: ${e.message}`, { cause: e }));
+        this.#fail(new Error(`fork(): an Except argument could not listen: ${e.message}`, { cause: e }));
         child.kill('SIGKILL');
       },
     );
+  }
+
+  /**
+   * Where the child finds the function. For a function of an ES module, `exportName` is fork()'s
+   * guess until the child has imported the module and said which export it runs.
+   */
+  get target(): Readonly<TargetSpec> {
+    return this.#spec;
   }
 
   /** The child's pid (undefined if it could not be started). */
@@ -246,17 +266,17 @@ export class Forked<R = unknown, Y = unknown> implements AsyncIterable<Y>, Async
 
   /** The exit code once the child has exited (null while it runs, or when a signal ended it). */
   get exitCode(): number | null {
-    return this.exitInfo?.code ?? null;
+    return this.#exitInfo?.code ?? null;
   }
 
   /** The signal that ended the child, if one did. */
   get signalCode(): NodeJS.Signals | null {
-    return this.exitInfo?.signal ?? null;
+    return this.#exitInfo?.signal ?? null;
   }
 
   /** True until the child process has exited. */
   get running(): boolean {
-    return this.exitInfo === undefined;
+    return this.#exitInfo === undefined;
   }
 
   /**
@@ -264,15 +284,15 @@ export class Forked<R = unknown, Y = unknown> implements AsyncIterable<Y>, Async
    * returned; rejects with the child's error, or with an error saying how the child died.
    */
   get result(): Promise<R> {
-    this.errorDelivered = true;
-    this.interest();
-    return this.resultPromise;
+    this.#errorDelivered = true;
+    this.#interest();
+    return this.#resultPromise;
   }
 
   /** Resolves once the child process has exited (never rejects). */
   get exited(): Promise<ExitInfo> {
-    this.interest();
-    return this.exitPromise;
+    this.#interest();
+    return this.#exitPromise;
   }
 
   /**
@@ -281,9 +301,9 @@ export class Forked<R = unknown, Y = unknown> implements AsyncIterable<Y>, Async
    * With `timeout`, rejects with TimeoutError if it takes longer (the child keeps running).
    */
   async join(options: { timeout?: number } = {}): Promise<R> {
-    this.errorDelivered = true;
-    this.runToEnd();
-    const done = Promise.all([this.resultPromise.catch(() => {}), this.exitPromise]);
+    this.#errorDelivered = true;
+    this.#runToEnd();
+    const done = Promise.all([this.#resultPromise.catch(() => {}), this.#exitPromise]);
     if (options.timeout !== undefined) {
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<'late'>((resolve) => (timer = setTimeout(() => resolve('late'), options.timeout)));
@@ -293,24 +313,24 @@ export class Forked<R = unknown, Y = unknown> implements AsyncIterable<Y>, Async
     } else {
       await done;
     }
-    return this.resultPromise;
+    return this.#resultPromise;
   }
 
   /** Send a signal (default SIGTERM); resolves once the child has exited. `result` rejects, naming the signal. */
   kill(signal: NodeJS.Signals = 'SIGTERM'): Promise<ExitInfo> {
-    this.errorDelivered = true;
-    this.interest();
-    if (this.exitInfo === undefined) this.stop('kill', signal);
-    return this.exitPromise;
+    this.#errorDelivered = true;
+    this.#interest();
+    if (this.#exitInfo === undefined) this.#stop('kill', signal);
+    return this.#exitPromise;
   }
 
   /** Leaving `await using p = fork(...)`: wait for the child; throw its error if nobody has seen it yet. */
   async [Symbol.asyncDispose](): Promise<void> {
-    this.runToEnd();
-    await Promise.all([this.resultPromise.catch(() => {}), this.exitPromise]);
-    const f = this.final;
-    if (f && !f.ok && !this.errorDelivered) {
-      this.errorDelivered = true;
+    this.#runToEnd();
+    await Promise.all([this.#resultPromise.catch(() => {}), this.#exitPromise]);
+    const f = this.#final;
+    if (f && !f.ok && !this.#errorDelivered) {
+      this.#errorDelivered = true;
       throw f.error;
     }
   }
@@ -321,83 +341,89 @@ export class Forked<R = unknown, Y = unknown> implements AsyncIterable<Y>, Async
    * ends the child's iterator (its finally blocks run) and the child returns.
    */
   [Symbol.asyncIterator](): AsyncIterator<Y, R> {
-    if (this.iterator !== 'none') throw new TypeError(`${this.name}: its values can be read only once`);
-    this.iterator = 'active';
-    this.interest();
-    this.updateAllowance();
+    if (this.#iterator !== 'none') throw new TypeError(`${this.name}: its values can be read only once`);
+    this.#iterator = 'active';
+    this.#interest();
+    this.#updateAllowance();
     return {
-      next: () => this.nextValue(),
+      next: () => this.#nextValue(),
       return: async (value?: unknown) => {
-        this.finishIterating(true);
+        this.#finishIterating(true);
         return { done: true, value: value as R };
       },
     };
   }
 
-  private async nextValue(): Promise<IteratorResult<Y, R>> {
+  async #nextValue(): Promise<IteratorResult<Y, R>> {
     for (;;) {
-      if (this.iterator === 'done') return { done: true, value: undefined as R };
-      if (this.buffer.length) {
-        const value = this.buffer.shift()!;
-        this.consumed++;
-        this.updateAllowance();
+      if (this.#iterator === 'done') return { done: true, value: undefined as R };
+      if (this.#buffer.length) {
+        const value = this.#buffer.shift()!;
+        this.#consumed++;
+        this.#updateAllowance();
         return { done: false, value };
       }
-      const f = this.final;
+      const f = this.#final;
       if (f) {
-        this.finishIterating(false);
+        this.#finishIterating(false);
         if (!f.ok) {
-          this.errorDelivered = true;
+          this.#errorDelivered = true;
           throw f.error;
         }
-        if (this.kind !== 'stream') {
+        if (this.#kind !== 'stream') {
           throw new TypeError(`${this.name} returned a value, not a stream of values: read it with \`await p.result\``);
         }
         return { done: true, value: f.value };
       }
-      await new Promise<void>((resolve) => this.waiters.push(resolve));
+      await new Promise<void>((resolve) => this.#waiters.push(resolve));
     }
   }
 
-  private finishIterating(early: boolean): void {
-    if (this.iterator !== 'active') return;
-    this.iterator = 'done';
-    if (early && !this.final) {
+  #finishIterating(early: boolean): void {
+    if (this.#iterator !== 'active') return;
+    this.#iterator = 'done';
+    if (early && !this.#final) {
       // The consumer left: the rest is not wanted; let the child end its iterator.
-      this.buffer.length = 0;
-      this.sendToChild({ ro: 1, t: 'stop' });
+      this.#buffer.length = 0;
+      this.#sendToChild({ ro: 1, t: 'stop' });
     }
   }
 
   /** Back-pressure off: join(), dispose, or nobody iterating. */
-  private runToEnd(): void {
-    this.interest();
-    this.lifted = true;
-    this.updateAllowance();
+  #runToEnd(): void {
+    this.#interest();
+    this.#lifted = true;
+    this.#updateAllowance();
   }
 
-  private allowance(): number | null {
-    return this.iterator === 'active' && !this.lifted ? this.consumed + this.highWaterMark : null;
+  /**
+   * The credit the child should have: while a loop reads, what it has consumed plus the window;
+   * while nobody iterates, what has arrived plus the window (the values are collected as they
+   * come, the child is not held back); no limit once join() or dispose asked to run to the end.
+   */
+  #allowance(): number | null {
+    if (this.#lifted) return null;
+    return (this.#iterator === 'active' ? this.#consumed : this.#received) + this.#highWaterMark;
   }
 
-  private updateAllowance(): void {
-    if (!this.started || this.final) return;
-    const upTo = this.allowance();
-    if (upTo === this.lastAllowed) return;
-    // Grant in batches of half the window, not one message per value read.
-    if (upTo !== null && this.lastAllowed !== null && upTo > this.lastAllowed && upTo - this.lastAllowed < Math.ceil(this.highWaterMark / 2)) return;
-    this.lastAllowed = upTo;
-    this.sendToChild({ ro: 1, t: 'allow', upTo });
+  #updateAllowance(): void {
+    if (!this.#started || this.#final || this.#childDone || this.#lastAllowed === null || this.#iterator === 'done') return;
+    const upTo = this.#allowance();
+    // Credit only grows (a child may already be using what it was given). Grant in batches of half
+    // the window, not one message per value read.
+    if (upTo !== null && upTo - this.#lastAllowed < Math.ceil(this.#highWaterMark / 2)) return;
+    this.#lastAllowed = upTo;
+    this.#sendToChild({ ro: 1, t: 'allow', upTo });
   }
 
-  private sendStart(args: Json): void {
-    if (this.exitInfo || this.final) return;
-    this.started = true;
-    this.lastAllowed = this.allowance();
-    this.sendToChild({ ro: 1, t: 'start', name: this.name, target: this.target, args, upTo: this.lastAllowed });
+  #sendStart(args: Json): void {
+    if (this.#exitInfo || this.#final) return;
+    this.#started = true;
+    this.#lastAllowed = this.#allowance();
+    this.#sendToChild({ ro: 1, t: 'start', name: this.name, target: this.#spec, args, upTo: this.#lastAllowed, ...(this.#at && { at: this.#at }) });
   }
 
-  private sendToChild(msg: ToChild): void {
+  #sendToChild(msg: ToChild): void {
     const child = this.process;
     if (!child?.connected) return;
     try {
@@ -411,16 +437,16 @@ export class Forked<R = unknown, Y = unknown> implements AsyncIterable<Y>, Async
     }
   }
 
-  private watch(child: ChildProcess, plan: { cwd?: string }): void {
+  #watch(child: ChildProcess, plan: { cwd?: string }): void {
     let exited: ExitInfo | undefined;
     let channelClosed = !child.connected;
     const finish = () => {
       if (!exited || !channelClosed) return;
       // Every message the child sent has been read by now: the channel is drained before it closes.
-      this.onExit(exited);
+      this.#onExit(exited);
     };
     child.on('message', (m: unknown) => {
-      if (isProtocolMessage(m)) this.onMessage(m as ToParent);
+      if (isProtocolMessage(m)) this.#onMessage(m);
     });
     child.once('disconnect', () => {
       channelClosed = true;
@@ -435,102 +461,153 @@ export class Forked<R = unknown, Y = unknown> implements AsyncIterable<Y>, Async
       // Spawning failed (or a signal could not be sent): no exit event follows a failed spawn.
       if (child.pid === undefined) {
         const where = plan.cwd !== undefined ? ` (cwd ${plan.cwd})` : '';
-        this.fail(new Error(`fork(): could not start a child process for ${this.name}${where}: ${e.message}`, { cause: e }));
-        this.onExit({ code: null, signal: null });
+        this.#fail(new Error(`fork(): could not start a child process for ${this.name}${where}: ${e.message}`, { cause: e }));
+        this.#onExit({ code: null, signal: null });
       }
     });
   }
 
-  private onMessage(m: ToParent): void {
-    try {
-      switch (m.t) {
-        case 'stream':
-          this.kind = 'stream';
-          return;
-        case 'yield':
-          this.buffer.push(reviveExcepts(decode(m.value)) as Y);
-          this.wake();
-          return;
-        case 'return':
-          if (this.kind === 'unknown') this.kind = 'value';
-          this.succeed(reviveExcepts(decode(m.value)) as R);
-          return;
-        case 'throw':
-          this.fail(errorFromWire(m.error, callerStack(this.callSite)));
-          return;
+  #onMessage(raw: { t: string }): void {
+    if (this.#childDone) return this.#violation(`a ${JSON.stringify(raw.t.slice(0, 40))} message after its last one`);
+    const m = checkFromChild(raw);
+    if (typeof m === 'string') return this.#violation(m);
+    switch (m.t) {
+      case 'loaded':
+        if (this.#at && m.exportName !== null && m.exportName !== this.#spec.exportName) {
+          this.#spec = Object.freeze({ ...this.#spec, exportName: m.exportName });
+        }
+        return;
+      case 'notExported': {
+        this.#childDone = true;
+        const names = m.ambiguous;
+        const message = names.length
+          ? `fork(): the exports ${names.join(', ')} of ${this.#spec.module} are all defined where this function is (closures of one factory?), ` +
+            `so the child cannot tell which one to run. Name it explicitly: fork(fork.ref(${JSON.stringify(this.#spec.module)}, ${JSON.stringify(names[0])}), …args).`
+          : (this.#notExportedMessage ?? `fork(): ${this.#spec.module} does not export the function`);
+        this.#fail(withCallerStack(new NotExportedError(message), this.#callSite));
+        return;
       }
-    } catch (e) {
-      this.fail(e as Error);
+      case 'stream':
+        if (this.#kind !== 'unknown') return this.#violation('a second stream message');
+        this.#kind = 'stream';
+        return;
+      case 'yield': {
+        if (this.#kind !== 'stream') return this.#violation('a yield before the stream message');
+        if (m.index !== this.#received) return this.#violation(`yield ${m.index} came after yield ${this.#received - 1}`);
+        if (this.#lastAllowed !== null && m.index >= this.#lastAllowed) {
+          return this.#violation(`yield ${m.index} is past the ${this.#lastAllowed} values it was allowed`);
+        }
+        let value: Y;
+        try {
+          value = decodeValue(m.value) as Y;
+        } catch (e) {
+          return this.#violation(`undecodable yield: ${(e as Error).message}`);
+        }
+        this.#received++;
+        // The consumer left: the child is ending its iterator; what it still sends is not wanted.
+        if (this.#iterator !== 'done') this.#buffer.push(value);
+        this.#updateAllowance();
+        this.#wake();
+        return;
+      }
+      case 'return': {
+        this.#childDone = true;
+        let value: R;
+        try {
+          value = decodeValue(m.value) as R;
+        } catch (e) {
+          return this.#violation(`undecodable result: ${(e as Error).message}`);
+        }
+        if (this.#kind === 'unknown') this.#kind = 'value';
+        this.#succeed(value);
+        return;
+      }
+      case 'throw':
+        this.#childDone = true;
+        this.#fail(errorFromWire(m.error, callerStack(this.#callSite)));
+        return;
     }
   }
 
-  private onExit(info: ExitInfo): void {
-    if (this.exitInfo) return;
-    this.exitInfo = info;
-    clearTimeout(this.timeoutTimer);
-    if (!this.final) this.fail(this.deathError(info));
-    this.release();
-    this.resolveExit(info);
-    this.wake();
+  /**
+   * The child broke the protocol (a yield past its credit, a malformed or unexpected message):
+   * nothing more is read from it, the Forked rejects with ProtocolError (values received before
+   * stay readable), and the child is killed.
+   */
+  #violation(what: string): void {
+    this.#childDone = true;
+    const err = new ProtocolError('BAD_MESSAGE', `${this.name} (pid ${this.pid ?? '?'}) broke the fork protocol: ${what}; the child was stopped`);
+    this.#fail(withCallerStack(err, this.#callSite));
+    if (this.#exitInfo === undefined) this.process?.kill('SIGKILL');
   }
 
-  private deathError(info: ExitInfo): Error {
+  #onExit(info: ExitInfo): void {
+    if (this.#exitInfo) return;
+    this.#exitInfo = info;
+    clearTimeout(this.#timeoutTimer);
+    if (!this.#final) this.#fail(this.#deathError(info));
+    this.#release();
+    this.#resolveExit(info);
+    this.#wake();
+  }
+
+  #deathError(info: ExitInfo): Error {
     const who = `${this.name} (pid ${this.pid ?? '?'})`;
     const how = info.signal ? `was killed by ${info.signal}` : `exited with code ${info.code}`;
     const extra = { exitCode: info.code, signal: info.signal };
-    if (this.stopReason?.kind === 'timeout') {
+    if (this.#stopReason?.kind === 'timeout') {
       return Object.assign(new TimeoutError(`${who} did not finish within its timeout and was stopped (${how})`), extra);
     }
-    const why = this.stopReason?.kind === 'kill' ? ` after kill(${this.stopReason.signal})` : '';
+    const why = this.#stopReason?.kind === 'kill' ? ` after kill(${this.#stopReason.signal})` : '';
     return Object.assign(new ProcessExitedError(`${who} ${how}${why} before returning a result`), extra);
   }
 
-  private succeed(value: R): void {
-    if (this.final) return;
-    this.final = { ok: true, value };
-    this.settleResult.resolve(value);
-    this.wake();
+  #succeed(value: R): void {
+    if (this.#final) return;
+    this.#final = { ok: true, value };
+    this.#settleResult.resolve(value);
+    this.#wake();
   }
 
-  private fail(error: Error): void {
-    if (this.final) return;
-    this.final = { ok: false, error };
-    this.settleResult.reject(error);
-    this.wake();
+  #fail(error: Error): void {
+    if (this.#final) return;
+    this.#final = { ok: false, error };
+    this.#settleResult.reject(error);
+    this.#wake();
   }
 
-  private wake(): void {
-    const w = this.waiters;
-    this.waiters = [];
+  #wake(): void {
+    const w = this.#waiters;
+    this.#waiters = [];
     for (const f of w) f();
   }
 
-  private stop(kind: 'timeout' | 'kill', signal: NodeJS.Signals): void {
+  #stop(kind: 'timeout' | 'kill', signal: NodeJS.Signals): void {
     const child = this.process;
-    if (!child || this.exitInfo) return;
-    this.stopReason ??= { kind, signal };
+    if (!child || this.#exitInfo) return;
+    this.#stopReason ??= { kind, signal };
     child.kill(signal);
     if (signal !== 'SIGKILL') {
       const t = setTimeout(() => {
-        if (!this.exitInfo) child.kill('SIGKILL');
+        if (!this.#exitInfo) child.kill('SIGKILL');
       }, KILL_GRACE_MS);
       t.unref();
     }
   }
 
   /** Someone waits on the child: a daemon child now keeps this process alive until it ends. */
-  private interest(): void {
-    if (this.interested) return;
-    this.interested = true;
+  #interest(): void {
+    if (this.#interested) return;
+    this.#interested = true;
     const child = this.process;
-    if (child && this.daemon && !this.exitInfo) {
+    if (child && this.#daemon && !this.#exitInfo) {
       child.ref();
       child.channel?.ref();
     }
   }
 
-  private release(): void {
-    for (const r of this.releases.splice(0)) r();
+  #release(): void {
+    for (const r of this.#releases.splice(0)) r();
   }
 }
 
@@ -542,6 +619,13 @@ function callerStack(site: Error): string | undefined {
     .split('\n')
     .filter((line, i) => i === 0 || !line.includes(__filename))
     .join('\n');
+}
+
+/** A local error whose stack is where fork() was called (the child's frames would say nothing). */
+function withCallerStack<E extends Error>(err: E, site: Error): E {
+  const frames = (callerStack(site) ?? '').split('\n').slice(1);
+  err.stack = [`${err.name}: ${err.message}`, ...frames].join('\n');
+  return err;
 }
 
 function installExitHook(): void {

@@ -1,21 +1,24 @@
 /**
  * Where does a function live? A child process cannot receive a function, only import one, so
- * fork() needs a module and an export name. Found in this order:
+ * fork() needs a module and an export name. It looks only at what is already loaded, and never
+ * loads anything itself (loading a module again would run its top-level code a second time in
+ * this process, and give other function objects than the ones in hand):
  *
- *  1. CommonJS (plain JS, TypeScript under ts-node, anything Jest loads): the module cache
- *     (`require.cache`) is searched for a module whose exports hold this very function.
- *  2. ES modules (not in that cache): V8's inspector gives the function's defining script; that
- *     module's namespace is searched the same way. If the namespace cannot be read yet (the
- *     module is still evaluating, e.g. the main script calling fork() at top level), the export
- *     is taken to be the function's own name, and the child checks it exists.
+ *  1. CommonJS (plain JS, TypeScript under ts-node or tsx's require hook, anything Jest loads):
+ *     the module cache (`require.cache`) is searched for a module whose exports hold this very
+ *     function.
+ *  2. ES modules: V8's inspector gives the function's defining script and the top-level bindings
+ *     of that module that hold it (`export function add` is the binding `add`). An ES module's
+ *     export table cannot be read synchronously without importing it, so the child, which imports
+ *     the module anyway, picks the export defined at the function's position (see find-export.ts)
+ *     and says which one it ran.
  *
  * When neither works (an inline or unexported function), the error says where the function is
  * defined and how to fix it.
  */
-import inspector from 'node:inspector';
 import { findSourceMap } from 'node:module';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { type FunctionFacts, inspectFunction } from './inspect-function';
 import type { TargetSpec } from './messages';
 
 /** Thrown when a function cannot be found among the exports of any module. */
@@ -27,19 +30,31 @@ export class NotExportedError extends TypeError {
 
 type AnyFn = (...args: any[]) => unknown;
 
-export function locateFunction(fn: AnyFn): TargetSpec {
+/** Where the function was found; for an ES module, also what the child needs to find its export. */
+export interface Located {
+  target: TargetSpec;
+  /** ES module: the function's position in the code V8 ran; the child runs the export defined there. */
+  at?: { line: number; column: number };
+  /** ES module: the message of the NotExportedError to give if the child finds no export defined there. */
+  notExportedMessage?: string;
+}
+
+export function locateFunction(fn: AnyFn): Located {
   const cjs = searchRequireCache(fn);
-  if (cjs) return cjs;
-  const where = functionLocation(fn);
-  if (where?.file) {
-    const ns = readNamespace(where.file);
-    if (ns.ok) {
-      const key = exportKeyOf(ns.value, fn);
-      if (key !== undefined) return { module: where.file, exportName: key, load: 'import' };
-    } else if (fn.name && isIdentifier(fn.name)) {
-      // Still evaluating (or has top-level await): trust the function's name; the child verifies it.
-      return { module: where.file, exportName: fn.name, load: 'import' };
-    }
+  if (cjs) return { target: cjs };
+  const facts = inspectFunction(fn, { bindings: true });
+  const where = facts && describeLocation(facts);
+  // V8 names an anonymous `export default function` / arrow 'default', and keeps it in no binding of its own.
+  const defaultExport = fn.name === 'default';
+  if (facts?.file && facts.isModule && (facts.bindings.length || defaultExport)) {
+    // A top-level function of an ES module. The export name is a guess the child confirms: the
+    // binding named like the function (`export function add`), else the first binding holding it.
+    const hint = defaultExport || facts.bindings.includes(fn.name) ? fn.name : facts.bindings[0]!;
+    return {
+      target: { module: facts.file, exportName: hint, load: 'import' },
+      at: { line: facts.line, column: facts.column },
+      notExportedMessage: notExported(fn, where, `is a top-level function of ${facts.file}, which does not export it`).message,
+    };
   }
   throw notExported(fn, where);
 }
@@ -91,68 +106,6 @@ function searchRequireCache(fn: AnyFn): TargetSpec | undefined {
   return undefined;
 }
 
-/** An ES module's namespace, if it can be had synchronously (require(esm), Node ≥ 20.19). */
-function readNamespace(file: string): { ok: true; value: unknown } | { ok: false } {
-  try {
-    return { ok: true, value: require(file) };
-  } catch {
-    return { ok: false };
-  }
-}
-
-export interface FunctionLocation {
-  /** A file path when the script is a file, else the script's URL (or undefined). */
-  file?: string;
-  url?: string;
-  line: number;
-  column: number;
-}
-
-/** The function's defining script and position, from V8 (undefined for native and bound functions). */
-export function functionLocation(fn: AnyFn): FunctionLocation | undefined {
-  let session: inspector.Session | undefined;
-  const slot = `__remoteobjLocate${process.pid}_${Date.now()}`;
-  try {
-    session = new inspector.Session();
-    session.connect();
-    const s = session;
-    (globalThis as Record<string, unknown>)[slot] = fn;
-    // Only the main context is asked. Code inside a vm context (Jest) is not found there, so its
-    // errors go without a location: evaluating in other contexts can crash Node 20 (a context that
-    // is listed but no longer usable, seen with ts-node loaded).
-    let loc: { scriptId: string; lineNumber: number; columnNumber: number } | undefined;
-    // The in-process session answers synchronously.
-    s.post('Runtime.evaluate', { expression: `globalThis[${JSON.stringify(slot)}]` }, (err, res) => {
-      const objectId = res?.result?.type === 'function' ? res.result.objectId : undefined;
-      if (err || !objectId) return;
-      s.post('Runtime.getProperties', { objectId, ownProperties: true }, (_err2, props) => {
-        const internal = props?.internalProperties?.find((p) => p.name === '[[FunctionLocation]]');
-        loc = internal?.value?.value as typeof loc;
-      });
-    });
-    if (!loc) return undefined;
-    const wanted = loc.scriptId;
-    let url: string | undefined;
-    const onScript = (m: inspector.InspectorNotification<inspector.Debugger.ScriptParsedEventDataType>) => {
-      if (m.params.scriptId === wanted) url = m.params.url;
-    };
-    s.on('Debugger.scriptParsed', onScript);
-    s.post('Debugger.enable', {}, () => {});
-    s.post('Debugger.disable', {}, () => {});
-    s.off('Debugger.scriptParsed', onScript);
-    let file: string | undefined;
-    if (url?.startsWith('file:')) file = fileURLToPath(url);
-    else if (url && path.isAbsolute(url)) file = url;
-    const where = { file, url: url || undefined, line: loc.lineNumber + 1, column: loc.columnNumber + 1 };
-    return file ? { ...where, ...originalPosition(file, where.line, where.column) } : where;
-  } catch {
-    return undefined;
-  } finally {
-    delete (globalThis as Record<string, unknown>)[slot];
-    session?.disconnect();
-  }
-}
-
 /**
  * V8 reports positions in the code it ran; for TypeScript (or any compiled file) map them back
  * to the source, through the source maps of the hook that compiled it (ts-node's
@@ -183,14 +136,27 @@ function isIdentifier(s: string): boolean {
   return /^[A-Za-z_$][\w$]*$/.test(s);
 }
 
-function notExported(fn: AnyFn, where: FunctionLocation | undefined): NotExportedError {
+/** Where a function is defined, for messages: the source position (mapped back from compiled code). */
+interface Where {
+  file?: string;
+  url?: string;
+  line: number;
+  column: number;
+}
+
+function describeLocation(facts: FunctionFacts): Where {
+  const where = { file: facts.file, url: facts.url, line: facts.line, column: facts.column };
+  return facts.file ? { ...where, ...originalPosition(facts.file, facts.line, facts.column) } : where;
+}
+
+function notExported(fn: AnyFn, where: Where | undefined, why = 'is not exported by any loaded module'): NotExportedError {
   const label = fn.name ? `function ${fn.name}` : 'an anonymous function';
   const at = where ? ` (defined at ${where.file ?? where.url ?? '<unknown script>'}:${where.line}:${where.column})` : '';
   const bound = fn.name.startsWith('bound ') ? ' A bound function cannot be forked: pass the arguments to fork() instead.' : '';
   const exportHint = fn.name && isIdentifier(fn.name) ? `\`export function ${fn.name}(…)\`` : '`export const work = …`';
   const refHint = where?.file ? `fork(fork.ref(${JSON.stringify(where.file)}, ${JSON.stringify(fn.name && isIdentifier(fn.name) ? fn.name : 'work')}), …args)` : "fork(fork.ref('/path/to/module', 'exportName'), …args)";
   return new NotExportedError(
-    `fork(): ${label}${at} is not exported by any loaded module, so a child process cannot import it.${bound} ` +
+    `fork(): ${label}${at} ${why}, so a child process cannot import it.${bound} ` +
       `Export it from its module (${exportHint}), import it, and pass that reference; or name it explicitly: ${refHint}.`,
   );
 }

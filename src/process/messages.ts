@@ -27,6 +27,11 @@ export interface StartMessage {
   args: Json;
   /** Yields the child may send before it waits: values with index < upTo; null = no limit. */
   upTo: number | null;
+  /**
+   * A function of an ES module: where it is defined (1-based, in the code V8 ran). The child runs
+   * the export of `target.module` defined there, `target.exportName` being only the first guess.
+   */
+  at?: { line: number; column: number };
 }
 
 /** Parent → child: a new allowance for yields (see StartMessage.upTo). */
@@ -43,6 +48,20 @@ export interface StopMessage {
 }
 
 export type ToChild = StartMessage | AllowMessage | StopMessage;
+
+/** Child → parent: the module is loaded; this export is the function it runs. */
+export interface LoadedMessage {
+  ro: 1;
+  t: 'loaded';
+  exportName: string | null;
+}
+
+/** Child → parent: no export of the module is defined at `at` (or several are: `ambiguous`). */
+export interface NotExportedMessage {
+  ro: 1;
+  t: 'notExported';
+  ambiguous: string[];
+}
 
 /** Child → parent: the function returned an iterator; yields follow. */
 export interface StreamMessage {
@@ -72,7 +91,7 @@ export interface ThrowMessage {
   error: WireError;
 }
 
-export type ToParent = StreamMessage | YieldMessage | ReturnMessage | ThrowMessage;
+export type ToParent = LoadedMessage | NotExportedMessage | StreamMessage | YieldMessage | ReturnMessage | ThrowMessage;
 
 export function isProtocolMessage(m: unknown): m is { ro: 1; t: string } {
   return m !== null && typeof m === 'object' && (m as { ro?: unknown }).ro === 1 && typeof (m as { t?: unknown }).t === 'string';
