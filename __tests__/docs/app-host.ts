@@ -39,7 +39,11 @@ export class App {
   name = 'app';
   config: { level: string; sticky?: boolean } = { level: 'info' };
   limits = { connections: 100, rate: 2.5 };
-  sessions: Record<string, { user: string }> = { abc: { user: 'ann' }, def: { user: 'bob' } };
+  sessions: Record<string, { user: string; lastSeen: string }> = {
+    abc: { user: 'ann', lastSeen: '2026-11-30T09:12:00Z' },
+    def: { user: 'bob', lastSeen: '2026-12-01T07:40:00Z' },
+  };
+  users: Record<string, { name: string }> = { abc: { name: 'Ann' }, def: { name: 'Bob' } };
   cache = new Cache();
   queue = new Queue();
   items = ['apple', 'pear'];
