@@ -10,6 +10,8 @@
  *  - a name must be the value's own property or defined by its class hierarchy; members that only
  *    Object.prototype or Function.prototype provide (`__defineGetter__`, `valueOf`, `call`,
  *    `apply`, `bind`, ...) are refused.
+ *  - the library's own objects and Node's I/O handles are refused wherever a chain meets them
+ *    (owned.ts; evaluate.ts asks, on every op's result).
  */
 import { AccessError } from './errors';
 
@@ -42,6 +44,23 @@ export interface AccessOptions {
   readonly?: boolean;
   /** A last say on every access, after the built-in rules. */
   policy?: AccessPolicy;
+  /**
+   * Let chains reach Node's I/O handles (servers, sockets, child processes, workers, file
+   * handles...) found on the hosted object. Default false: through a server a client could
+   * `close()` it and `listen()` on TCP, through a socket write into another client's connection.
+   * The library's own objects (hosts, connections, forked children...) stay refused.
+   */
+  allowIoHandles?: boolean;
+}
+
+/** The access options out of a host's options (a copy: later changes to the caller's object do not count). */
+export function accessOptions(options: AccessOptions): AccessOptions {
+  return {
+    expose: options.expose,
+    readonly: options.readonly,
+    policy: options.policy,
+    allowIoHandles: options.allowIoHandles,
+  };
 }
 
 const ALWAYS_BLOCKED = new Set(['constructor', 'prototype', '__proto__']);

@@ -5,6 +5,8 @@
  * costs no extra ticks.
  */
 import { type AccessOptions, checkAccess } from './access';
+import { AccessError } from './errors';
+import { refusalOf } from './owned';
 import type { OpName } from './protocol/messages';
 
 /** An op with its values already decoded (see host/session.ts). */
@@ -48,6 +50,8 @@ export interface EvalContext {
   /** Functions a client may name in passto. */
   functions: Readonly<Record<string, (...args: any[]) => unknown>>;
   access: AccessOptions;
+  /** The hosted object once it has been found reachable (owned.ts), so it is checked once, not on every request. */
+  reachableRoot?: unknown;
 }
 
 /** An op threw: carries the error and which op it was, for the reply's `origin`. */
@@ -69,7 +73,38 @@ interface State {
 
 export function evaluate(root: unknown, ops: readonly EvalOp[], ctx: EvalContext): Outcome | Promise<Outcome> {
   const state: State = { root, value: root, holder: undefined };
+  if (ops.length > 0 && ctx.reachableRoot !== root) {
+    // A hosted object that is itself a Host, a socket...: nothing of it is reachable.
+    try {
+      refuseUnreachable(root, undefined, ctx);
+    } catch (e) {
+      throw new OpFailure(e, 0, ops[0]!.op);
+    }
+    ctx.reachableRoot = root;
+  }
   return run(root, ops, 0, state, ctx);
+}
+
+/**
+ * Refuse a value no chain may reach (the library's own objects, Node's I/O handles; owned.ts):
+ * checked on every op's result, before it is used, awaited or sent, so the op that reached it
+ * is the one refused.
+ */
+function refuseUnreachable(value: unknown, op: EvalOp | undefined, ctx: EvalContext): void {
+  const refusal = refusalOf(value, ctx.access);
+  if (refusal === undefined) return;
+  const what = op === undefined ? 'the hosted object' : op.op === 'get' || op.op === 'super' ? `"${op.key}"` : op.op === 'passto' ? `what passto "${op.name}" returned` : `what ${op.op} returned`;
+  if (refusal.rule === 'library-owned') {
+    throw new AccessError('library-owned', `${what} is one of remoteobj's own objects (${refusal.what}); a client never reaches those`);
+  }
+  throw new AccessError(
+    'io-handle',
+    `${what} is a Node I/O handle (${refusal.what}); a client does not reach those unless the host allows it (allowIoHandles)`,
+  );
+}
+
+function isObjectLike(v: unknown): v is object {
+  return v !== null && (typeof v === 'object' || typeof v === 'function');
 }
 
 function run(root: unknown, ops: readonly EvalOp[], from: number, state: State, ctx: EvalContext): Outcome | Promise<Outcome> {
@@ -78,12 +113,20 @@ function run(root: unknown, ops: readonly EvalOp[], from: number, state: State, 
     let result: unknown;
     try {
       result = step(op, ops, i, state, ctx);
+      if (isObjectLike(result)) refuseUnreachable(result, op, ctx);
     } catch (e) {
       throw new OpFailure(e, i, op.op);
     }
     if (isThenable(result)) {
       return Promise.resolve(result).then(
         (settled) => {
+          if (isObjectLike(settled)) {
+            try {
+              refuseUnreachable(settled, op, ctx);
+            } catch (e) {
+              throw new OpFailure(e, i, op.op);
+            }
+          }
           state.value = settled;
           return run(root, ops, i + 1, state, ctx);
         },
@@ -231,6 +274,7 @@ function describe(cur: unknown, atRoot: boolean, ctx: EvalContext): Description 
         continue;
       }
       const d = Object.getOwnPropertyDescriptor(o, name)!;
+      if (!d.get && !d.set && refusalOf(d.value, ctx.access) !== undefined) continue; // a Host, a socket...: not reachable, not listed
       if (d.get || d.set) {
         out.members.push({ name, kind: 'getter', own, writable: d.set !== undefined });
       } else {

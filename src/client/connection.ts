@@ -25,6 +25,7 @@ import { parseReplyLine } from '../protocol/line-reader';
 import { DEFAULT_MAX_MESSAGE_BYTES, LineSplitter, LineWriter } from '../transport/lines';
 import { checkSocketPath, isWindowsPipe } from '../transport/socket-path';
 import path from 'node:path';
+import { markLibraryOwned } from '../owned';
 
 /** What a settled request gives back: a value, or "the hosted object itself". */
 export type Result = { kind: 'value'; value: unknown } | { kind: 'self' };
@@ -98,6 +99,7 @@ export class Connection {
   private readonly closeWaiters: (() => void)[] = [];
 
   private constructor(socketPath: string, options: ConnectOptions) {
+    markLibraryOwned(this);
     this.path = socketPath;
     this.options = { ...options };
   }

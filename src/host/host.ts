@@ -14,6 +14,9 @@ import { errorToWire } from '../protocol/error-wire';
 import { FifoLock, type Job } from './lock';
 import { type Channel, type Replier, Session, type SessionHost } from './session';
 import { registerLocal, unregisterLocal } from './local-registry';
+import { markLibraryOwned } from '../owned';
+import { accessOptions } from '../access';
+import { jsonOf } from '../safe-functions';
 
 export type PasstoFunction = (value: any, ...args: any[]) => unknown;
 
@@ -25,7 +28,7 @@ export const DEFAULT_FUNCTIONS: Readonly<Record<string, PasstoFunction>> = Objec
   'Object.keys': (v: object) => Object.keys(v),
   'Object.entries': (v: object) => Object.entries(v),
   'Array.from': (v: Iterable<unknown>) => Array.from(v),
-  'JSON.stringify': (v: unknown, space?: number) => JSON.stringify(v, null, space),
+  'JSON.stringify': jsonOf, // JSON.stringify(v, null, space), refusing the library's objects and I/O handles inside
 });
 
 export interface ServeOptions extends AccessOptions {
@@ -89,6 +92,7 @@ export class Host<T = unknown> implements SessionHost {
     socketPath: string,
     options: ServeOptions = {},
   ) {
+    markLibraryOwned(this);
     this.path = isWindowsPipe(socketPath) ? socketPath : path.resolve(socketPath);
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.lock = new FifoLock(options.mode ?? 'auto');
@@ -101,7 +105,7 @@ export class Host<T = unknown> implements SessionHost {
     this.maxQueuedPerConnection = Math.max(1, options.maxQueuedPerConnection ?? 1024);
     this.lockTimeout = options.lockTimeout;
     const functions = options.replaceFunctions ? { ...options.functions } : { ...DEFAULT_FUNCTIONS, ...options.functions };
-    this.ctx = { functions, access: { expose: options.expose, readonly: options.readonly, policy: options.policy } };
+    this.ctx = { functions, access: accessOptions(options) };
   }
 
   /** True from listen until close() is called. */

@@ -6,10 +6,11 @@
 import { AuthError, ErrorCodes, NotListeningError, ProtocolError, type ProtocolErrorCode, ShutdownError } from '../errors';
 import { AUTH_METHOD, authDigest, digestsMatch, MAX_PRE_AUTH_BYTES, newNonce, type Secret } from '../protocol/auth';
 import { type EvalOp, trimHostFrames } from '../evaluate';
-import { decode, decodeList, encode } from '../protocol/codec';
+import { decode, decodeList, encodeReply } from '../protocol/codec';
 import { errorToWire, type WireError } from '../protocol/error-wire';
 import { parseRequestLine } from '../protocol/line-reader';
 import { AuthRequest, OP_NAMES, type Op, PROTOCOL_NAME, PROTOCOL_VERSION, RequestSchema, type RequestId } from '../protocol/messages';
+import { markLibraryOwned } from '../owned';
 
 /** Where a session writes; a socket or the in-process channel of the local bypass. */
 export interface Channel {
@@ -56,6 +57,7 @@ export class Session {
     private readonly host: SessionHost,
     private readonly channel: Channel,
   ) {
+    markLibraryOwned(this);
     if (host.secret !== undefined) this.nonce = newNonce();
   }
 
@@ -164,7 +166,7 @@ export class Session {
   replyValue(id: RequestId, value: unknown): void {
     let encoded: unknown;
     try {
-      encoded = encode(value, 'result');
+      encoded = encodeReply(value);
     } catch (e) {
       return this.replyError(id, e);
     }

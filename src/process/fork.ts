@@ -15,6 +15,7 @@ import { planLaunch } from './launch';
 import { locateFunction } from './locate';
 import { isProtocolMessage, type TargetSpec, type ToChild, type ToParent } from './messages';
 import { loadingTarget, nextNumber } from './state';
+import { markLibraryOwned } from '../owned';
 
 type AnyFn = (...args: any[]) => unknown;
 
@@ -166,6 +167,7 @@ export class Forked<R = unknown, Y = unknown> implements AsyncIterable<Y>, Async
 
   /** @internal use fork() */
   constructor(target: AnyFn | ExportRef, args: unknown[], options: ForkOptions) {
+    markLibraryOwned(this);
     this.callSite = new Error();
     this.resultPromise = new Promise<R>((resolve, reject) => {
       this.settleResult = { resolve, reject };

@@ -12,7 +12,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { types } from 'node:util';
-import { EncodeError, ProtocolError } from '../errors';
+import { AccessError, EncodeError, ProtocolError } from '../errors';
+import { isLibraryOwned } from '../owned';
 import { errorFromWire, errorToWire } from './error-wire';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -113,6 +114,24 @@ export function encode(value: unknown, path = 'value'): Json {
   return enc(value, path, 0, undefined);
 }
 
+/** True while encodeReply runs: then no object of the library travels, not even by its wire form. */
+let replying = false;
+
+/**
+ * Encode a host's reply value. Like encode, and an object of the library (owned.ts) nested
+ * anywhere in it is refused, an Except too (fork() sends an Except by its wire form; a host
+ * never hands one to a client).
+ */
+export function encodeReply(value: unknown): Json {
+  if (isPlainJson(value, 0)) return value as Json;
+  replying = true;
+  try {
+    return enc(value, 'result', 0, undefined);
+  } finally {
+    replying = false;
+  }
+}
+
 /**
  * Encode a list of values (a call's arguments), each named `${path}[i]` in errors. Plain JSON
  * lists are returned as they are.
@@ -191,6 +210,8 @@ function enc(v: unknown, path: string, depth: number, seen: Set<object> | undefi
       return { $bigint: digits };
     }
     case 'function':
+      if (isLibraryOwned(v)) throw new AccessError('library-owned', `cannot send one of remoteobj's own objects at ${path}`);
+      throw new EncodeError(`cannot send ${describeKind(v)} at ${path}: only data can cross the wire`);
     case 'symbol':
       throw new EncodeError(`cannot send ${describeKind(v)} at ${path}: only data can cross the wire`);
   }
@@ -269,6 +290,8 @@ function enc(v: unknown, path: string, depth: number, seen: Set<object> | undefi
  */
 function encodeObject(o: object, path: string, depth: number, seen: Set<object> | undefined): Json {
   const hook = (o as { toJSON?: unknown }).toJSON;
+  // The library's own objects (a Host, a Connection...) are never copied as data (they hold secrets and sockets).
+  if ((replying || typeof hook !== 'function') && isLibraryOwned(o)) throw new AccessError('library-owned', `cannot send one of remoteobj's own objects at ${path}`);
   let skipHook = false;
   if (typeof hook === 'function') {
     let json: unknown;

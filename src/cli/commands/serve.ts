@@ -13,6 +13,7 @@ import type { Command } from '../context';
 import { EXIT, UsageError } from '../exit-codes';
 import { loadModule, materialize, pickExport, type ServeControl } from '../load-module';
 import { formatError } from '../output';
+import { markLibraryOwned } from '../../owned';
 
 /** The longest a Node timer can wait: `--grace 0` (no limit) becomes this. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -80,6 +81,7 @@ export const serve: Command = {
         return host;
       },
     };
+    markLibraryOwned(control, 'the serve control');
 
     const onSignal = (signal: NodeJS.Signals) => {
       if (closing) {
