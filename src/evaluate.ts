@@ -4,7 +4,7 @@
  * returns a promise, then continues after that promise settles, so a chain over sync members
  * costs no extra ticks.
  */
-import { type AccessOptions, checkAccess } from './access';
+import { type AccessOptions, checkAccess, rootPrototypeKind } from './access';
 import { AccessError } from './errors';
 import { refusalOf } from './owned';
 import type { OpName } from './protocol/messages';
@@ -263,7 +263,7 @@ function describe(cur: unknown, atRoot: boolean, ctx: EvalContext): Description 
   const className = (Object.getPrototypeOf(boxed) as { constructor?: { name?: string } } | null)?.constructor?.name;
   if (className) out.className = className;
   const seen = new Set<string>();
-  for (let o: object | null = boxed, own = true; o !== null && o !== Object.prototype && o !== Function.prototype; o = Object.getPrototypeOf(o), own = false) {
+  for (let o: object | null = boxed, own = true; o !== null && rootPrototypeKind(o) === undefined; o = Object.getPrototypeOf(o), own = false) {
     for (const name of Object.getOwnPropertyNames(o)) {
       if (seen.has(name)) continue;
       seen.add(name);
