@@ -51,6 +51,12 @@ export interface AccessOptions {
    * The library's own objects (hosts, connections, forked children...) stay refused.
    */
   allowIoHandles?: boolean;
+  /**
+   * Accept `$regexp` values from clients (default false: ProtocolError BAD_VALUE). Running a
+   * pattern a client chose can take exponential time (`/^(a+)+$/` against "aaa…b") and freeze
+   * the host for every client; accept them only from clients you trust with that.
+   */
+  acceptRegExp?: boolean;
 }
 
 /** The access options out of a host's options (a copy: later changes to the caller's object do not count). */
@@ -60,6 +66,7 @@ export function accessOptions(options: AccessOptions): AccessOptions {
     readonly: options.readonly,
     policy: options.policy,
     allowIoHandles: options.allowIoHandles,
+    acceptRegExp: options.acceptRegExp,
   };
 }
 

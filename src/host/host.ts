@@ -75,6 +75,8 @@ export class Host<T = unknown> implements SessionHost {
   private readonly fulfillFinal: boolean;
   private readonly closeGraceMs: number;
   readonly secret?: string | Buffer;
+  /** @internal whether `$regexp` values from clients are built (ServeOptions.acceptRegExp) */
+  readonly acceptRegExp: boolean;
   private readonly authTimeoutMs: number;
   private readonly maxConnections: number;
   private readonly maxQueuedPerConnection: number;
@@ -106,6 +108,7 @@ export class Host<T = unknown> implements SessionHost {
     this.lockTimeout = options.lockTimeout;
     const functions = options.replaceFunctions ? { ...options.functions } : { ...DEFAULT_FUNCTIONS, ...options.functions };
     this.ctx = { functions, access: accessOptions(options) };
+    this.acceptRegExp = options.acceptRegExp === true;
   }
 
   /** True from listen until close() is called. */

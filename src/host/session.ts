@@ -32,6 +32,8 @@ export interface SessionHost {
   readonly maxMessageBytes: number;
   /** When set, a client must answer the hello's HMAC challenge before any request runs. */
   readonly secret?: Secret;
+  /** Build RegExp values from clients' `$regexp` (refused when not true: ReDoS). */
+  readonly acceptRegExp?: boolean;
   /** Queue a decoded request; `reply` is called exactly once. */
   enqueue(ops: EvalOp[], reply: Replier): void;
 }
@@ -134,7 +136,7 @@ export class Session {
     }
     let ops: EvalOp[];
     try {
-      ops = decodeOps(parsed.data.ops);
+      ops = decodeOps(parsed.data.ops, this.host.acceptRegExp === true);
     } catch (e) {
       if (e instanceof ProtocolError) return this.protocolError(id, e.code as ProtocolErrorCode, e.message);
       return this.protocolError(id, 'BAD_VALUE', (e as Error).message);
@@ -256,17 +258,21 @@ class PendingReply implements Replier {
   }
 }
 
+const WITH_REGEXP = { regexp: true };
+const WITHOUT_REGEXP = { regexp: false };
+
 /** Decode the ops' values. In place: zod's output is already a fresh copy of the request. */
-function decodeOps(ops: Op[]): EvalOp[] {
+function decodeOps(ops: Op[], acceptRegExp: boolean): EvalOp[] {
+  const options = acceptRegExp ? WITH_REGEXP : WITHOUT_REGEXP;
   for (const op of ops) {
     switch (op.op) {
       case 'call':
       case 'passto':
-        op.args = decodeList(op.args);
+        op.args = decodeList(op.args, options);
         break;
       case 'set':
       case 'has':
-        op.value = decode(op.value);
+        op.value = decode(op.value, options);
         break;
     }
   }
