@@ -16,13 +16,13 @@ import { type Channel, type Replier, Session, type SessionHost } from './session
 import { registerLocal, unregisterLocal } from './local-registry';
 import { markLibraryOwned } from '../owned';
 import { accessOptions } from '../access';
-import { jsonOf } from '../safe-functions';
+import { jsonOf, stringOf } from '../safe-functions';
 
 export type PasstoFunction = (value: any, ...args: any[]) => unknown;
 
 /** Functions every host offers to `$passto` unless `functions` replaces them. */
 export const DEFAULT_FUNCTIONS: Readonly<Record<string, PasstoFunction>> = Object.freeze({
-  String: (v: unknown) => String(v),
+  String: stringOf, // String(v), without a function's source code
   Number: (v: unknown) => Number(v),
   Boolean: (v: unknown) => Boolean(v),
   'Object.keys': (v: object) => Object.keys(v),
