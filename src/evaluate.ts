@@ -6,19 +6,24 @@
  */
 import { type AccessOptions, checkAccess, rootPrototypeKind } from './access';
 import { AccessError } from './errors';
+import { closeMembers, missingMemberError } from './missing-member';
 import { refusalOf } from './owned';
 import type { OpName } from './protocol/messages';
 
-/** An op with its values already decoded (see host/session.ts). */
+/**
+ * An op with its values already decoded (see host/session.ts). `strict` on get, super and del:
+ * a member that does not exist is a MissingMemberError instead of `undefined` (a request's
+ * `strict` field sets it on each of its ops).
+ */
 export type EvalOp =
-  | { op: 'get'; key: string | number }
+  | { op: 'get'; key: string | number; strict?: boolean }
   | { op: 'call'; args: unknown[] }
   | { op: 'set'; key: string | number; value: unknown }
-  | { op: 'del'; key: string | number }
+  | { op: 'del'; key: string | number; strict?: boolean }
   | { op: 'has'; value: unknown }
   | { op: 'len' }
   | { op: 'passto'; name: string; args: unknown[] }
-  | { op: 'super'; key: string | number; depth: number }
+  | { op: 'super'; key: string | number; depth: number; strict?: boolean }
   | { op: 'describe' };
 
 /** One member of a described value. */
@@ -160,6 +165,7 @@ function step(op: EvalOp, ops: readonly EvalOp[], i: number, state: State, ctx: 
     case 'get': {
       const key = String(op.key);
       checkAccess({ kind: 'get', target: cur, key, atRoot: cur === state.root, path: keyPath(ops, i, ctx) }, ctx.access);
+      if (op.strict && cur !== null && cur !== undefined && !(key in Object(cur))) throw missingMemberError(cur, key, 'get', cur === state.root, ctx.access);
       state.holder = cur;
       return (cur as Record<string, unknown>)[key]; // throws the native TypeError on null/undefined
     }
@@ -175,7 +181,13 @@ function step(op: EvalOp, ops: readonly EvalOp[], i: number, state: State, ctx: 
       if (typeof fn !== 'function') {
         const prev = ops[i - 1];
         const what = prev && 'key' in prev ? `"${prev.key}"` : 'the value';
-        throw new TypeError(`${what} is not a function (it is ${fn === null ? 'null' : typeof fn})`);
+        let hint = '';
+        if (fn === undefined && prev?.op === 'get' && isObjectLike(self) && !(String(prev.key) in self)) {
+          // A typo: say so, with the names it may have meant (reachable ones only).
+          const near = closeMembers(self, String(prev.key), self === state.root, ctx.access);
+          hint = `; there is no member "${prev.key}"${near.length ? ` (did you mean ${near.map((n) => `"${n}"`).join(' or ')}?)` : ''}`;
+        }
+        throw new TypeError(`${what} is not a function (it is ${fn === null ? 'null' : typeof fn})${hint}`);
       }
       return Reflect.apply(fn, self, op.args);
     }
@@ -196,6 +208,7 @@ function step(op: EvalOp, ops: readonly EvalOp[], i: number, state: State, ctx: 
       if (cur === null || (typeof cur !== 'object' && typeof cur !== 'function')) {
         throw new TypeError(`cannot delete "${key}" from ${cur === null ? 'null' : typeof cur}`);
       }
+      if (op.strict && !(key in cur)) throw missingMemberError(cur, key, 'del', cur === state.root, ctx.access);
       if (!Reflect.deleteProperty(cur, key)) throw new TypeError(`cannot delete "${key}": the property is not configurable`);
       return undefined;
     }
@@ -224,6 +237,7 @@ function step(op: EvalOp, ops: readonly EvalOp[], i: number, state: State, ctx: 
       for (let d = 0; d < op.depth && proto !== null; d++) proto = Object.getPrototypeOf(proto);
       if (proto === null) throw new TypeError(`the value has no class ${op.depth} level(s) above its own`);
       checkAccess({ kind: 'super', target: proto, key, atRoot: cur === state.root, path: keyPath(ops, i, ctx) }, ctx.access);
+      if (op.strict && !(key in proto)) throw missingMemberError(proto, key, 'super', cur === state.root, ctx.access);
       state.holder = cur;
       return Reflect.get(proto, key, cur);
     }

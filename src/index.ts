@@ -33,6 +33,7 @@ export {
   AccessError,
   AuthError,
   LimitError,
+  MissingMemberError,
   TimeoutError,
   ProcessExitedError,
   ErrorCodes,

@@ -136,7 +136,7 @@ export class Session {
     }
     let ops: EvalOp[];
     try {
-      ops = decodeOps(parsed.data.ops, this.host.acceptRegExp === true);
+      ops = decodeOps(parsed.data.ops, parsed.data.strict === true, this.host.acceptRegExp === true);
     } catch (e) {
       if (e instanceof ProtocolError) return this.protocolError(id, e.code as ProtocolErrorCode, e.message);
       return this.protocolError(id, 'BAD_VALUE', (e as Error).message);
@@ -261,8 +261,11 @@ class PendingReply implements Replier {
 const WITH_REGEXP = { regexp: true };
 const WITHOUT_REGEXP = { regexp: false };
 
-/** Decode the ops' values. In place: zod's output is already a fresh copy of the request. */
-function decodeOps(ops: Op[], acceptRegExp: boolean): EvalOp[] {
+/**
+ * Decode the ops' values. In place: zod's output is already a fresh copy of the request. A
+ * strict request makes each get, super and del op strict (see evaluate.ts).
+ */
+function decodeOps(ops: Op[], strict: boolean, acceptRegExp: boolean): EvalOp[] {
   const options = acceptRegExp ? WITH_REGEXP : WITHOUT_REGEXP;
   for (const op of ops) {
     switch (op.op) {
@@ -273,6 +276,11 @@ function decodeOps(ops: Op[], acceptRegExp: boolean): EvalOp[] {
       case 'set':
       case 'has':
         op.value = decode(op.value, options);
+        break;
+      case 'get':
+      case 'super':
+      case 'del':
+        if (strict) (op as { strict?: boolean }).strict = true;
         break;
     }
   }
