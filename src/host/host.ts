@@ -16,6 +16,7 @@ import { type Channel, type Replier, Session, type SessionHost } from './session
 import { registerLocal, unregisterLocal } from './local-registry';
 import { markLibraryOwned } from '../owned';
 import { accessOptions } from '../access';
+import { checkSocketPath } from '../transport/socket-path';
 import { jsonOf, stringOf } from '../safe-functions';
 
 export type PasstoFunction = (value: any, ...args: any[]) => unknown;
@@ -425,6 +426,7 @@ function fail(reply: Replier, e: unknown): void {
  * A stale socket file is replaced; a path where a live host answers is refused.
  */
 export async function serve<T>(target: T, socketPath: string, options: ServeOptions = {}): Promise<Host<T>> {
+  checkSocketPath(socketPath); // before it is resolved: "127.0.0.1:7777" must not become a file in the working directory
   const host = new Host(target, socketPath, options);
   await host.listen(options.localBypass ?? true);
   return host;
