@@ -61,6 +61,8 @@ const canonical = [
   '{"id":4,"ops":[{"op":"get","key":"a b-c.d!~"},{"op":"call","args":["}]}"]}]}',
   '{"id":5,"ops":[{"op":"get","key":"f"},{"op":"call","args":[0,12,"a,b]",true,false,null,""]}]}',
   '{"id":6,"ops":[{"op":"get","key":"g"},{"op":"call","args":[123456789012345,1234567890123456,-1,1.5]}]}',
+  '{"id":8,"strict":true,"ops":[{"op":"get","key":"count"}]}', // a strict request (connect's `strict` option)
+  '{"id":9,"strict":true,"ops":[{"op":"get","key":"add"},{"op":"call","args":[1]}]}',
 ];
 
 test.each(canonical)('the client\'s line %s is read by hand, to the same value', (line) => {

@@ -9,7 +9,9 @@
  *    for the client proxy's controls) are refused.
  *  - a name must be the value's own property or defined by its class hierarchy; members that only
  *    Object.prototype or Function.prototype provide (`__defineGetter__`, `valueOf`, `call`,
- *    `apply`, `bind`, ...) are refused.
+ *    `apply`, `bind`, ...) are refused — those of any realm (a `vm` context has its own).
+ *  - the library's own objects and Node's I/O handles are refused wherever a chain meets them
+ *    (owned.ts; evaluate.ts asks, on every op's result).
  */
 import { AccessError } from './errors';
 
@@ -42,6 +44,30 @@ export interface AccessOptions {
   readonly?: boolean;
   /** A last say on every access, after the built-in rules. */
   policy?: AccessPolicy;
+  /**
+   * Let chains reach Node's I/O handles (servers, sockets, child processes, workers, file
+   * handles...) found on the hosted object. Default false: through a server a client could
+   * `close()` it and `listen()` on TCP, through a socket write into another client's connection.
+   * The library's own objects (hosts, connections, forked children...) stay refused.
+   */
+  allowIoHandles?: boolean;
+  /**
+   * Accept `$regexp` values from clients (default false: ProtocolError BAD_VALUE). Running a
+   * pattern a client chose can take exponential time (`/^(a+)+$/` against "aaa…b") and freeze
+   * the host for every client; accept them only from clients you trust with that.
+   */
+  acceptRegExp?: boolean;
+}
+
+/** The access options out of a host's options (a copy: later changes to the caller's object do not count). */
+export function accessOptions(options: AccessOptions): AccessOptions {
+  return {
+    expose: options.expose,
+    readonly: options.readonly,
+    policy: options.policy,
+    allowIoHandles: options.allowIoHandles,
+    acceptRegExp: options.acceptRegExp,
+  };
 }
 
 const ALWAYS_BLOCKED = new Set(['constructor', 'prototype', '__proto__']);
@@ -58,6 +84,32 @@ function owner(target: object, key: string): object | undefined {
   return undefined;
 }
 
+/**
+ * 'Object' when `o` is the Object.prototype of some realm, 'Function' for a Function.prototype,
+ * else undefined. This realm's are known by identity; another realm's (a `vm` context's values)
+ * by their shape, which no class of the program has: Object.prototype is the object at the end
+ * of every chain (no prototype) holding `__lookupGetter__` and `isPrototypeOf`; Function.prototype
+ * is a function holding `call`, `apply` and `bind` whose own prototype is such an object. Decided
+ * by shape only for an object without a prototype or a function right above one, so an ordinary
+ * owner (an instance, a class prototype) costs one getPrototypeOf.
+ */
+export function rootPrototypeKind(o: object): 'Object' | 'Function' | undefined {
+  if (o === Object.prototype) return 'Object';
+  if (o === Function.prototype) return 'Function';
+  const above = Object.getPrototypeOf(o) as object | null;
+  if (above === null) return looksLikeObjectPrototype(o) ? 'Object' : undefined;
+  if (typeof o === 'function' && Object.getPrototypeOf(above) === null && looksLikeObjectPrototype(above) && hasOwn(o, 'call') && hasOwn(o, 'apply') && hasOwn(o, 'bind')) {
+    return 'Function';
+  }
+  return undefined;
+}
+
+const hasOwn = (o: object, key: string) => Object.prototype.hasOwnProperty.call(o, key);
+
+function looksLikeObjectPrototype(o: object): boolean {
+  return hasOwn(o, '__lookupGetter__') && hasOwn(o, 'isPrototypeOf') && hasOwn(o, 'propertyIsEnumerable');
+}
+
 /** Check one access against the built-in rules and the host's options; throws AccessError. */
 export function checkAccess(req: AccessRequest, options: AccessOptions = {}): void {
   const { key, kind } = req;
@@ -72,9 +124,8 @@ export function checkAccess(req: AccessRequest, options: AccessOptions = {}): vo
   if (kind !== 'passto' && req.target !== null && req.target !== undefined) {
     const boxed = Object(req.target) as object;
     const where = owner(boxed, key);
-    if (where === Object.prototype || where === Function.prototype) {
-      deny('builtin-member', `"${key}" is only defined by ${where === Object.prototype ? 'Object' : 'Function'}.prototype and is not reachable remotely`);
-    }
+    const root = where === undefined ? undefined : rootPrototypeKind(where);
+    if (root !== undefined) deny('builtin-member', `"${key}" is only defined by ${root}.prototype and is not reachable remotely`);
   }
   if (options.expose && req.atRoot) {
     if (kind === 'passto') deny('not-exposed', `passto "${key}" on the hosted object is refused: the host exposes only some members`);

@@ -24,6 +24,7 @@ export const ErrorCodes = {
   VERSION_MISMATCH: 'VERSION_MISMATCH',
   NOT_ENCODABLE: 'NOT_ENCODABLE',
   ACCESS_DENIED: 'ACCESS_DENIED',
+  MISSING_MEMBER: 'MISSING_MEMBER',
   NOT_LISTENING: 'NOT_LISTENING',
   SHUTDOWN: 'SHUTDOWN',
   CONNECTION_CLOSED: 'CONNECTION_CLOSED',
@@ -172,5 +173,19 @@ export class LimitError extends RemoteObjError {
   constructor(limit: string, message: string, options?: ErrorOptions) {
     super(ErrorCodes.LIMIT, message, options);
     this.limit = limit;
+  }
+}
+
+/**
+ * A strict read (`connect(path, { strict: true })`, the CLI by default) named a member that does
+ * not exist. `member` is the name; `suggestions` the reachable names it may have meant.
+ */
+export class MissingMemberError extends RemoteObjError {
+  readonly member: string;
+  readonly suggestions: string[];
+  constructor(message: string, member: string, suggestions: string[], options?: ErrorOptions) {
+    super(ErrorCodes.MISSING_MEMBER, message, options);
+    this.member = member;
+    this.suggestions = suggestions;
   }
 }

@@ -4,19 +4,26 @@
  * returns a promise, then continues after that promise settles, so a chain over sync members
  * costs no extra ticks.
  */
-import { type AccessOptions, checkAccess } from './access';
+import { type AccessOptions, checkAccess, rootPrototypeKind } from './access';
+import { AccessError } from './errors';
+import { closeMembers, missingMemberError } from './missing-member';
+import { refusalOf } from './owned';
 import type { OpName } from './protocol/messages';
 
-/** An op with its values already decoded (see host/session.ts). */
+/**
+ * An op with its values already decoded (see host/session.ts). `strict` on get, super and del:
+ * a member that does not exist is a MissingMemberError instead of `undefined` (a request's
+ * `strict` field sets it on each of its ops).
+ */
 export type EvalOp =
-  | { op: 'get'; key: string | number }
+  | { op: 'get'; key: string | number; strict?: boolean }
   | { op: 'call'; args: unknown[] }
   | { op: 'set'; key: string | number; value: unknown }
-  | { op: 'del'; key: string | number }
+  | { op: 'del'; key: string | number; strict?: boolean }
   | { op: 'has'; value: unknown }
   | { op: 'len' }
   | { op: 'passto'; name: string; args: unknown[] }
-  | { op: 'super'; key: string | number; depth: number }
+  | { op: 'super'; key: string | number; depth: number; strict?: boolean }
   | { op: 'describe' };
 
 /** One member of a described value. */
@@ -48,6 +55,8 @@ export interface EvalContext {
   /** Functions a client may name in passto. */
   functions: Readonly<Record<string, (...args: any[]) => unknown>>;
   access: AccessOptions;
+  /** The hosted object once it has been found reachable (owned.ts), so it is checked once, not on every request. */
+  reachableRoot?: unknown;
 }
 
 /** An op threw: carries the error and which op it was, for the reply's `origin`. */
@@ -69,7 +78,38 @@ interface State {
 
 export function evaluate(root: unknown, ops: readonly EvalOp[], ctx: EvalContext): Outcome | Promise<Outcome> {
   const state: State = { root, value: root, holder: undefined };
+  if (ops.length > 0 && ctx.reachableRoot !== root) {
+    // A hosted object that is itself a Host, a socket...: nothing of it is reachable.
+    try {
+      refuseUnreachable(root, undefined, ctx);
+    } catch (e) {
+      throw new OpFailure(e, 0, ops[0]!.op);
+    }
+    ctx.reachableRoot = root;
+  }
   return run(root, ops, 0, state, ctx);
+}
+
+/**
+ * Refuse a value no chain may reach (the library's own objects, Node's I/O handles; owned.ts):
+ * checked on every op's result, before it is used, awaited or sent, so the op that reached it
+ * is the one refused.
+ */
+function refuseUnreachable(value: unknown, op: EvalOp | undefined, ctx: EvalContext): void {
+  const refusal = refusalOf(value, ctx.access);
+  if (refusal === undefined) return;
+  const what = op === undefined ? 'the hosted object' : op.op === 'get' || op.op === 'super' ? `"${op.key}"` : op.op === 'passto' ? `what passto "${op.name}" returned` : `what ${op.op} returned`;
+  if (refusal.rule === 'library-owned') {
+    throw new AccessError('library-owned', `${what} is one of remoteobj's own objects (${refusal.what}); a client never reaches those`);
+  }
+  throw new AccessError(
+    'io-handle',
+    `${what} is a Node I/O handle (${refusal.what}); a client does not reach those unless the host allows it (allowIoHandles)`,
+  );
+}
+
+function isObjectLike(v: unknown): v is object {
+  return v !== null && (typeof v === 'object' || typeof v === 'function');
 }
 
 function run(root: unknown, ops: readonly EvalOp[], from: number, state: State, ctx: EvalContext): Outcome | Promise<Outcome> {
@@ -78,12 +118,20 @@ function run(root: unknown, ops: readonly EvalOp[], from: number, state: State, 
     let result: unknown;
     try {
       result = step(op, ops, i, state, ctx);
+      if (isObjectLike(result)) refuseUnreachable(result, op, ctx);
     } catch (e) {
       throw new OpFailure(e, i, op.op);
     }
     if (isThenable(result)) {
       return Promise.resolve(result).then(
         (settled) => {
+          if (isObjectLike(settled)) {
+            try {
+              refuseUnreachable(settled, op, ctx);
+            } catch (e) {
+              throw new OpFailure(e, i, op.op);
+            }
+          }
           state.value = settled;
           return run(root, ops, i + 1, state, ctx);
         },
@@ -117,6 +165,7 @@ function step(op: EvalOp, ops: readonly EvalOp[], i: number, state: State, ctx: 
     case 'get': {
       const key = String(op.key);
       checkAccess({ kind: 'get', target: cur, key, atRoot: cur === state.root, path: keyPath(ops, i, ctx) }, ctx.access);
+      if (op.strict && cur !== null && cur !== undefined && !(key in Object(cur))) throw missingMemberError(cur, key, 'get', cur === state.root, ctx.access);
       state.holder = cur;
       return (cur as Record<string, unknown>)[key]; // throws the native TypeError on null/undefined
     }
@@ -132,7 +181,13 @@ function step(op: EvalOp, ops: readonly EvalOp[], i: number, state: State, ctx: 
       if (typeof fn !== 'function') {
         const prev = ops[i - 1];
         const what = prev && 'key' in prev ? `"${prev.key}"` : 'the value';
-        throw new TypeError(`${what} is not a function (it is ${fn === null ? 'null' : typeof fn})`);
+        let hint = '';
+        if (fn === undefined && prev?.op === 'get' && isObjectLike(self) && !(String(prev.key) in self)) {
+          // A typo: say so, with the names it may have meant (reachable ones only).
+          const near = closeMembers(self, String(prev.key), self === state.root, ctx.access);
+          hint = `; there is no member "${prev.key}"${near.length ? ` (did you mean ${near.map((n) => `"${n}"`).join(' or ')}?)` : ''}`;
+        }
+        throw new TypeError(`${what} is not a function (it is ${fn === null ? 'null' : typeof fn})${hint}`);
       }
       return Reflect.apply(fn, self, op.args);
     }
@@ -153,6 +208,7 @@ function step(op: EvalOp, ops: readonly EvalOp[], i: number, state: State, ctx: 
       if (cur === null || (typeof cur !== 'object' && typeof cur !== 'function')) {
         throw new TypeError(`cannot delete "${key}" from ${cur === null ? 'null' : typeof cur}`);
       }
+      if (op.strict && !(key in cur)) throw missingMemberError(cur, key, 'del', cur === state.root, ctx.access);
       if (!Reflect.deleteProperty(cur, key)) throw new TypeError(`cannot delete "${key}": the property is not configurable`);
       return undefined;
     }
@@ -181,6 +237,7 @@ function step(op: EvalOp, ops: readonly EvalOp[], i: number, state: State, ctx: 
       for (let d = 0; d < op.depth && proto !== null; d++) proto = Object.getPrototypeOf(proto);
       if (proto === null) throw new TypeError(`the value has no class ${op.depth} level(s) above its own`);
       checkAccess({ kind: 'super', target: proto, key, atRoot: cur === state.root, path: keyPath(ops, i, ctx) }, ctx.access);
+      if (op.strict && !(key in proto)) throw missingMemberError(proto, key, 'super', cur === state.root, ctx.access);
       state.holder = cur;
       return Reflect.get(proto, key, cur);
     }
@@ -220,7 +277,7 @@ function describe(cur: unknown, atRoot: boolean, ctx: EvalContext): Description 
   const className = (Object.getPrototypeOf(boxed) as { constructor?: { name?: string } } | null)?.constructor?.name;
   if (className) out.className = className;
   const seen = new Set<string>();
-  for (let o: object | null = boxed, own = true; o !== null && o !== Object.prototype && o !== Function.prototype; o = Object.getPrototypeOf(o), own = false) {
+  for (let o: object | null = boxed, own = true; o !== null && rootPrototypeKind(o) === undefined; o = Object.getPrototypeOf(o), own = false) {
     for (const name of Object.getOwnPropertyNames(o)) {
       if (seen.has(name)) continue;
       seen.add(name);
@@ -231,6 +288,7 @@ function describe(cur: unknown, atRoot: boolean, ctx: EvalContext): Description 
         continue;
       }
       const d = Object.getOwnPropertyDescriptor(o, name)!;
+      if (!d.get && !d.set && refusalOf(d.value, ctx.access) !== undefined) continue; // a Host, a socket...: not reachable, not listed
       if (d.get || d.set) {
         out.members.push({ name, kind: 'getter', own, writable: d.set !== undefined });
       } else {

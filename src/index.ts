@@ -35,6 +35,7 @@ export {
   AccessError,
   AuthError,
   LimitError,
+  MissingMemberError,
   TimeoutError,
   ProcessExitedError,
   ErrorCodes,

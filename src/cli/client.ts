@@ -18,6 +18,8 @@ export interface RequestOptions {
   verbose: boolean;
   io: Io;
   command: string;
+  /** A member that does not exist is an error (MissingMemberError, exit 5), not undefined. */
+  strict?: boolean;
 }
 
 /** A socket path the OS would reject or truncate is a usage error, found before connecting. */
@@ -44,7 +46,7 @@ export async function sendChain(socketPath: string, ops: EvalOp[], opts: Request
       opts.io.stderr.write(`remoteobj: sending ops ${JSON.stringify(wireOps(ops))}\n`);
     }
     const remaining = limited ? Math.max(1, opts.timeoutMs! - (Date.now() - started)) : undefined;
-    const result = await conn.request(ops, { timeout: remaining });
+    const result = await conn.request(ops, { timeout: remaining, strict: opts.strict });
     if (opts.verbose) opts.io.stderr.write(`remoteobj: reply ${result.kind} after ${Date.now() - started} ms\n`);
     return result;
   } finally {

@@ -2,9 +2,9 @@
  * Exit codes (docs/cli.md) and which one an error means. Scripts branch on these, so they are
  * few and stable:
  *   0 success · 1 the remote operation threw · 2 usage or syntax error ·
- *   3 no host listening / connection failed · 4 timeout
+ *   3 no host listening / connection failed · 4 timeout · 5 no such member (unless --allow-missing)
  */
-import { HostUnavailableError, ProtocolError, RemoteObjError, TimeoutError } from '../errors';
+import { HostUnavailableError, MissingMemberError, ProtocolError, RemoteObjError, TimeoutError } from '../errors';
 import { ExprSyntaxError } from './grammar';
 
 export const EXIT = {
@@ -13,6 +13,7 @@ export const EXIT = {
   USAGE: 2,
   UNAVAILABLE: 3,
   TIMEOUT: 4,
+  MISSING: 5,
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 
@@ -41,6 +42,7 @@ export function isFromHost(err: unknown): boolean {
 export function exitCodeFor(err: unknown): ExitCode {
   if (err instanceof UsageError || err instanceof ExprSyntaxError) return EXIT.USAGE;
   if (err instanceof HostUnavailableError) return EXIT.UNAVAILABLE;
+  if (err instanceof MissingMemberError) return EXIT.MISSING;
   if (isFromHost(err)) return EXIT.REMOTE;
   if (err instanceof TimeoutError) return EXIT.TIMEOUT;
   // Not from the host: the hello was wrong (not a remoteobj host, another protocol version).

@@ -15,8 +15,13 @@ const COMMON = `Common options:
   -v, --verbose          show the ops sent, the reply, and the remote stack of an error
   -h, --help             this help`;
 
+const ALLOW_MISSING = `Options:
+      --allow-missing    a member that does not exist reads as undefined (default: an
+                         error, MissingMemberError, that names close matches; exit 5)`;
+
 const EXIT_CODES = `Exit codes: 0 ok · 1 the remote operation threw · 2 usage or syntax error ·
-            3 no host listening / connection failed · 4 timeout`;
+            3 no host listening / connection failed · 4 timeout ·
+            5 no such member (a typo: the message names close matches; --allow-missing reads it as undefined)`;
 
 const GRAMMAR = `Expressions: names, [index], ["key"] and calls with JSON arguments, never run as
 JavaScript: cache.stats.hits   items[0].name   sessions["abc"]   setLevel("debug", {"sticky": true})
@@ -37,6 +42,8 @@ Examples:
   remoteobj get /run/app.sock 'users[0].name' --raw
   remoteobj get /run/app.sock 'queue.items' | jq length
 
+${ALLOW_MISSING}
+
 ${COMMON}
 
 ${EXIT_CODES}
@@ -53,6 +60,8 @@ Examples:
   remoteobj call /run/app.sock 'setLevel("debug", {"sticky": true})'
   remoteobj call /run/app.sock 'cache.get("user:1").toJSON()' --pretty
 
+${ALLOW_MISSING}
+
 ${COMMON}
 
 ${EXIT_CODES}
@@ -68,6 +77,8 @@ Examples:
   remoteobj set /run/app.sock 'limits["upload"]' '{"maxBytes": 1048576}'
   remoteobj set /run/app.sock 'offset' -1
 
+${ALLOW_MISSING}
+
 ${COMMON}
 
 ${EXIT_CODES}
@@ -79,6 +90,8 @@ Delete the property EXPR names (like \`delete obj.a.b\`). Prints nothing on succ
 Examples:
   remoteobj del /run/app.sock 'sessions["abc"]'
   remoteobj del /run/app.sock 'cache.entries.stale'
+
+${ALLOW_MISSING}
 
 ${COMMON}
 
@@ -95,6 +108,8 @@ Examples:
   remoteobj ls /run/app.sock --pretty
   remoteobj ls /run/app.sock cache --raw
   remoteobj ls /run/app.sock | jq -r '.members[] | select(.kind == "method") | .name'
+
+${ALLOW_MISSING}
 
 ${COMMON}
 

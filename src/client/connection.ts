@@ -25,6 +25,7 @@ import { parseReplyLine } from '../protocol/line-reader';
 import { DEFAULT_MAX_MESSAGE_BYTES, LineSplitter, LineWriter } from '../transport/lines';
 import { checkSocketPath, isWindowsPipe } from '../transport/socket-path';
 import path from 'node:path';
+import { markLibraryOwned } from '../owned';
 
 /** What a settled request gives back: a value, or "the hosted object itself". */
 export type Result = { kind: 'value'; value: unknown } | { kind: 'self' };
@@ -53,6 +54,12 @@ export interface ConnectOptions {
   reconnect?: boolean;
   /** Called with the error of a request nobody awaited (`remote.x = 1`, an un-awaited call). Default: process.emitWarning. */
   onUnobservedError?: (err: Error) => void;
+  /**
+   * Reading (or deleting) a member that does not exist rejects with MissingMemberError, which
+   * names close matches (`remote.countr` → did you mean "count"?), instead of giving `undefined`.
+   * Default false. Sent with each request (the `strict` field of docs/protocol.md).
+   */
+  strict?: boolean;
 }
 
 /** Marks a remote error whose stack still lacks the caller's frames (see proxy.ts `rethrowToCaller`). */
@@ -98,6 +105,7 @@ export class Connection {
   private readonly closeWaiters: (() => void)[] = [];
 
   private constructor(socketPath: string, options: ConnectOptions) {
+    markLibraryOwned(this);
     this.path = socketPath;
     this.options = { ...options };
   }
@@ -283,6 +291,7 @@ export class Connection {
         { value: (value) => resolve({ kind: 'value', value }), self: () => resolve({ kind: 'self' }), fail: reject },
         opts.timeout,
         opts.callSite,
+        opts.strict,
       );
     });
   }
@@ -292,11 +301,11 @@ export class Connection {
    * Values are encoded here, so a value that cannot be sent fails at once and nothing is written.
    * With `reconnect`, a request made after the connection dropped first connects again.
    */
-  send(ops: readonly EvalOp[], sink: ReplySink, timeout = this.options.timeout, callSite?: Error): void {
+  send(ops: readonly EvalOp[], sink: ReplySink, timeout = this.options.timeout, callSite?: Error, strict = this.options.strict): void {
     if (this.state !== 'open') {
       if (this.reopening || (this.state === 'closed' && this.options.reconnect && !this.closedByClient)) {
         this.reopen().then(
-          () => this.send(ops, sink, timeout, callSite),
+          () => this.send(ops, sink, timeout, callSite, strict),
           (e: Error) => sink.fail(e),
         );
         return;
@@ -307,7 +316,7 @@ export class Connection {
     let line: string;
     const id = this.nextId++;
     try {
-      line = '{"id":' + id + ',"ops":' + opsJson(ops) + '}';
+      line = '{"id":' + id + (strict ? ',"strict":true,"ops":' : ',"ops":') + opsJson(ops) + '}';
     } catch (e) {
       sink.fail(e instanceof RemoteObjError ? e : new EncodeError((e as Error).message, { cause: e }));
       return;
@@ -451,6 +460,8 @@ export class Connection {
 
 export interface RequestOptions {
   timeout?: number;
+  /** Overrides the connection's `strict` for this request. */
+  strict?: boolean;
   /** Where the request was made; its stack is appended to a remote error's. */
   callSite?: Error;
 }

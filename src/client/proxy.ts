@@ -23,6 +23,7 @@ import { inspect } from 'node:util';
 import { HostUnavailableError } from '../errors';
 import type { EvalOp } from '../evaluate';
 import { type Connection, NEEDS_CALLER, type ReplySink } from './connection';
+import { markLibraryOwned } from '../owned';
 
 /** A request: waiting in the outbox, sent, or settled. Settles exactly once. */
 class Entry implements ReplySink {
@@ -121,7 +122,9 @@ class ClientContext {
     readonly onUnobservedError: (err: Error) => void,
     /** Caller frames kept per chain (0: none). */
     readonly stackFrames: number,
-  ) {}
+  ) {
+    markLibraryOwned(this);
+  }
 
   newEntry(ops: EvalOp[] | null, site: Error | undefined, timeout?: number): Entry {
     const entry = new Entry(this, ops, site, timeout);
@@ -249,7 +252,7 @@ function inspectNode(this: unknown): string {
  * through the traps. Shared, so the traps refuse whatever would change it (preventExtensions,
  * setPrototypeOf, defineProperty).
  */
-const TARGET = Object.assign(() => undefined, { [inspect.custom]: inspectNode });
+const TARGET = markLibraryOwned(Object.assign(() => undefined, { [inspect.custom]: inspectNode }), 'remote proxy'); // marks every proxy: a host refuses them (owned.ts)
 
 function makeNode(state: NodeState): any {
   return new Proxy(TARGET, state as ProxyHandler<typeof TARGET>);

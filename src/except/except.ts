@@ -17,6 +17,7 @@ import type { Remote } from '../client/types';
 import { type Host, serve } from '../host/host';
 import { errorFromWire, errorToWire } from '../protocol/error-wire';
 import { LocalExcept, setRecordHook, storeRecord } from './local-except';
+import { markLibraryOwned } from '../owned';
 import { type ExceptOptions, typeNames, typesFromNames } from './options';
 
 /** The key an Except travels under (`JSON.stringify(exc)`): `{"$remoteobj:Except": {address, ...}}`. */
@@ -78,6 +79,7 @@ export class Except extends LocalExcept {
 
   constructor(options: ExceptOptions = {}) {
     super(options);
+    markLibraryOwned(this);
     this.#state = { kind: 'owner', refs: 0, explicit: false };
     setRecordHook(this, (group, error) => this.#onRecorded(group, error));
   }

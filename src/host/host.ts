@@ -14,18 +14,22 @@ import { errorToWire } from '../protocol/error-wire';
 import { FifoLock, type Job } from './lock';
 import { type Channel, type Replier, Session, type SessionHost } from './session';
 import { registerLocal, unregisterLocal } from './local-registry';
+import { markLibraryOwned } from '../owned';
+import { accessOptions } from '../access';
+import { checkSocketPath } from '../transport/socket-path';
+import { jsonOf, stringOf } from '../safe-functions';
 
 export type PasstoFunction = (value: any, ...args: any[]) => unknown;
 
 /** Functions every host offers to `$passto` unless `functions` replaces them. */
 export const DEFAULT_FUNCTIONS: Readonly<Record<string, PasstoFunction>> = Object.freeze({
-  String: (v: unknown) => String(v),
+  String: stringOf, // String(v), without a function's source code
   Number: (v: unknown) => Number(v),
   Boolean: (v: unknown) => Boolean(v),
   'Object.keys': (v: object) => Object.keys(v),
   'Object.entries': (v: object) => Object.entries(v),
   'Array.from': (v: Iterable<unknown>) => Array.from(v),
-  'JSON.stringify': (v: unknown, space?: number) => JSON.stringify(v, null, space),
+  'JSON.stringify': jsonOf, // JSON.stringify(v, null, space), refusing the library's objects and I/O handles inside
 });
 
 export interface ServeOptions extends AccessOptions {
@@ -72,6 +76,8 @@ export class Host<T = unknown> implements SessionHost {
   private readonly fulfillFinal: boolean;
   private readonly closeGraceMs: number;
   readonly secret?: string | Buffer;
+  /** @internal whether `$regexp` values from clients are built (ServeOptions.acceptRegExp) */
+  readonly acceptRegExp: boolean;
   private readonly authTimeoutMs: number;
   private readonly maxConnections: number;
   private readonly maxQueuedPerConnection: number;
@@ -89,6 +95,7 @@ export class Host<T = unknown> implements SessionHost {
     socketPath: string,
     options: ServeOptions = {},
   ) {
+    markLibraryOwned(this);
     this.path = isWindowsPipe(socketPath) ? socketPath : path.resolve(socketPath);
     this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
     this.lock = new FifoLock(options.mode ?? 'auto');
@@ -101,7 +108,8 @@ export class Host<T = unknown> implements SessionHost {
     this.maxQueuedPerConnection = Math.max(1, options.maxQueuedPerConnection ?? 1024);
     this.lockTimeout = options.lockTimeout;
     const functions = options.replaceFunctions ? { ...options.functions } : { ...DEFAULT_FUNCTIONS, ...options.functions };
-    this.ctx = { functions, access: { expose: options.expose, readonly: options.readonly, policy: options.policy } };
+    this.ctx = { functions, access: accessOptions(options) };
+    this.acceptRegExp = options.acceptRegExp === true;
   }
 
   /** True from listen until close() is called. */
@@ -418,6 +426,7 @@ function fail(reply: Replier, e: unknown): void {
  * A stale socket file is replaced; a path where a live host answers is refused.
  */
 export async function serve<T>(target: T, socketPath: string, options: ServeOptions = {}): Promise<Host<T>> {
+  checkSocketPath(socketPath); // before it is resolved: "127.0.0.1:7777" must not become a file in the working directory
   const host = new Host(target, socketPath, options);
   await host.listen(options.localBypass ?? true);
   return host;

@@ -6,10 +6,11 @@
 import { AuthError, ErrorCodes, NotListeningError, ProtocolError, type ProtocolErrorCode, ShutdownError } from '../errors';
 import { AUTH_METHOD, authDigest, digestsMatch, MAX_PRE_AUTH_BYTES, newNonce, type Secret } from '../protocol/auth';
 import { type EvalOp, trimHostFrames } from '../evaluate';
-import { decode, decodeList, encode } from '../protocol/codec';
+import { decode, decodeList, encodeReply } from '../protocol/codec';
 import { errorToWire, type WireError } from '../protocol/error-wire';
 import { parseRequestLine } from '../protocol/line-reader';
 import { AuthRequest, OP_NAMES, type Op, PROTOCOL_NAME, PROTOCOL_VERSION, RequestSchema, type RequestId } from '../protocol/messages';
+import { markLibraryOwned } from '../owned';
 
 /** Where a session writes; a socket or the in-process channel of the local bypass. */
 export interface Channel {
@@ -31,6 +32,8 @@ export interface SessionHost {
   readonly maxMessageBytes: number;
   /** When set, a client must answer the hello's HMAC challenge before any request runs. */
   readonly secret?: Secret;
+  /** Build RegExp values from clients' `$regexp` (refused when not true: ReDoS). */
+  readonly acceptRegExp?: boolean;
   /** Queue a decoded request; `reply` is called exactly once. */
   enqueue(ops: EvalOp[], reply: Replier): void;
 }
@@ -56,6 +59,7 @@ export class Session {
     private readonly host: SessionHost,
     private readonly channel: Channel,
   ) {
+    markLibraryOwned(this);
     if (host.secret !== undefined) this.nonce = newNonce();
   }
 
@@ -132,7 +136,7 @@ export class Session {
     }
     let ops: EvalOp[];
     try {
-      ops = decodeOps(parsed.data.ops);
+      ops = decodeOps(parsed.data.ops, parsed.data.strict === true, this.host.acceptRegExp === true);
     } catch (e) {
       if (e instanceof ProtocolError) return this.protocolError(id, e.code as ProtocolErrorCode, e.message);
       return this.protocolError(id, 'BAD_VALUE', (e as Error).message);
@@ -164,7 +168,7 @@ export class Session {
   replyValue(id: RequestId, value: unknown): void {
     let encoded: unknown;
     try {
-      encoded = encode(value, 'result');
+      encoded = encodeReply(value);
     } catch (e) {
       return this.replyError(id, e);
     }
@@ -254,17 +258,29 @@ class PendingReply implements Replier {
   }
 }
 
-/** Decode the ops' values. In place: zod's output is already a fresh copy of the request. */
-function decodeOps(ops: Op[]): EvalOp[] {
+const WITH_REGEXP = { regexp: true };
+const WITHOUT_REGEXP = { regexp: false };
+
+/**
+ * Decode the ops' values. In place: zod's output is already a fresh copy of the request. A
+ * strict request makes each get, super and del op strict (see evaluate.ts).
+ */
+function decodeOps(ops: Op[], strict: boolean, acceptRegExp: boolean): EvalOp[] {
+  const options = acceptRegExp ? WITH_REGEXP : WITHOUT_REGEXP;
   for (const op of ops) {
     switch (op.op) {
       case 'call':
       case 'passto':
-        op.args = decodeList(op.args);
+        op.args = decodeList(op.args, options);
         break;
       case 'set':
       case 'has':
-        op.value = decode(op.value);
+        op.value = decode(op.value, options);
+        break;
+      case 'get':
+      case 'super':
+      case 'del':
+        if (strict) (op as { strict?: boolean }).strict = true;
         break;
     }
   }

@@ -17,6 +17,7 @@ import { checkFromChild } from './check-message';
 import { isProtocolMessage, type TargetSpec, type ToChild } from './messages';
 import { loadingTarget, nextNumber } from './state';
 import { decodeValue, encodeValue } from './values';
+import { markLibraryOwned } from '../owned';
 
 type AnyFn = (...args: any[]) => unknown;
 
@@ -175,6 +176,7 @@ export class Forked<R = unknown, Y = unknown> implements AsyncIterable<Y>, Async
 
   /** @internal use fork() */
   constructor(target: AnyFn | ExportRef, args: unknown[], options: ForkOptions) {
+    markLibraryOwned(this);
     this.#callSite = new Error();
     this.#resultPromise = new Promise<R>((resolve, reject) => {
       this.#settleResult = { resolve, reject };

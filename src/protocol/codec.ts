@@ -12,7 +12,8 @@
  */
 import { EventEmitter } from 'node:events';
 import { types } from 'node:util';
-import { EncodeError, ProtocolError } from '../errors';
+import { AccessError, EncodeError, ProtocolError } from '../errors';
+import { isLibraryOwned } from '../owned';
 import { errorFromWire, errorToWire } from './error-wire';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -138,6 +139,24 @@ export function encode(value: unknown, path = 'value'): Json {
   return enc(value, path, 0, undefined);
 }
 
+/** True while encodeReply runs: then no object of the library travels, not even by its wire form. */
+let replying = false;
+
+/**
+ * Encode a host's reply value. Like encode, and an object of the library (owned.ts) nested
+ * anywhere in it is refused, an Except too (fork() sends an Except by its wire form; a host
+ * never hands one to a client).
+ */
+export function encodeReply(value: unknown): Json {
+  if (isPlainJson(value, 0)) return value as Json;
+  replying = true;
+  try {
+    return enc(value, 'result', 0, undefined);
+  } finally {
+    replying = false;
+  }
+}
+
 /**
  * Encode a list of values (a call's arguments), each named `${path}[i]` in errors. Plain JSON
  * lists are returned as they are.
@@ -216,6 +235,8 @@ function enc(v: unknown, path: string, depth: number, seen: Set<object> | undefi
       return { $bigint: digits };
     }
     case 'function':
+      if (isLibraryOwned(v)) throw new AccessError('library-owned', `cannot send one of remoteobj's own objects at ${path}`);
+      throw new EncodeError(`cannot send ${describeKind(v)} at ${path}: only data can cross the wire`);
     case 'symbol':
       throw new EncodeError(`cannot send ${describeKind(v)} at ${path}: only data can cross the wire`);
   }
@@ -296,6 +317,8 @@ function enc(v: unknown, path: string, depth: number, seen: Set<object> | undefi
  */
 function encodeObject(o: object, path: string, depth: number, seen: Set<object> | undefined): Json {
   const hook = (o as { toJSON?: unknown }).toJSON;
+  // The library's own objects (a Host, a Connection...) are never copied as data (they hold secrets and sockets).
+  if ((replying || typeof hook !== 'function') && isLibraryOwned(o)) throw new AccessError('library-owned', `cannot send one of remoteobj's own objects at ${path}`);
   let skipHook = false;
   if (typeof hook === 'function') {
     let json: unknown;
@@ -329,18 +352,27 @@ function setOwn(target: Record<string, unknown>, key: string, value: unknown): v
   else target[key] = value;
 }
 
+export interface DecodeOptions {
+  /**
+   * Build RegExp values from `$regexp` (default true). A host decodes its clients' values with
+   * false unless it accepts them (`acceptRegExp`): running a client's pattern can take exponential
+   * time (`/^(a+)+$/` against a long "aaa…b"), freezing the host for every client.
+   */
+  regexp?: boolean;
+}
+
 /** Decode a JSON tree (as produced by JSON.parse) back into values. Throws ProtocolError on bad tags. */
-export function decode(json: unknown): unknown {
+export function decode(json: unknown, options?: DecodeOptions): unknown {
   // JSON.parse output without tags is already the value (its `__proto__` keys are own data
   // properties): hand it over as it is instead of copying it.
   if (hasNoTags(json, 0)) return json;
-  return dec(json, 0);
+  return dec(json, 0, options?.regexp !== false);
 }
 
 /** Decode each of a list of values (a call's arguments): the list itself when none has a tag. */
-export function decodeList(values: unknown[]): unknown[] {
+export function decodeList(values: unknown[], options?: DecodeOptions): unknown[] {
   for (let i = 0; i < values.length; i++) {
-    if (!hasNoTags(values[i], 0)) return values.map(decode);
+    if (!hasNoTags(values[i], 0)) return values.map((v) => decode(v, options));
   }
   return values;
 }
@@ -359,23 +391,23 @@ function fromBase64(p: unknown, tag: string): Buffer {
   return b;
 }
 
-function dec(j: unknown, depth: number): unknown {
+function dec(j: unknown, depth: number, regexp: boolean): unknown {
   if (j === null || typeof j !== 'object') return j;
   if (depth >= MAX_DEPTH) bad(`value nests deeper than ${MAX_DEPTH} levels`);
   if (Array.isArray(j)) {
     const out = new Array<unknown>(j.length);
-    for (let i = 0; i < j.length; i++) out[i] = dec(j[i], depth + 1);
+    for (let i = 0; i < j.length; i++) out[i] = dec(j[i], depth + 1, regexp);
     return out;
   }
   const o = j as Record<string, unknown>;
   const keys = Object.keys(o);
-  if (isTagShape(keys)) return decodeTag(keys[0]!, o[keys[0]!], depth);
+  if (isTagShape(keys)) return decodeTag(keys[0]!, o[keys[0]!], depth, regexp);
   const out: Record<string, unknown> = {};
-  for (const k of keys) setOwn(out, k, dec(o[k], depth + 1));
+  for (const k of keys) setOwn(out, k, dec(o[k], depth + 1, regexp));
   return out;
 }
 
-function decodeTag(tag: string, p: unknown, depth: number): unknown {
+function decodeTag(tag: string, p: unknown, depth: number, regexp: boolean): unknown {
   if (!TAG_SET.has(tag)) bad(`unknown tag ${JSON.stringify(tag)} (a plain object with one "$" key must be sent as {"$escape": {...}})`);
   switch (tag) {
     case '$undefined':
@@ -397,6 +429,9 @@ function decodeTag(tag: string, p: unknown, depth: number): unknown {
       return d;
     }
     case '$regexp': {
+      if (!regexp) {
+        bad('$regexp values are refused by this host: running a pattern sent by a client can take exponential time (ReDoS) and freeze the host; a host that trusts its clients can accept them with acceptRegExp: true');
+      }
       const r = p as { source?: unknown; flags?: unknown };
       if (typeof r?.source !== 'string' || typeof r.flags !== 'string') bad('$regexp needs {source, flags} strings');
       try {
@@ -410,13 +445,13 @@ function decodeTag(tag: string, p: unknown, depth: number): unknown {
       const m = new Map();
       for (const pair of p) {
         if (!Array.isArray(pair) || pair.length !== 2) bad('$map must be an array of [key, value] pairs');
-        m.set(dec(pair[0], depth + 1), dec(pair[1], depth + 1));
+        m.set(dec(pair[0], depth + 1, regexp), dec(pair[1], depth + 1, regexp));
       }
       return m;
     }
     case '$set': {
       if (!Array.isArray(p)) bad('$set must be an array');
-      return new Set(p.map((x) => dec(x, depth + 1)));
+      return new Set(p.map((x) => dec(x, depth + 1, regexp)));
     }
     case '$bytes':
     case '$buffer': {
@@ -443,7 +478,7 @@ function decodeTag(tag: string, p: unknown, depth: number): unknown {
     case '$escape': {
       if (p === null || typeof p !== 'object' || Array.isArray(p)) bad('$escape must wrap an object');
       const out: Record<string, unknown> = {};
-      for (const k of Object.keys(p)) setOwn(out, k, dec((p as Record<string, unknown>)[k], depth + 1));
+      for (const k of Object.keys(p)) setOwn(out, k, dec((p as Record<string, unknown>)[k], depth + 1, regexp));
       return out;
     }
   }

@@ -14,6 +14,7 @@ import {
   AccessError,
   AuthError,
   LimitError,
+  MissingMemberError,
   ConnectionClosedError,
   EncodeError,
   type ErrorOrigin,
@@ -62,6 +63,7 @@ const LIBRARY = new Map<string, { name: string; make: (message: string, w: Wire)
   ['PROCESS_EXITED', { name: 'ProcessExitedError', make: (m) => new ProcessExitedError(m) }],
   ['AUTH_FAILED', { name: 'AuthError', make: (m) => new AuthError(m) }],
   ['LIMIT', { name: 'LimitError', make: (m, w) => new LimitError(typeof w.limit === 'string' ? w.limit : 'unknown', m) }],
+  ['MISSING_MEMBER', { name: 'MissingMemberError', make: (m, w) => new MissingMemberError(m, typeof w.member === 'string' ? w.member : '', stringList(w.suggestions)) }],
   ...(['BAD_JSON', 'BAD_MESSAGE', 'UNKNOWN_OP', 'BAD_VALUE', 'TOO_LARGE', 'VERSION_MISMATCH'] as const).map(
     (code) => [code, { name: 'ProtocolError', make: (m: string) => new ProtocolError(code as ProtocolErrorCode, m) }] as const,
   ),
@@ -76,6 +78,8 @@ const MAX_SERIALIZE_DEPTH = 8;
 const MAX_CAUSE_DEPTH = 20;
 /** Longest description of a thrown non-error value. */
 const MAX_DESCRIPTION = 200;
+
+const stringList = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);
 
 function isRecord(v: unknown): v is Wire {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
@@ -209,6 +213,7 @@ export function errorFromWire(wire: unknown, localStack?: string, depth = 0): Er
     if (RESERVED.has(key)) continue;
     if (err instanceof RemoteObjError && (key === 'rule' || key === 'remoteName' || key === 'remoteCode')) continue;
     if (err instanceof LimitError && key === 'limit') continue;
+    if (err instanceof MissingMemberError && (key === 'member' || key === 'suggestions')) continue;
     if (key === 'errors' && err instanceof AggregateError) continue;
     // Never shadow an inherited member (toString, valueOf, the `name` getter...): a string there breaks String(err).
     if (key in err && !Object.hasOwn(err, key)) continue;

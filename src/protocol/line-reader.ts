@@ -29,19 +29,26 @@ export function parseReplyLine(line: string): unknown {
   return readCanonicalReply(line) ?? JSON.parse(line);
 }
 
+const STRICT = ',"strict":true';
+
 /**
- * `{"id":<digits>,"ops":[<op>,...]}` with each op exactly `{"op":"get","key":"<plain>"}`,
- * `{"op":"get","key":<digits>}` or, as the last op only, `{"op":"call","args":<json>}`; else undefined.
+ * `{"id":<digits>,"ops":[<op>,...]}` (or `{"id":<digits>,"strict":true,"ops":[...]}`) with each op
+ * exactly `{"op":"get","key":"<plain>"}`, `{"op":"get","key":<digits>}` or, as the last op only,
+ * `{"op":"call","args":<json>}`; else undefined.
  */
-export function readCanonicalRequest(line: string): { id: number; ops: object[] } | undefined {
+export function readCanonicalRequest(line: string): { id: number; strict?: true; ops: object[] } | undefined {
   if (!line.startsWith('{"id":')) return undefined;
   const idEnd = digitsEnd(line, 6);
   if (idEnd < 0) return undefined;
   const id = integerAt(line, 6, idEnd);
-  if (!line.startsWith(',"ops":[', idEnd)) return undefined;
-  let pos = idEnd + 8;
+  const strict = line.startsWith(STRICT, idEnd);
+  const opsAt = strict ? idEnd + STRICT.length : idEnd;
+  if (!line.startsWith(',"ops":[', opsAt)) return undefined;
+  let pos = opsAt + 8;
   const ops: object[] = [];
-  if (line.charCodeAt(pos) === CLOSE_BRACKET) return line.length === pos + 2 && line.charCodeAt(pos + 1) === CLOSE_BRACE ? { id, ops } : undefined;
+  // The same keys in the same order as JSON.parse's object.
+  const request = strict ? { id, strict: true as const, ops } : { id, ops };
+  if (line.charCodeAt(pos) === CLOSE_BRACKET) return line.length === pos + 2 && line.charCodeAt(pos + 1) === CLOSE_BRACE ? request : undefined;
   for (;;) {
     if (line.startsWith('{"op":"get","key":', pos)) {
       // The key: a plain string or a non-negative integer (a scalar that is neither: JSON.parse's turn).
@@ -57,7 +64,7 @@ export function readCanonicalRequest(line: string): { id: number; ops: object[] 
       const args = valueAt(line, pos + 20, end);
       if (args === NOT_JSON) return undefined;
       ops.push({ op: 'call', args });
-      return { id, ops };
+      return request;
     } else {
       return undefined;
     }
@@ -66,7 +73,7 @@ export function readCanonicalRequest(line: string): { id: number; ops: object[] 
       pos++;
       continue;
     }
-    return c === CLOSE_BRACKET && line.length === pos + 2 && line.charCodeAt(pos + 1) === CLOSE_BRACE ? { id, ops } : undefined;
+    return c === CLOSE_BRACKET && line.length === pos + 2 && line.charCodeAt(pos + 1) === CLOSE_BRACE ? request : undefined;
   }
 }
 

@@ -51,6 +51,8 @@ export type Op = z.infer<typeof Op>;
 export const Request = z.strictObject({
   kind: z.literal('request').optional(),
   id: RequestId,
+  /** true: a get, super or del of a member that does not exist fails with MISSING_MEMBER instead of giving undefined. */
+  strict: z.boolean().optional(),
   ops: z.array(Op).max(MAX_OPS),
 });
 export type Request = z.infer<typeof Request>;

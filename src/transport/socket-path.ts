@@ -17,12 +17,21 @@ export function isWindowsPipe(p: string): boolean {
 }
 
 /**
- * Throw a clear error for a path the OS would silently truncate (Node does not check).
+ * Throw a clear error for a path the OS would silently truncate (Node does not check), and for
+ * an address that is not a path at all (a URL, `host:port`: see networkAddressKind).
  * Windows named pipes (`\\.\pipe\name`) have no such limit.
  */
 export function checkSocketPath(p: string): void {
   if (typeof p !== 'string' || p.length === 0) throw new TypeError('socket path must be a non-empty string');
-  if (IS_WINDOWS || isWindowsPipe(p)) return;
+  if (isWindowsPipe(p)) return;
+  const network = networkAddressKind(p);
+  if (network !== undefined) {
+    throw new TypeError(
+      `${JSON.stringify(p)} looks like ${network}, not a socket path: TCP, TLS and ssh addresses are not supported yet; ` +
+        `give the path of a Unix socket${IS_WINDOWS ? ' or a \\\\.\\pipe\\ name' : ''}${network === 'a URL' ? '' : ` (for a file of that name, write ./${p})`}`,
+    );
+  }
+  if (IS_WINDOWS) return;
   if (p.includes('\0')) throw new TypeError('socket path must not contain NUL bytes (abstract sockets have no permissions and are not supported)');
   const bytes = Buffer.byteLength(p);
   if (bytes > MAX_SOCKET_PATH_BYTES) {
@@ -30,6 +39,26 @@ export function checkSocketPath(p: string): void {
       `socket path is ${bytes} bytes, over this platform's limit of ${MAX_SOCKET_PATH_BYTES}: ${p} (use a shorter path, e.g. socketPath('name'))`,
     );
   }
+}
+
+/**
+ * What kind of network address `p` looks like, or undefined for anything that can be a path:
+ *  - a URL: `scheme://…` (`tcp://`, `tls://`, `ssh://`, `unix:///tmp/a.sock`, `http://`);
+ *  - `host:port`: no `/` or `\\` at all, and `:` then digits at the end (`127.0.0.1:7777`,
+ *    `localhost:80`, `[::1]:7777`, `tcp:host:7777`); a bare IPv6 address (`::1`, `fe80::2`);
+ *  - an ssh/scp target: `user@host:…`, or a first path part that ends in `:` (`server:/run/app.sock`).
+ * Paths stay paths: absolute ones, `./` and `../` ones, and relative ones with a `:` inside a name
+ * (`2024-01-01T10:00/app.sock`, `data:v2/app.sock`, `app:v2.sock`). Windows drive paths (`C:\…`,
+ * `C:/…`) are paths too. A file whose name is exactly like an address is reached as `./name`.
+ */
+export function networkAddressKind(p: string): string | undefined {
+  if (/^[A-Za-z][A-Za-z0-9+.-]*:\/\//.test(p)) return 'a URL';
+  if (/^[A-Za-z]:[\\/]/.test(p)) return undefined; // C:\dir\a.sock, C:/dir/a.sock
+  if (/^[0-9A-Fa-f]*(:[0-9A-Fa-f]*){2,}$/.test(p)) return 'an IPv6 address';
+  if (/^[^/\\]*:\d+$/.test(p)) return 'a host:port address';
+  if (/^[^/\\@]+@[^/\\]*:/.test(p)) return 'an ssh address (user@host:path)';
+  if (/^[^/\\.][^/\\]*:\//.test(p)) return 'an ssh address (host:path)';
+  return undefined;
 }
 
 /**

@@ -1,5 +1,6 @@
 /** get, call, set, del, ls: parse the expression, send its op chain in one request, print. */
 import type { Description, EvalOp } from '../../evaluate';
+import { flag } from '../args';
 import { sendChain } from '../client';
 import type { Command, CommandContext } from '../context';
 import { EXIT, UsageError } from '../exit-codes';
@@ -13,8 +14,12 @@ function chainOf(ctx: CommandContext, index: number): ParsedChain {
 }
 
 function send(ctx: CommandContext, ops: EvalOp[]) {
-  return sendChain(ctx.args.positionals[0]!, ops, { timeoutMs: ctx.timeoutMs, verbose: ctx.verbose, io: ctx.io, command: ctx.command });
+  const strict = !flag(ctx.args, 'allow-missing'); // a typo is an error (exit 5), not undefined
+  return sendChain(ctx.args.positionals[0]!, ops, { timeoutMs: ctx.timeoutMs, verbose: ctx.verbose, io: ctx.io, command: ctx.command, strict });
 }
+
+/** get, call, set, del and ls: `--allow-missing` reads a member that does not exist as undefined. */
+const ALLOW_MISSING = { name: 'allow-missing' };
 
 /** The chain must name a property at its end: `a.b` or `a["b"]`, which set/del replace by their own op. */
 export function lastKey(chain: ParsedChain, command: string): { base: EvalOp[]; key: string | number } {
@@ -28,6 +33,7 @@ export function lastKey(chain: ParsedChain, command: string): { base: EvalOp[]; 
 }
 
 export const get: Command = {
+  options: [ALLOW_MISSING],
   arity: [2, 2],
   async run(ctx) {
     const chain = chainOf(ctx, 1);
@@ -39,6 +45,7 @@ export const get: Command = {
 };
 
 export const call: Command = {
+  options: [ALLOW_MISSING],
   arity: [2, 2],
   async run(ctx) {
     const chain = chainOf(ctx, 1);
@@ -54,7 +61,7 @@ export const call: Command = {
 };
 
 export const set: Command = {
-  options: [],
+  options: [ALLOW_MISSING],
   arity: [3, 3],
   async run(ctx) {
     const chain = chainOf(ctx, 1);
@@ -79,6 +86,7 @@ export const set: Command = {
 };
 
 export const del: Command = {
+  options: [ALLOW_MISSING],
   arity: [2, 2],
   async run(ctx) {
     const chain = chainOf(ctx, 1);
@@ -89,6 +97,7 @@ export const del: Command = {
 };
 
 export const ls: Command = {
+  options: [ALLOW_MISSING],
   arity: [1, 2],
   async run(ctx) {
     const chain = chainOf(ctx, 1);

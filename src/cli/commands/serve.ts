@@ -14,6 +14,7 @@ import { EXIT, UsageError } from '../exit-codes';
 import { loadModule, materialize, pickExport } from '../load-module';
 import { formatError } from '../output';
 import { ServeControlObject } from '../serve-control';
+import { markLibraryOwned } from '../../owned';
 
 /** The longest a Node timer can wait: `--grace 0` (no limit) becomes this. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
@@ -74,6 +75,7 @@ export const serve: Command = {
       return closing;
     };
     const control = new ServeControlObject(socketPath, aborter.signal, () => shutdown('closed by the module').then(() => undefined));
+    markLibraryOwned(control, 'the serve control');
 
     const onSignal = (signal: NodeJS.Signals) => {
       if (closing) {
