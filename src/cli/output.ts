@@ -79,14 +79,12 @@ function flags(m: MemberInfo): string {
 
 /** The name shown for an error: the remote class name for errors of the hosted object. */
 export function errorName(err: unknown): string {
-  if (err instanceof RemoteError) return err.remoteName;
-  if (err instanceof Error) return err.name;
+  if (err instanceof Error) return err.name; // a RemoteError keeps the name it had on the host
   return 'Error';
 }
 
 /** The error's code for people and scripts: the host's own `code` for errors of the hosted object, else the library's. */
 export function errorCode(err: unknown): unknown {
-  if (err instanceof RemoteError) return err.remoteCode;
   return (err as { code?: unknown } | null)?.code;
 }
 

@@ -246,7 +246,7 @@ export class LocalExcept implements Iterable<Error> {
 
 /** The class name to show: a RemoteError stands for the class it had in its own process. */
 function errorName(e: Error): string {
-  return e instanceof RemoteError ? e.remoteName : String(e.name);
+  return String(e.name);
 }
 
 export function isThenable(v: unknown): v is PromiseLike<unknown> {

@@ -1,7 +1,7 @@
 /**
  * Options shared by LocalExcept and Except, and the `types` filter: which thrown values a
  * context catches. A type is a class (matched with instanceof) or a class name (matched along the
- * prototype chain, and against a remote error's `remoteName`), so a filter can cross processes.
+ * prototype chain, and against a remote error's `name`), so a filter can cross processes.
  */
 import { types as utilTypes } from 'node:util';
 import { RemoteError } from '../errors';
@@ -68,7 +68,7 @@ function matchesType(value: object, t: ErrorType): boolean {
     // An Error from another realm (vm, Jest's sandbox) is still an Error.
     return t === Error && utilTypes.isNativeError(value);
   }
-  if (value instanceof RemoteError && value.remoteName === t) return true;
+  if (value instanceof RemoteError && value.name === t) return true;
   for (let p: object | null = value; p !== null; p = Object.getPrototypeOf(p)) {
     const ctor = Object.hasOwn(p, 'constructor') ? (p as { constructor?: unknown }).constructor : undefined;
     if (typeof ctor === 'function' && ctor.name === t) return true;
