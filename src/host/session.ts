@@ -4,7 +4,7 @@
  * reply with a stable code; it never throws out of here, so one client cannot disturb another.
  */
 import { AuthError, ErrorCodes, NotListeningError, ProtocolError, type ProtocolErrorCode, ShutdownError } from '../errors';
-import { AUTH_METHOD, authDigest, digestsMatch, MAX_PRE_AUTH_BYTES, newNonce, type Secret } from '../protocol/auth';
+import { AUTH_METHOD, authDigest, digestsMatch, type LineKeys, lineKeys, MAX_PRE_AUTH_BYTES, newNonce, type Secret } from '../protocol/auth';
 import { type EvalOp, trimHostFrames } from '../evaluate';
 import type { Job } from './lock';
 import { decode, decodeList, encode } from '../protocol/codec';
@@ -21,8 +21,12 @@ export interface Channel {
   hangUp?(): void;
   /** The client proved the secret: take a connection slot. Returns the error to refuse it with when there is none. */
   admit?(): Error | undefined;
-  /** The authentication exchange is over (its last line has been sent): lift the pre-authentication limits. */
-  authenticated?(): void;
+  /**
+   * The authentication exchange is over (its last line has been sent): lift the pre-authentication
+   * limits and, with `keys`, authenticate every later line both ways (a socket; the in-process
+   * channel of the local bypass needs none).
+   */
+  authenticated?(keys?: LineKeys): void;
   /** A request line of `bytes` bytes was queued; answered() follows exactly once (back-pressure). */
   queued?(bytes: number): void;
   answered?(bytes: number): void;
@@ -107,14 +111,17 @@ export class Session {
     }
     const parsed = AuthRequest.safeParse(msg);
     if (!parsed.success) return this.refuse(new AuthError('authentication required: the first message must be {"kind":"auth",...} answering the hello\'s challenge'));
-    if (!digestsMatch(authDigest(this.#host.secret!, 'client', this.#nonce!), parsed.data.digest)) {
+    const secret = this.#host.secret!;
+    const hostNonce = this.#nonce!;
+    const clientNonce = parsed.data.nonce;
+    if (!digestsMatch(authDigest(secret, 'client', hostNonce, clientNonce), parsed.data.digest)) {
       return this.refuse(new AuthError('authentication failed: wrong secret'));
     }
     const refusal = this.#channel.admit?.();
     if (refusal) return this.refuse(refusal);
     this.#nonce = undefined;
-    this.#channel.send(JSON.stringify({ kind: 'auth', ok: true, digest: authDigest(this.#host.secret!, 'host', parsed.data.nonce) }));
-    this.#channel.authenticated?.();
+    this.#channel.send(JSON.stringify({ kind: 'auth', ok: true, digest: authDigest(secret, 'host', hostNonce, clientNonce) }));
+    this.#channel.authenticated?.(lineKeys(secret, hostNonce, clientNonce));
   }
 
   /** The connection is gone: replies still owed are dropped, queued requests still run. */

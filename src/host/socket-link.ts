@@ -6,8 +6,9 @@
  */
 import type net from 'node:net';
 import { AuthError, LimitError } from '../errors';
-import { MAX_PRE_AUTH_BYTES } from '../protocol/auth';
-import { LineSplitter, LineWriter } from '../transport/lines';
+import { type LineKeys, MAX_PRE_AUTH_BYTES } from '../protocol/auth';
+import { LineSealer, LineVerifier } from '../protocol/line-auth';
+import { LineSplitter, LineWriter, MAX_SEALED_BATCH_CHARS } from '../transport/lines';
 import type { Admission, Admitted } from './admission';
 import { ConnectionFlow, type FlowBudget } from './flow';
 import type { Job } from './lock';
@@ -37,6 +38,8 @@ export class SocketLink implements Admitted {
   readonly #splitter: LineSplitter;
   readonly #writer: LineWriter;
   readonly #channel: Channel;
+  /** After a secret handshake: checks every line the client sends (protocol/line-auth.ts). */
+  #verifier?: LineVerifier;
   /** Sizes of the writes the socket has not finished yet, oldest first (their callbacks come in order). */
   #writes: number[] = [];
   #writesHead = 0;
@@ -55,11 +58,13 @@ export class SocketLink implements Admitted {
       pauseReading: () => {
         socket.pause();
         this.#splitter.pause();
+        this.#verifier?.pause();
       },
       resumeReading: () => {
-        this.#splitter.resume(); // may hand out held lines, and pause again
+        this.#verifier?.resume(); // checked lines first; may pause again
+        if (this.#flow.reading) this.#splitter.resume(); // then held bytes; may pause again
         if (this.#flow.reading) socket.resume();
-        if (this.#clientEnded && this.#flow.inFlight === 0 && !this.#splitter.holding) this.end();
+        if (this.#clientEnded && this.#flow.inFlight === 0 && !this.#splitter.holding && !this.#verifier?.holding) this.end();
       },
       requeue: (jobs) => host.requeue(jobs),
     });
@@ -77,9 +82,10 @@ export class SocketLink implements Admitted {
       end: () => this.end(),
       hangUp: () => this.#hangUp(),
       admit: () => (host.admission.promote(this) ? undefined : this.#limitError()),
-      authenticated: () => {
+      authenticated: (keys) => {
         clearTimeout(this.#authTimer);
         this.#splitter.maxBytes = host.maxMessageBytes;
+        if (keys) this.#authenticateLines(keys);
       },
       queued: (bytes) => this.#flow.queued(bytes),
       answered: (bytes) => {
@@ -91,9 +97,13 @@ export class SocketLink implements Admitted {
     this.#splitter = new LineSplitter(
       {
         line: (text, bytes) => {
-          if (!this.#ended) this.#session.onLine(text, bytes);
+          if (this.#verifier) this.#verifier.line(text, bytes);
+          else if (!this.#ended) this.#session.onLine(text, bytes);
         },
-        badUtf8: (n) => this.#session.onBadUtf8(n),
+        badUtf8: (n) => {
+          if (this.#verifier) this.#verifier.fail(`a line of ${n} bytes that is not UTF-8`);
+          else this.#session.onBadUtf8(n);
+        },
         overflow: (n) => {
           if (!this.#session.authenticated) return this.#session.refuse(new AuthError('authentication required: the first message must be an auth message'));
           this.#session.onOverflow(n);
@@ -150,7 +160,20 @@ export class SocketLink implements Admitted {
     while (this.#socket.readableLength > 0 && this.#socket.read() !== null) {
       /* read() hands the buffered bytes to the 'data' handler, i.e. to the (paused) splitter */
     }
-    this.#splitter.drain();
+    if (this.#verifier) this.#verifier.drain(() => this.#splitter.drain());
+    else this.#splitter.drain();
+  }
+
+  /** From now on the client's lines count only once their authentication line checks, and ours carry one. */
+  #authenticateLines(keys: LineKeys): void {
+    this.#verifier = new LineVerifier(keys.client, this.#host.maxMessageBytes + MAX_SEALED_BATCH_CHARS, {
+      line: (text, bytes) => {
+        if (!this.#ended) this.#session.onLine(text, bytes);
+      },
+      fail: (reason) => this.#session.refuse(new AuthError(`line authentication failed: ${reason}`)),
+    });
+    if (!this.#flow.reading) this.#verifier.pause();
+    this.#writer.sealWith(new LineSealer(keys.host));
   }
 
   /**
@@ -183,7 +206,7 @@ export class SocketLink implements Admitted {
 
   #idle(): void {
     if (this.#hangUpWhenIdle) this.#hangUp();
-    else if (this.#clientEnded && !this.#splitter.holding) this.end();
+    else if (this.#clientEnded && !this.#splitter.holding && !this.#verifier?.holding) this.end();
   }
 
   /**
