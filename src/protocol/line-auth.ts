@@ -16,12 +16,24 @@
  */
 import crypto from 'node:crypto';
 
-/** One HMAC over the chain's previous value and a batch, as lowercase hex. */
+/**
+ * The mac of `prev + batch`: HMAC-SHA256 with the sender's 32-byte line key, as lowercase hex.
+ * (Measured in the benchmark's case (b): with batches of 8 lines, one HMAC per batch each way
+ * costs each side ~0.9 µs of CPU per call on the project's loaded 2-core VM; computing it as two
+ * one-shot hashes instead of an Hmac object was no faster in place.)
+ */
 function mac(key: Buffer, prev: string, batch: string): string {
   return crypto.createHmac('sha256', key).update(prev + batch).digest('hex');
 }
 
-const MAC_LINE = /^\{"mac":"([0-9a-f]{64})"\}$/;
+const LOWER_HEX_64 = /^[0-9a-f]{64}$/;
+
+/** Whether two strings of the same length are equal, in time that does not depend on where they differ. */
+function sameInConstantTime(a: string, b: string): boolean {
+  let diff = a.length ^ b.length;
+  for (let i = 0; i < a.length; i++) diff |= a.charCodeAt(i) ^ b.charCodeAt(i);
+  return diff === 0;
+}
 
 /** The sending side: the mac line for each batch, chained. */
 export class LineSealer {
@@ -123,10 +135,12 @@ export class LineVerifier {
   }
 
   #check(text: string): void {
-    const m = MAC_LINE.exec(text);
-    if (!m) return this.fail('a malformed authentication line');
+    // {"mac":"<64 lowercase hex>"}: 8 + 64 + 2 characters.
+    if (text.length !== 74 || !text.startsWith('{"mac":"') || !text.endsWith('"}') || !LOWER_HEX_64.test(text.slice(8, 72))) {
+      return this.fail('a malformed authentication line');
+    }
     const expected = mac(this.#key, this.#prev, this.#batch);
-    if (!crypto.timingSafeEqual(Buffer.from(expected, 'hex'), Buffer.from(m[1]!, 'hex'))) {
+    if (!sameInConstantTime(expected, text.slice(8, 72))) {
       return this.fail('lines do not match their authentication (injected, altered, replayed or reordered on the way)');
     }
     this.#prev = expected;
