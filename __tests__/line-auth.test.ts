@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import { LineSealer, LineVerifier } from '../src/protocol/line-auth';
 import { MacChain } from './fixtures/sec-kit';
 
-const KEY = crypto.createHmac('sha256', 's').update('remoteobj-lines-v2 client N1 N2').digest();
+const KEY = crypto.createHmac('sha256', 's').update('remoteobj-lines-v2 client N1 N2').digest('hex');
 
 function verifier(max = 1 << 20) {
   const got: string[] = [];
@@ -25,6 +25,14 @@ function sealed(sealer: LineSealer, lines: string[]): string {
   const batch = lines.map((l) => l + '\n').join('');
   return batch + sealer.seal(batch) + '\n';
 }
+
+test('a mac is HMAC-SHA256 keyed with the key’s hex digits, whatever the text (the two-hash computation equals crypto.createHmac)', () => {
+  for (const batch of ['', 'a\n', 'é😀\u0000\n', 'x'.repeat(100_000) + '\n', '\ud800 lone surrogate\n']) {
+    const sealer = new LineSealer(KEY);
+    const line = sealer.seal(batch);
+    expect(line).toBe(JSON.stringify({ mac: crypto.createHmac('sha256', KEY).update(batch).digest('hex') }));
+  }
+});
 
 test('the sealer writes what docs/protocol.md describes, and the verifier hands the lines on, batch after batch', () => {
   const sealer = new LineSealer(KEY);

@@ -13,8 +13,9 @@
  *   client's line key = HMAC(secret, "remoteobj-lines-v2 client " + N1 + " " + N2)
  *   host's line key   = HMAC(secret, "remoteobj-lines-v2 host " + N1 + " " + N2)
  *
- * HMAC is HMAC-SHA256; digests and nonces are lowercase hex, nonces 32 random bytes; the keys
- * (32 bytes each) never cross the wire. Digests are compared in constant time.
+ * HMAC is HMAC-SHA256; digests, nonces and line keys are lowercase hex, nonces 32 random bytes;
+ * the keys never cross the wire (line-auth.ts keys its HMACs with their 64 hex digits). Digests
+ * are compared in constant time.
  *
  * Why both nonces everywhere: the first version proved each side with one nonce and stopped
  * there, so a relay with no secret could pass the handshake through byte for byte and then send
@@ -38,16 +39,16 @@ export function authDigest(secret: Secret, side: 'client' | 'host', hostNonce: s
   return crypto.createHmac('sha256', secret).update(`remoteobj-auth-v2 ${side} ${hostNonce} ${clientNonce}`).digest('hex');
 }
 
-/** The keys that authenticate the lines each side sends after the handshake. */
+/** The keys that authenticate the lines each side sends after the handshake, as 64 lowercase hex digits. */
 export interface LineKeys {
   /** For the lines the client sends. */
-  client: Buffer;
+  client: string;
   /** For the lines the host sends. */
-  host: Buffer;
+  host: string;
 }
 
 export function lineKeys(secret: Secret, hostNonce: string, clientNonce: string): LineKeys {
-  const key = (side: string) => crypto.createHmac('sha256', secret).update(`remoteobj-lines-v2 ${side} ${hostNonce} ${clientNonce}`).digest();
+  const key = (side: string) => crypto.createHmac('sha256', secret).update(`remoteobj-lines-v2 ${side} ${hostNonce} ${clientNonce}`).digest('hex');
   return { client: key('client'), host: key('host') };
 }
 
