@@ -39,6 +39,10 @@ test('a client pipelining 2,000 reads of an 8 MiB member and never reading: host
     expect(await bystander.bump()).toBe(i + 1);
   }
   const growth = peak.rss - before.rss;
+  if (process.env.REPORT_FIGURES) {
+    const mib = (n: number) => (n / MiB).toFixed(1);
+    process.stdout.write(`8 MiB member, 2,000 pipelined reads, never read: host RSS ${mib(before.rss)} -> peak ${mib(peak.rss)} MiB (+${mib(growth)}), heap ${mib(before.heapUsed)} -> ${mib(peak.heapUsed)} MiB, external ${mib(peak.external)} MiB\n`);
+  }
   expect(growth).toBeLessThan(2 * DEFAULT_MAX_UNSENT_PER_CONNECTION + SLACK);
 
   // The greedy client, reading at last, gets its first replies in order and whole.

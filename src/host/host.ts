@@ -53,7 +53,7 @@ export interface ServeOptions extends AccessOptions {
   /** Most open connections that have authenticated, or need not (default 256; Infinity for no limit); one more is refused with a LimitError. */
   maxConnections?: number;
   /**
-   * With a secret: most connections waiting to authenticate (default 32). They never take one of
+   * With a secret: most connections waiting to authenticate (default 128). They never take one of
    * the `maxConnections` slots; when one more arrives, the one that has waited longest is dropped.
    */
   maxUnauthenticated?: number;

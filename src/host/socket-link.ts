@@ -64,7 +64,7 @@ export class SocketLink implements Admitted {
         this.#verifier?.resume(); // checked lines first; may pause again
         if (this.#flow.reading) this.#splitter.resume(); // then held bytes; may pause again
         if (this.#flow.reading) socket.resume();
-        if (this.#clientEnded && this.#flow.inFlight === 0 && !this.#splitter.holding && !this.#verifier?.holding) this.end();
+        if (this.#flow.inFlight === 0) this.#idle();
       },
       requeue: (jobs) => host.requeue(jobs),
     });
@@ -119,7 +119,7 @@ export class SocketLink implements Admitted {
     socket.on('end', () => {
       // The client will send nothing more: hang up once every request it sent has its reply.
       this.#clientEnded = true;
-      if (this.#flow.inFlight === 0) this.end();
+      if (this.#flow.inFlight === 0) this.#idle();
     });
     socket.on('error', () => {
       /* ECONNRESET and friends: 'close' follows */
@@ -204,6 +204,7 @@ export class SocketLink implements Admitted {
     if (!this.#gone) this.#flow.unsentTaken(n);
   };
 
+  /** Nothing in flight: hang up if a refusal is waiting for that, or end if the client has ended and nothing it sent is held back. */
   #idle(): void {
     if (this.#hangUpWhenIdle) this.#hangUp();
     else if (this.#clientEnded && !this.#splitter.holding && !this.#verifier?.holding) this.end();
