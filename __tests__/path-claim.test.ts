@@ -132,6 +132,7 @@ test('a live host whose accept backlog is full keeps its path: serve() gets EADD
     });
   }
   expect(refusal).toBe('EAGAIN');
+  if (process.env.REPORT_FIGURES) process.stdout.write(`busy host: ${flood.length - 1} connections queued, the next got ${refusal}\n`);
 
   const intruder = serve({ value: 'intruder' }, path, { localBypass: false });
   cleanup.defer(async () => (await intruder.catch(() => undefined))?.close());
