@@ -56,7 +56,7 @@ test('a request before authenticating is refused and the connection closed; noth
   const target = { n: 0, inc() { return ++this.n; } };
   const { path } = await host(target, { secret: 'k' });
   const c = await raw(path);
-  expect(c.lines[0].auth).toMatchObject({ method: 'hmac-sha256', nonce: expect.stringMatching(/^[0-9a-f]{64}$/) });
+  expect(c.lines[0].auth).toMatchObject({ method: 'hmac-sha256-lines', nonce: expect.stringMatching(/^[0-9a-f]{64}$/) });
   c.s.write(JSON.stringify({ id: 1, ops: [{ op: 'get', key: 'inc' }, { op: 'call', args: [] }] }) + '\n');
   await c.closed;
   expect(c.lines[1]).toMatchObject({ id: null, kind: 'error', error: { code: 'AUTH_FAILED' } });

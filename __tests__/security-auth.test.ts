@@ -7,7 +7,7 @@
  */
 import { AuthError, connect, type Host, serve, type ServeOptions } from 'remoteobj';
 import { Cleanup } from './fixtures/host-kit';
-import { digest, fakeHost, LineSocket, nonce, relay } from './fixtures/sec-kit';
+import { digest, fakeHost, LineSocket, MacChain, METHOD, nonce, relay } from './fixtures/sec-kit';
 import { removeFile, sleep, tmpSock, until } from './helpers';
 
 const SECRET = 'correct horse battery staple';
@@ -41,7 +41,7 @@ const bumpRequest = (id: number) => ({ id, ops: [{ op: 'get', key: 'bump' }, { o
 
 describe('the client checks the host too (mutual)', () => {
   test.each([
-    ['a wrong digest', (a: Record<string, any>) => ({ kind: 'auth', ok: true, digest: digest('a guess', 'host', a.nonce) })],
+    ['a wrong digest', (a: Record<string, any>) => ({ kind: 'auth', ok: true, digest: digest('a guess', 'host', nonce(), a.nonce) })],
     ['the client’s own digest reflected back', (a: Record<string, any>) => ({ kind: 'auth', ok: true, digest: a.digest })],
     ['no digest at all', () => ({ kind: 'auth', ok: true })],
     ['an empty digest', () => ({ kind: 'auth', ok: true, digest: '' })],
@@ -85,7 +85,7 @@ describe('what crosses the wire', () => {
     await remote.$close();
 
     const sent = tap.toHost().split('\n').filter(Boolean);
-    expect(JSON.parse(sent[0]!)).toMatchObject({ kind: 'auth', method: 'hmac-sha256' });
+    expect(JSON.parse(sent[0]!)).toMatchObject({ kind: 'auth', method: METHOD });
     expect(tap.toHost() + tap.toClient()).not.toContain(SECRET);
     expect(tap.toHost()).not.toContain(Buffer.from(SECRET).toString('hex'));
     expect(tap.toHost()).not.toContain(Buffer.from(SECRET).toString('base64'));
@@ -103,7 +103,7 @@ describe('what crosses the wire', () => {
     const nonces = new Set<string>();
     for (let i = 0; i < 5; i++) {
       const c = await raw(real.path);
-      expect(c.hello.auth).toMatchObject({ method: 'hmac-sha256', nonce: expect.stringMatching(/^[0-9a-f]{64}$/) });
+      expect(c.hello.auth).toMatchObject({ method: METHOD, nonce: expect.stringMatching(/^[0-9a-f]{64}$/) });
       nonces.add(c.hello.auth.nonce);
     }
     expect(nonces.size).toBe(5);
@@ -111,14 +111,18 @@ describe('what crosses the wire', () => {
 });
 
 describe('the host refuses at once, and nothing runs', () => {
+  const n2 = nonce();
+  const auth = (fields: Record<string, unknown>) => JSON.stringify({ kind: 'auth', method: METHOD, nonce: n2, ...fields });
   const bad: [string, (hello: Record<string, any>) => string][] = [
     ['a request instead of the auth message', () => JSON.stringify(bumpRequest(1))],
-    ['an auth message with a digest for another nonce', () => JSON.stringify({ kind: 'auth', method: 'hmac-sha256', digest: digest(SECRET, 'client', nonce()), nonce: nonce() })],
-    ['the host-side digest instead of the client-side one', (h) => JSON.stringify({ kind: 'auth', method: 'hmac-sha256', digest: digest(SECRET, 'host', h.auth.nonce), nonce: nonce() })],
-    ['the right digest in upper case', (h) => JSON.stringify({ kind: 'auth', method: 'hmac-sha256', digest: digest(SECRET, 'client', h.auth.nonce).toUpperCase(), nonce: nonce() })],
-    ['the right digest, truncated', (h) => JSON.stringify({ kind: 'auth', method: 'hmac-sha256', digest: digest(SECRET, 'client', h.auth.nonce).slice(0, 32), nonce: nonce() })],
-    ['another method', (h) => JSON.stringify({ kind: 'auth', method: 'none', digest: digest(SECRET, 'client', h.auth.nonce), nonce: nonce() })],
-    ['a malformed nonce of ours', (h) => JSON.stringify({ kind: 'auth', method: 'hmac-sha256', digest: digest(SECRET, 'client', h.auth.nonce), nonce: 'short' })],
+    ['an auth message with a digest for another host nonce', () => auth({ digest: digest(SECRET, 'client', nonce(), n2) })],
+    ['an auth message with a digest for another client nonce', (h) => auth({ digest: digest(SECRET, 'client', h.auth.nonce, nonce()) })],
+    ['the host-side digest instead of the client-side one', (h) => auth({ digest: digest(SECRET, 'host', h.auth.nonce, n2) })],
+    ['the right digest in upper case', (h) => auth({ digest: digest(SECRET, 'client', h.auth.nonce, n2).toUpperCase() })],
+    ['the right digest, truncated', (h) => auth({ digest: digest(SECRET, 'client', h.auth.nonce, n2).slice(0, 32) })],
+    ['the first method (without line authentication)', (h) => auth({ method: 'hmac-sha256', digest: digest(SECRET, 'client', h.auth.nonce, n2) })],
+    ['another method', (h) => auth({ method: 'none', digest: digest(SECRET, 'client', h.auth.nonce, n2) })],
+    ['a malformed nonce of ours', (h) => auth({ digest: digest(SECRET, 'client', h.auth.nonce, 'short'), nonce: 'short' })],
     ['not JSON', () => 'let me in'],
     ['a line of 2000 bytes', () => 'x'.repeat(2000)],
   ];
@@ -140,16 +144,38 @@ describe('the host refuses at once, and nothing runs', () => {
     expect(real.target.ran).toBe(0);
   });
 
-  test('the right answer, with a request right behind it in the same write, works (an eager client)', async () => {
+  test('the right answer, with a sealed request right behind it in the same write, works (an eager client written from docs/protocol.md)', async () => {
     const real = await host();
     const c = await raw(real.path);
     const mine = nonce();
+    const hostNonce = c.hello.auth.nonce as string;
+    const toHost = new MacChain(SECRET, 'client', hostNonce, mine);
     c.socket.write(
-      JSON.stringify({ kind: 'auth', method: 'hmac-sha256', digest: digest(SECRET, 'client', c.hello.auth.nonce), nonce: mine }) + '\n' + JSON.stringify(bumpRequest(7)) + '\n',
+      JSON.stringify({ kind: 'auth', method: METHOD, digest: digest(SECRET, 'client', hostNonce, mine), nonce: mine }) + '\n' + toHost.seal(JSON.stringify(bumpRequest(7)) + '\n'),
     );
-    await until(() => c.lines.length === 3);
-    expect(c.lines[1]).toEqual({ kind: 'auth', ok: true, digest: digest(SECRET, 'host', mine) });
+    await until(() => c.lines.length === 4);
+    expect(c.lines[1]).toEqual({ kind: 'auth', ok: true, digest: digest(SECRET, 'host', hostNonce, mine) });
     expect(c.lines[2]).toMatchObject({ id: 7, kind: 'value', value: 1 });
+    // The host's reply carries its own mac line, which checks with the host's key.
+    const fromHost = new MacChain(SECRET, 'host', hostNonce, mine);
+    expect(fromHost.seal(JSON.stringify(c.lines[2]) + '\n')).toBe(JSON.stringify(c.lines[2]) + '\n' + JSON.stringify(c.lines[3]) + '\n');
+    // And a second batch chains on the first.
+    c.socket.write(toHost.seal(JSON.stringify(bumpRequest(8)) + '\n' + JSON.stringify(bumpRequest(9)) + '\n'));
+    await until(() => c.lines.length === 7);
+    expect(c.lines.slice(4, 6)).toEqual([expect.objectContaining({ id: 8, value: 2 }), expect.objectContaining({ id: 9, value: 3 })]);
+    expect(fromHost.seal(JSON.stringify(c.lines[4]) + '\n' + JSON.stringify(c.lines[5]) + '\n')).toContain(JSON.stringify(c.lines[6]));
+  });
+
+  test('after authenticating, a request without its mac line does not run', async () => {
+    const real = await host();
+    const c = await raw(real.path);
+    c.authenticate(SECRET);
+    await until(() => c.lines.length === 2);
+    c.send(bumpRequest(3));
+    c.send({ mac: 'f'.repeat(64) });
+    await until(() => c.ended);
+    expect(c.lines[2]).toMatchObject({ id: null, kind: 'error', error: { code: 'AUTH_FAILED', message: expect.stringMatching(/line authentication failed/) } });
+    expect(real.target.ran).toBe(0);
   });
 
   test('a Buffer secret with bytes that are not UTF-8 works, and is distinct from a similar string', async () => {

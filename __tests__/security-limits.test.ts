@@ -185,7 +185,7 @@ describe('maxQueuedPerConnection and back-pressure', () => {
     let maxQueued = 0;
     const sampler = setInterval(() => (maxQueued = Math.max(maxQueued, h.queued)), 1);
     cleanup.defer(() => clearInterval(sampler));
-    const payload = 'y'.repeat(200);
+    const payload = 'y'.repeat(1000); // 20,000 replies of ~1 KB: past the default 8 MiB of unsent replies
     let batch = '';
     for (let i = 1; i <= N; i++) batch += JSON.stringify({ id: i, ops: [{ op: 'get', key: 'echo' }, { op: 'call', args: [payload] }] }) + '\n';
     greedy.socket.write(batch);

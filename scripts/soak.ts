@@ -1,5 +1,6 @@
 /**
- * `npm run soak -- [--clients 50] [--requests 2000] [--pipeline 20] [--seed 1] [--rounds 1] [--json]`
+ * `npm run soak -- [--clients 50] [--requests 2000] [--pipeline 20] [--seed 1] [--rounds 1] [--secret] [--json]`
+ * (--secret: host and clients share a secret, so every line is authenticated)
  *
  * Load and soak: N clients, each on its own connection, send M requests to a host in a child
  * process — a seeded mix of reads, writes, method calls and echoes, pipelined in windows — and
@@ -8,7 +9,7 @@
  * host, and its memory (RSS and heap after gc, sampled throughout) and open file descriptors are
  * reported before and after. Exit code 0 when everything held, 1 otherwise.
  *
- * Also the host side: `soak.ts --host <socketPath>` (what the runner spawns).
+ * Also the host side: `soak.ts --host <socketPath> [secret]` (what the runner spawns).
  */
 import fs from 'node:fs';
 import { inspect, isDeepStrictEqual } from 'node:util';
@@ -61,9 +62,9 @@ export class SoakTarget {
   }
 }
 
-async function runHost(socketPath: string): Promise<void> {
+async function runHost(socketPath: string, secret: string | undefined): Promise<void> {
   const target = new SoakTarget();
-  const host = await serve(target, socketPath, { localBypass: false, expose: (req) => req.key !== 'host' });
+  const host = await serve(target, socketPath, { localBypass: false, expose: (req) => req.key !== 'host', secret });
   target.host = host;
   process.once('SIGTERM', () => {
     void host.close().then(() => process.exit(0));
@@ -101,8 +102,8 @@ function randomValue(rng: Rng): unknown {
   }
 }
 
-async function runClient(socketPath: string, id: string, index: number, requests: number, pipeline: number, seed: number): Promise<ClientResult> {
-  const remote = (await connect<SoakTarget>(socketPath, { localBypass: false, timeout: 60_000 })) as Remote<SoakTarget>;
+async function runClient(socketPath: string, id: string, index: number, requests: number, pipeline: number, seed: number, secret: string | undefined): Promise<ClientResult> {
+  const remote = (await connect<SoakTarget>(socketPath, { localBypass: false, timeout: 60_000, secret })) as Remote<SoakTarget>;
   const rng = new Rng(seed * 1000 + index);
   const r: ClientResult = { sent: 0, correct: 0, wrong: [], counter: 0, added: 0, calls: 0, slot: undefined };
   let counter = 0;
@@ -161,6 +162,8 @@ export interface SoakOptions {
   seed: number;
   /** Run the whole workload this many times, new connections each time (default 1): memory should plateau. */
   rounds?: number;
+  /** Serve and connect with this shared secret (handshake and line authentication on every connection). */
+  secret?: string;
   log?: (line: string) => void;
 }
 
@@ -186,11 +189,11 @@ export interface SoakReport {
 export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
   const log = opts.log ?? (() => undefined);
   const socketPath = tmpSocketPath('soak');
-  const { child, output } = await startChildHost(__filename, [socketPath]);
+  const { child, output } = await startChildHost(__filename, opts.secret === undefined ? [socketPath] : [socketPath, opts.secret]);
   const failures: string[] = [];
   const report = { clients: opts.clients, requestsPerClient: opts.requests, failures } as SoakReport;
   try {
-    const meter = await connect<SoakTarget>(socketPath, { localBypass: false });
+    const meter = await connect<SoakTarget>(socketPath, { localBypass: false, secret: opts.secret });
     report.before = await meter.stats();
     report.peakRss = report.before.memory.rss;
     let sampling = true;
@@ -211,7 +214,7 @@ export async function runSoak(opts: SoakOptions): Promise<SoakReport> {
         ...(await Promise.all(
           Array.from({ length: opts.clients }, (_, i) => {
             const id = `r${round}c${i}`;
-            return runClient(socketPath, id, i + round * opts.clients, opts.requests, opts.pipeline, opts.seed).then((r) => {
+            return runClient(socketPath, id, i + round * opts.clients, opts.requests, opts.pipeline, opts.seed, opts.secret).then((r) => {
               if (++done % 10 === 0) log(`round ${round + 1}: ${done}/${opts.clients} clients done`);
               return { ...r, id };
             });
@@ -281,16 +284,19 @@ function flag(args: string[], name: string, fallback: number): number {
 
 async function main(): Promise<void> {
   const args = process.argv.slice(2);
-  if (args[0] === '--host') return runHost(args[1]!);
+  if (args[0] === '--host') return runHost(args[1]!, args[2]);
   const opts: SoakOptions = {
     clients: flag(args, '--clients', 50),
     requests: flag(args, '--requests', 2000),
     pipeline: flag(args, '--pipeline', 20),
     seed: flag(args, '--seed', 1),
     rounds: flag(args, '--rounds', 1),
+    secret: args.includes('--secret') ? `soak-${process.pid}-${Date.now()}` : undefined,
     log: (l) => console.error(`  ${l}`),
   };
-  console.error(`soak: ${opts.rounds} round(s) of ${opts.clients} clients × ${opts.requests} requests, pipelined ${opts.pipeline} at a time, seed ${opts.seed}`);
+  console.error(
+    `soak: ${opts.rounds} round(s) of ${opts.clients} clients × ${opts.requests} requests, pipelined ${opts.pipeline} at a time, seed ${opts.seed}${opts.secret ? ', with a secret' : ''}`,
+  );
   const r = await runSoak(opts);
   if (args.includes('--json')) console.log(JSON.stringify(r, null, 2));
   else if (r.before && r.after) {

@@ -81,6 +81,12 @@ export function renderTargets(byImpl: Map<string, CaseResults[]>): string {
   }
   const conc = m(ro, '(b) 8 clients pipelined') / m(raw, '(b) 8 clients pipelined');
   line('(b) 8-client throughput ≥ 0.7× raw', `${conc.toFixed(2)}× raw`, conc >= 0.7);
+  const secret = byImpl.get('remoteobj+secret') ?? [];
+  if (secret.length) {
+    // Issue 15: line authentication (a mac line per batch each way) costs at most 10 % of (b).
+    const withSecret = m(secret, '(b) 8 clients pipelined') / m(ro, '(b) 8 clients pipelined');
+    line('(b) with a secret ≥ 0.9× without', `${withSecret.toFixed(2)}× without`, withSecret >= 0.9);
+  }
   const chain = m(ro, '(c) chain ÷ 1-op');
   line('(c) 5-op chain ≤ 1.2× a 1-op call', `${chain.toFixed(2)}×`, chain <= 1.2);
   const five = m(ro, '(c) five round trips ÷ chain');

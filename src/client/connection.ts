@@ -17,15 +17,19 @@ import {
 import type { EvalOp } from '../evaluate';
 import { decode, encode, encodeList, type Json } from '../protocol/codec';
 import { errorFromWire } from '../protocol/error-wire';
-import { AUTH_METHOD, authDigest, digestsMatch, newNonce } from '../protocol/auth';
+import { AUTH_METHOD, authDigest, digestsMatch, type LineKeys, lineKeys, newNonce } from '../protocol/auth';
+import { LineSealer, LineVerifier } from '../protocol/line-auth';
 import { AuthReply, ErrorReply, Hello, PROTOCOL_NAME, PROTOCOL_VERSION, type Reply, ReplySchema } from '../protocol/messages';
 import { findLocal } from '../host/local-registry';
 import { PendingTable } from './pending-table';
 import { parseReplyLine } from '../protocol/line-reader';
-import { DEFAULT_MAX_MESSAGE_BYTES, LineSplitter, LineWriter } from '../transport/lines';
+import { DEFAULT_MAX_MESSAGE_BYTES, LineSplitter, LineWriter, MAX_SEALED_BATCH_CHARS } from '../transport/lines';
 import { checkSocketPath, isWindowsPipe } from '../transport/socket-path';
 import path from 'node:path';
 import { markLibraryOwned } from '../owned';
+
+/** Longest line the client reads from a host: replies may be larger than requests (the client trusts its host more than the host trusts clients). */
+const REPLY_LINE_LIMIT = 1 << 30;
 
 /** What a settled request gives back: a value, or "the hosted object itself". */
 export type Result = { kind: 'value'; value: unknown } | { kind: 'self' };
@@ -133,6 +137,8 @@ export class Connection {
     this.state = 'connecting';
     this.closeReason = undefined;
     this.authNonce = undefined;
+    this.hostNonce = undefined;
+    this.secureLink = undefined;
     const local = this.options.localBypass === false ? undefined : findLocal(this.path);
     this.local = local !== undefined;
     return local ? this.openLocal(local) : this.openSocket(this.options.connectTimeout ?? 5000);
@@ -190,9 +196,20 @@ export class Connection {
         destroy: () => socket.destroy(),
       };
       this.link = link;
+      // After a secret handshake, every line the host sends counts only once its authentication
+      // line checks, and ours carry one (protocol/line-auth.ts).
+      let verifier: LineVerifier | undefined;
+      this.secureLink = (keys) => {
+        verifier = new LineVerifier(keys.host, REPLY_LINE_LIMIT + MAX_SEALED_BATCH_CHARS, {
+          line: (text) => this.onLine(text),
+          fail: (reason) => this.fatal(new AuthError(`the lines from ${this.path} failed authentication (${reason}): closing the connection`)),
+        });
+        writer.sealWith(new LineSealer(keys.client));
+      };
       const splitter = new LineSplitter(
         {
-          line: (text) => {
+          line: (text, bytes) => {
+            if (verifier) return verifier.line(text, bytes);
             if (greeted) return this.onLine(text);
             try {
               if (!this.onHandshakeLine(text)) return;
@@ -209,8 +226,7 @@ export class Connection {
           badUtf8: () => this.fatal(new ProtocolError('BAD_JSON', 'the host sent a line that is not valid UTF-8')),
           overflow: (n) => this.fatal(new ProtocolError('TOO_LARGE', `the host sent a line of more than ${n} bytes`)),
         },
-        // Replies may be larger than requests: the client trusts its host more than the host trusts clients.
-        1 << 30,
+        REPLY_LINE_LIMIT,
       );
       socket.setNoDelay?.(true);
       socket.on('data', (chunk: Buffer) => splitter.push(chunk));
@@ -230,6 +246,10 @@ export class Connection {
 
   /** The nonce this client sent with its auth message, while waiting for the host's proof. */
   private authNonce?: string;
+  /** The hello's nonce, while authenticating. */
+  private hostNonce?: string;
+  /** Starts line authentication on a socket once the handshake is done (the local bypass needs none). */
+  private secureLink?: (keys: LineKeys) => void;
 
   /**
    * One line of the opening exchange: the hello, then (with a secret) the host's answer to our
@@ -243,10 +263,14 @@ export class Connection {
         const refusal = ErrorReply.safeParse(msg);
         throw refusal.success ? errorFromWire(refusal.data.error) : new AuthError(`the host at ${this.path} sent no valid answer to authentication`);
       }
-      if (!digestsMatch(authDigest(this.options.secret!, 'host', this.authNonce), ok.data.digest)) {
+      const secret = this.options.secret!;
+      const hostNonce = this.hostNonce!;
+      if (!digestsMatch(authDigest(secret, 'host', hostNonce, this.authNonce), ok.data.digest)) {
         throw new AuthError(`the host at ${this.path} does not know the secret: refusing to talk to it`);
       }
+      this.secureLink?.(lineKeys(secret, hostNonce, this.authNonce));
       this.authNonce = undefined;
+      this.hostNonce = undefined;
       this.state = 'open';
       return true;
     }
@@ -265,11 +289,15 @@ export class Connection {
     const secret = this.options.secret;
     if (hello.auth !== undefined) {
       if (secret === undefined) throw new AuthError(`the host at ${this.path} requires a secret: pass connect(path, { secret })`);
-      if (hello.auth.method !== AUTH_METHOD || typeof hello.auth.nonce !== 'string') {
-        throw new AuthError(`the host at ${this.path} asks for an unsupported authentication method ${JSON.stringify(hello.auth.method)}`);
+      if (hello.auth.method !== AUTH_METHOD) {
+        throw new AuthError(`the host at ${this.path} asks for an unsupported authentication method ${JSON.stringify(hello.auth.method)} (this client speaks ${AUTH_METHOD})`);
       }
+      if (typeof hello.auth.nonce !== 'string' || !/^[0-9a-f]{64}$/.test(hello.auth.nonce)) {
+        throw new AuthError(`the host at ${this.path} sent a malformed challenge`);
+      }
+      this.hostNonce = hello.auth.nonce;
       this.authNonce = newNonce();
-      this.link!.send(JSON.stringify({ kind: 'auth', method: AUTH_METHOD, digest: authDigest(secret, 'client', hello.auth.nonce), nonce: this.authNonce }));
+      this.link!.send(JSON.stringify({ kind: 'auth', method: AUTH_METHOD, digest: authDigest(secret, 'client', this.hostNonce, this.authNonce), nonce: this.authNonce }));
       return false;
     }
     if (secret !== undefined) {

@@ -1,19 +1,24 @@
 /**
- * Host: serves one object on a socket path. Accepts connections (one Session each), runs every
- * request under one FIFO lock, and shuts down per `fulfillFinal`.
+ * Host: serves one object on a socket path. Accepts connections (a SocketLink and a Session each),
+ * runs every request under one FIFO lock, and shuts down per `fulfillFinal`. Its state is in
+ * #private fields: a client that reaches a Host object (the access rules refuse it anyway) finds
+ * nothing but the getters below.
  */
 import net from 'node:net';
 import path from 'node:path';
 import type { AccessOptions } from '../access';
 import { type EvalContext, type EvalOp, evaluate, OpFailure, type Outcome } from '../evaluate';
-import { isWindowsPipe, listenOwnerOnly, removeSocketFile, type SocketFileId } from '../transport/socket-path';
-import { DEFAULT_MAX_MESSAGE_BYTES, LineSplitter, LineWriter } from '../transport/lines';
-import { AuthError, LimitError, TimeoutError } from '../errors';
-import { MAX_PRE_AUTH_BYTES } from '../protocol/auth';
+import { isWindowsPipe, removeSocketFile, type SocketFileId } from '../transport/socket-path';
+import { listenOwnerOnly } from '../transport/path-claim';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../transport/lines';
+import { LimitError, TimeoutError } from '../errors';
 import { errorToWire } from '../protocol/error-wire';
+import { Admission, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_UNAUTHENTICATED } from './admission';
+import { DEFAULT_FLOW_LIMITS, FlowBudget } from './flow';
 import { FifoLock, type Job } from './lock';
-import { type Channel, type Replier, Session, type SessionHost } from './session';
-import { registerLocal, unregisterLocal } from './local-registry';
+import { type Channel, type JobGate, type Replier, Session, type SessionHost } from './session';
+import { type LinkHost, SocketLink } from './socket-link';
+import { type LocalHost, registerLocal, unregisterLocal } from './local-registry';
 import { markLibraryOwned } from '../owned';
 import { accessOptions } from '../access';
 import { checkSocketPath } from '../transport/socket-path';
@@ -47,15 +52,30 @@ export interface ServeOptions extends AccessOptions {
    * any request runs, and the host proves it knows it too. See docs/security.md.
    */
   secret?: string | Buffer;
-  /** How long a client may take to authenticate (ms, default 10000). */
+  /** How long a client may take to authenticate (ms, default 5000). */
   authTimeoutMs?: number;
-  /** Most open connections (default unlimited); one more is refused with a LimitError. */
+  /** Most open connections that have authenticated, or need not (default 256; Infinity for no limit); one more is refused with a LimitError. */
   maxConnections?: number;
+  /**
+   * With a secret: most connections waiting to authenticate (default 128). They never take one of
+   * the `maxConnections` slots; when one more arrives, the one that has waited longest is dropped.
+   */
+  maxUnauthenticated?: number;
   /**
    * Most requests one connection may have unanswered (default 1024). At the limit the host stops
    * reading from that connection until half have been answered: back-pressure, nothing is dropped.
    */
   maxQueuedPerConnection?: number;
+  /** Bytes of request lines one connection may have unanswered before the host stops reading it (default 16 MiB). */
+  maxQueuedBytesPerConnection?: number;
+  /**
+   * Bytes of replies one connection may have waiting to be sent (default 8 MiB): past it the host
+   * stops reading that connection and runs none of its requests until the client has read them.
+   */
+  maxUnsentBytesPerConnection?: number;
+  /** The same two bounds over all connections (default 64 MiB each); see docs/security.md. */
+  maxQueuedBytesTotal?: number;
+  maxUnsentBytesTotal?: number;
   /** Most ms a request may wait for the lock; after that it is answered with TimeoutError instead of running (default: no limit). */
   lockTimeout?: number;
   /** Let clients in this process use the host without a socket (default true). */
@@ -68,93 +88,161 @@ export interface ServeOptions extends AccessOptions {
   closeGraceMs?: number;
 }
 
-export class Host<T = unknown> implements SessionHost {
-  readonly path: string;
-  readonly maxMessageBytes: number;
-  private readonly lock: FifoLock;
-  private readonly ctx: EvalContext;
-  private readonly fulfillFinal: boolean;
-  private readonly closeGraceMs: number;
-  readonly secret?: string | Buffer;
-  /** @internal whether `$regexp` values from clients are built (ServeOptions.acceptRegExp) */
-  readonly acceptRegExp: boolean;
-  private readonly authTimeoutMs: number;
-  private readonly maxConnections: number;
-  private readonly maxQueuedPerConnection: number;
-  private readonly lockTimeout?: number;
-  private readonly sockets = new Set<net.Socket>();
-  private readonly sessions = new Map<Session, Channel>();
-  private closingFlag = false;
-  private closePromise?: Promise<void>;
-  private server?: net.Server;
-  private socketFile?: SocketFileId;
+/** What a queued request needs to run: the hosted object and how to reach into it. */
+interface Runner {
+  readonly target: unknown;
+  readonly ctx: EvalContext;
+  readonly lockTimeout?: number;
+}
+
+/** An in-process connection (local bypass). */
+interface LocalLink {
+  session: Session;
+  end(): void;
+}
+
+let listenHost: <T>(host: Host<T>, localBypass: boolean) => Promise<void>;
+
+export class Host<T = unknown> {
+  readonly #target: T;
+  readonly #path: string;
+  readonly #maxMessageBytes: number;
+  readonly #lock: FifoLock;
+  readonly #runner: Runner;
+  readonly #fulfillFinal: boolean;
+  readonly #closeGraceMs: number;
+  readonly #secret?: string | Buffer;
+  readonly #authTimeoutMs: number;
+  readonly #admission: Admission;
+  readonly #budget: FlowBudget;
+  readonly #links = new Set<SocketLink>();
+  readonly #locals = new Set<LocalLink>();
+  #closing = false;
+  #closePromise?: Promise<void>;
+  #server?: net.Server;
+  #socketFile?: SocketFileId;
+  /** What sessions and socket links see of the host (never the Host itself). */
+  readonly #sessionHost: SessionHost;
+  readonly #linkHost: LinkHost;
+  /** What the local registry holds for the bypass. */
+  readonly #localEntry: LocalHost = { acceptLocal: (toClient, onEnd) => this.#acceptLocal(toClient, onEnd) };
+
+  static {
+    listenHost = (host, localBypass) => host.#listen(localBypass);
+  }
 
   /** @internal use serve() */
-  constructor(
-    readonly target: T,
-    socketPath: string,
-    options: ServeOptions = {},
-  ) {
+  constructor(target: T, socketPath: string, options: ServeOptions = {}) {
     markLibraryOwned(this);
-    this.path = isWindowsPipe(socketPath) ? socketPath : path.resolve(socketPath);
-    this.maxMessageBytes = options.maxMessageBytes ?? DEFAULT_MAX_MESSAGE_BYTES;
-    this.lock = new FifoLock(options.mode ?? 'auto');
-    this.fulfillFinal = options.fulfillFinal ?? true;
-    this.closeGraceMs = options.closeGraceMs ?? 5000;
+    this.#target = target;
+    this.#path = isWindowsPipe(socketPath) ? socketPath : path.resolve(socketPath);
+    this.#maxMessageBytes = positive(options, 'maxMessageBytes', DEFAULT_MAX_MESSAGE_BYTES);
+    this.#lock = new FifoLock(options.mode ?? 'auto');
+    this.#fulfillFinal = options.fulfillFinal ?? true;
+    this.#closeGraceMs = options.closeGraceMs ?? 5000;
     if (options.secret !== undefined && options.secret.length === 0) throw new TypeError('secret must not be empty');
-    this.secret = options.secret;
-    this.authTimeoutMs = options.authTimeoutMs ?? 10000;
-    this.maxConnections = options.maxConnections ?? Infinity;
-    this.maxQueuedPerConnection = Math.max(1, options.maxQueuedPerConnection ?? 1024);
-    this.lockTimeout = options.lockTimeout;
+    this.#secret = options.secret;
+    this.#authTimeoutMs = positive(options, 'authTimeoutMs', 5000);
+    this.#admission = new Admission({
+      maxConnections: positive(options, 'maxConnections', DEFAULT_MAX_CONNECTIONS),
+      maxUnauthenticated: positive(options, 'maxUnauthenticated', DEFAULT_MAX_UNAUTHENTICATED),
+    });
+    this.#budget = new FlowBudget({
+      maxQueuedPerConnection: positive(options, 'maxQueuedPerConnection', DEFAULT_FLOW_LIMITS.maxQueuedPerConnection),
+      maxQueuedBytesPerConnection: positive(options, 'maxQueuedBytesPerConnection', DEFAULT_FLOW_LIMITS.maxQueuedBytesPerConnection),
+      maxUnsentBytesPerConnection: positive(options, 'maxUnsentBytesPerConnection', DEFAULT_FLOW_LIMITS.maxUnsentBytesPerConnection),
+      maxQueuedBytesTotal: positive(options, 'maxQueuedBytesTotal', DEFAULT_FLOW_LIMITS.maxQueuedBytesTotal),
+      maxUnsentBytesTotal: positive(options, 'maxUnsentBytesTotal', DEFAULT_FLOW_LIMITS.maxUnsentBytesTotal),
+    });
     const functions = options.replaceFunctions ? { ...options.functions } : { ...DEFAULT_FUNCTIONS, ...options.functions };
-    this.ctx = { functions, access: accessOptions(options) };
-    this.acceptRegExp = options.acceptRegExp === true;
+    this.#runner = {
+      target,
+      ctx: { functions, access: accessOptions(options) },
+      lockTimeout: options.lockTimeout,
+    };
+    const host = this;
+    this.#sessionHost = {
+      path: this.#path,
+      maxMessageBytes: this.#maxMessageBytes,
+      secret: this.#secret,
+      acceptRegExp: options.acceptRegExp === true,
+      get closing() {
+        return host.#closing;
+      },
+      enqueue: (ops, reply, gate) => this.#enqueue(ops, reply, gate),
+    };
+    this.#linkHost = {
+      path: this.#path,
+      maxMessageBytes: this.#maxMessageBytes,
+      authTimeoutMs: this.#authTimeoutMs,
+      admission: this.#admission,
+      budget: this.#budget,
+      requeue: (jobs) => this.#lock.requeue(jobs),
+      newSession: (channel, flow) => new Session(this.#sessionHost, channel, flow),
+      gone: (link) => this.#links.delete(link),
+    };
+  }
+
+  /** The absolute socket path (or the pipe name). */
+  get path(): string {
+    return this.#path;
+  }
+
+  /** The hosted object. */
+  get target(): T {
+    return this.#target;
+  }
+
+  /** The longest request line accepted, in bytes. */
+  get maxMessageBytes(): number {
+    return this.#maxMessageBytes;
   }
 
   /** True from listen until close() is called. */
   get listening(): boolean {
-    return this.server !== undefined && !this.closingFlag;
+    return this.#server !== undefined && !this.#closing;
   }
 
   get closing(): boolean {
-    return this.closingFlag;
+    return this.#closing;
   }
 
-  /** Requests waiting for the lock (in manual mode: waiting for processRequests()). */
+  /** Requests waiting for the lock (in manual mode: waiting for processRequests()), including those of connections that are not reading their replies. */
   get queued(): number {
-    return this.lock.size;
+    return this.#lock.size + this.#budget.parked;
   }
 
-  /** Number of open client connections (socket and in-process). */
+  /** Number of open client connections (socket and in-process, authenticated or not). */
   get connections(): number {
-    return this.sessions.size;
+    return this.#links.size + this.#locals.size;
   }
 
-  /** @internal */
-  async listen(localBypass: boolean): Promise<void> {
+  async #listen(localBypass: boolean): Promise<void> {
     // allowHalfOpen: a client that sends its requests and then ends its side (`printf ... | socat`)
     // still gets every reply; the host ends the connection once they are all written.
-    const server = net.createServer({ allowHalfOpen: true }, (socket) => this.accept(socket));
+    const server = net.createServer({ allowHalfOpen: true }, (socket) => this.#accept(socket));
     server.maxConnections = Infinity;
-    this.socketFile = await listenOwnerOnly(server, this.path);
-    this.server = server;
-    if (localBypass) registerLocal(this.path, this);
+    this.#socketFile = await listenOwnerOnly(server, this.#path);
+    // accept() itself can fail (EMFILE when the process is out of file descriptors): that is the
+    // one connection's loss, not the host's; without a listener Node would throw it.
+    server.on('error', () => undefined);
+    this.#server = server;
+    if (localBypass) registerLocal(this.#path, this.#localEntry);
   }
 
   /** Run the requests queued so far (manual mode), and any that arrive meanwhile; resolves with how many ran. */
   processRequests(): Promise<number> {
-    return this.lock.drain();
+    return this.#lock.drain();
   }
 
   /** Run `fn` under the same lock as remote requests: no request runs while it does. */
   exclusive<R>(fn: (target: T) => R | Promise<R>): Promise<Awaited<R>> {
     return new Promise<Awaited<R>>((resolve, reject) => {
-      this.lock.runExclusive({
+      this.#lock.runExclusive({
         run: () => {
           let r: R | Promise<R>;
           try {
-            r = fn(this.target);
+            r = fn(this.#target);
           } catch (e) {
             reject(e);
             return;
@@ -172,166 +260,67 @@ export class Host<T = unknown> implements SessionHost {
     });
   }
 
-  /** @internal queue one decoded request from a session */
-  enqueue(ops: EvalOp[], reply: Replier): void {
-    this.lock.push(new QueuedRequest(this, ops, reply, this.lockTimeout === undefined ? 0 : performance.now()));
+  #enqueue(ops: EvalOp[], reply: Replier, gate: JobGate | undefined): void {
+    const job = new QueuedRequest(this.#runner, ops, reply, this.#runner.lockTimeout === undefined ? 0 : performance.now(), gate);
+    // Behind this connection's parked requests, if it has any: its requests run in the order it sent them.
+    if (gate?.hasParked) gate.park(job);
+    else this.#lock.push(job);
   }
 
-  /** @internal run one queued request (QueuedRequest calls this when the lock reaches it) */
-  runRequest(ops: EvalOp[], reply: Replier, queuedAt: number): void | Promise<void> {
-    const lockTimeout = this.lockTimeout;
-    if (lockTimeout !== undefined && performance.now() - queuedAt > lockTimeout) {
-      reply.error(new TimeoutError(`the request waited more than ${lockTimeout} ms for the host's lock and was not run`));
-      return;
-    }
-    let out: Outcome | Promise<Outcome>;
-    try {
-      out = evaluate(this.target, ops, this.ctx);
-    } catch (e) {
-      fail(reply, e);
-      return;
-    }
-    if (out instanceof Promise) return out.then((o) => settle(reply, o), (e) => fail(reply, e));
-    settle(reply, out);
-  }
-
-  /** @internal an in-process client (local bypass): same session code, no socket. */
-  acceptLocal(toClient: (line: string) => void, onEnd: () => void): { send(line: string): void; end(): void } {
-    if (this.sessions.size >= this.maxConnections) {
-      throw new LimitError('maxConnections', `the host at ${this.path} already has ${this.maxConnections} connections`);
+  /** An in-process client (local bypass): same session code, no socket. */
+  #acceptLocal(toClient: (line: string) => void, onEnd: () => void): { send(line: string): void; end(): void } {
+    if (this.#admission.full) {
+      throw new LimitError('maxConnections', `the host at ${this.#path} already has ${this.#admission.limits.maxConnections} connections`);
     }
     let ended = false;
+    const admitted = { evict: () => undefined };
+    this.#admission.enter(admitted);
+    const local: LocalLink = {
+      session: undefined as unknown as Session,
+      end: () => {
+        if (ended) return;
+        ended = true;
+        local.session.markClosed();
+        this.#locals.delete(local);
+        this.#admission.leave(admitted);
+        queueMicrotask(onEnd);
+      },
+    };
     const channel: Channel = {
       send: (line) => {
         if (!ended) queueMicrotask(() => toClient(line));
       },
-      end: () => {
-        if (ended) return;
-        ended = true;
-        session.markClosed();
-        this.sessions.delete(session);
-        queueMicrotask(onEnd);
-      },
+      end: () => local.end(),
     };
-    const session = new Session(this, channel);
-    this.sessions.set(session, channel);
-    channel.send(session.hello());
+    local.session = new Session(this.#sessionHost, channel);
+    this.#locals.add(local);
+    channel.send(local.session.hello());
     return {
-      send: (line) => queueMicrotask(() => session.onLine(line)),
-      end: () => channel.end(),
+      send: (line) => queueMicrotask(() => local.session.onLine(line)),
+      end: () => local.end(),
     };
   }
 
-  private accept(socket: net.Socket): void {
-    if (this.closingFlag) {
+  #accept(socket: net.Socket): void {
+    if (this.#closing) {
       socket.destroy();
       return;
     }
-    if (this.sessions.size >= this.maxConnections) {
-      const refusal = errorToWire(new LimitError('maxConnections', `the host at ${this.path} already has ${this.maxConnections} connections`), { pid: process.pid, path: this.path });
+    if (this.#admission.full) {
+      // No slot: say so and close (with a secret too: there would be no slot after authenticating).
+      const refusal = errorToWire(new LimitError('maxConnections', `the host at ${this.#path} already has ${this.#admission.limits.maxConnections} connections`), {
+        pid: process.pid,
+        path: this.#path,
+      });
       socket.on('error', () => undefined);
       // Written, then closed both ways: a refused socket is never read, so it must not wait for the client's end.
       socket.end(JSON.stringify({ id: null, kind: 'error', error: refusal }) + '\n', () => socket.destroy());
       return;
     }
-    this.sockets.add(socket);
-    socket.setNoDelay?.(true);
-
-    // Back-pressure: stop reading a client that has too many requests unanswered, or whose
-    // replies the socket cannot take; start again once both have drained.
-    let inFlight = 0;
-    let writeBlocked = false;
-    let reading = true;
-    let clientEnded = false;
-    let hangUpWhenIdle = false;
-    const updateFlow = () => {
-      const shouldRead = !writeBlocked && inFlight < this.maxQueuedPerConnection;
-      if (shouldRead === reading) return;
-      if (!shouldRead) {
-        reading = false;
-        socket.pause();
-        splitter.pause();
-      } else if (inFlight <= this.maxQueuedPerConnection >> 1) {
-        reading = true;
-        socket.resume();
-        splitter.resume();
-      }
-    };
-    const writer = new LineWriter((data) => {
-      const ok = socket.write(data);
-      if (!ok && !writeBlocked) {
-        writeBlocked = true;
-        updateFlow();
-        socket.once('drain', () => {
-          writeBlocked = false;
-          updateFlow();
-        });
-      }
-      return ok;
-    });
-    let authTimer: NodeJS.Timeout | undefined;
-    const channel: Channel = {
-      send: (line) => writer.send(line),
-      end: () => {
-        writer.flush();
-        socket.end(); // half-close: a request still arriving gets its NOT_LISTENING answer
-      },
-      hangUp: () => {
-        writer.flush();
-        socket.end();
-        // A refused client gets a moment to read the refusal (what it still sends is read and
-        // dropped, so its writes do not fail first); then the connection is closed both ways, so
-        // one that keeps its end open does not keep the connection, or a maxConnections slot.
-        setTimeout(() => socket.destroy(), REFUSED_LINGER_MS).unref();
-      },
-      authenticated: () => {
-        clearTimeout(authTimer);
-        splitter.maxBytes = this.maxMessageBytes;
-      },
-      inFlightChanged: (n) => {
-        inFlight = n;
-        updateFlow(); // may resume reading held lines, raising inFlight again
-        if (inFlight === 0 && hangUpWhenIdle) channel.hangUp!();
-        else if (inFlight === 0 && clientEnded && !splitter.holding) channel.end();
-      },
-    };
-    const session = new Session(this, channel);
-    this.sessions.set(session, channel);
-    const splitter = new LineSplitter(
-      {
-        line: (text) => session.onLine(text),
-        badUtf8: (n) => session.onBadUtf8(n),
-        overflow: (n) => {
-          if (!session.authenticated) return session.refuse(new AuthError('authentication required: the first message must be an auth message'));
-          session.onOverflow(n);
-          // Requests that arrived before the oversized line still get their replies: hang up after them.
-          hangUpWhenIdle = true;
-          if (inFlight === 0) channel.hangUp!();
-        },
-      },
-      session.authenticated ? this.maxMessageBytes : MAX_PRE_AUTH_BYTES,
-    );
-    if (!session.authenticated) {
-      authTimer = setTimeout(() => session.refuse(new AuthError(`the client did not authenticate within ${this.authTimeoutMs} ms`)), this.authTimeoutMs);
-    }
-    socket.on('data', (chunk: Buffer) => splitter.push(chunk));
-    socket.on('end', () => {
-      // The client will send nothing more: hang up once every request it sent has its reply.
-      clientEnded = true;
-      if (inFlight === 0) channel.end();
-    });
-    socket.on('error', () => {
-      /* ECONNRESET and friends: 'close' follows */
-    });
-    socket.on('close', () => {
-      clearTimeout(authTimer);
-      session.markClosed();
-      this.sessions.delete(session);
-      this.sockets.delete(socket);
-    });
-    channel.send(session.hello());
+    const link = new SocketLink(socket, this.#linkHost);
+    this.#links.add(link);
+    link.start();
   }
-
 
   /**
    * Stop: refuse new connections and requests, then run (fulfillFinal) or reject every request
@@ -340,49 +329,62 @@ export class Host<T = unknown> implements SessionHost {
    * method's own request holds the lock that close() waits for (until closeGraceMs).
    */
   close(): Promise<void> {
-    this.closePromise ??= this.shutdown();
-    return this.closePromise;
+    this.#closePromise ??= this.#shutdown();
+    return this.#closePromise;
   }
 
   async [Symbol.asyncDispose](): Promise<void> {
     await this.close();
   }
 
-  private async shutdown(): Promise<void> {
-    this.closingFlag = true;
-    unregisterLocal(this.path, this);
-    const serverClosed = new Promise<void>((resolve) => (this.server ? this.server.close(() => resolve()) : resolve()));
-    let drained: Promise<unknown>;
-    if (this.fulfillFinal) {
-      this.lock.setAuto();
-      drained = this.lock.drain();
+  async #shutdown(): Promise<void> {
+    // What the host has read from a socket has arrived, even if back-pressure held it back: it
+    // is queued now, before new requests are refused. (Bytes still in the kernel have not.)
+    for (const link of [...this.#links]) link.takeArrived();
+    this.#closing = true;
+    unregisterLocal(this.#path, this.#localEntry);
+    const serverClosed = new Promise<void>((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
+    let settled: Promise<unknown>;
+    if (this.#fulfillFinal) {
+      this.#lock.setAuto();
+      settled = this.#allRun();
     } else {
-      this.lock.cancelQueued('fulfillFinal: false');
-      drained = this.lock.idle(); // the request running now may finish
+      this.#cancelWaiting('fulfillFinal: false');
+      settled = this.#lock.idle(); // the request running now may finish
     }
-    // A request that never settles (an async method stuck forever) must not hold close() hostage.
-    const finished = await withDeadline(drained, this.closeGraceMs);
-    if (!finished) this.lock.cancelQueued(`a request ahead of it did not finish within closeGraceMs, ${this.closeGraceMs} ms`);
-    await this.endConnections();
+    // A request that never settles (an async method stuck forever), or a connection that never
+    // reads its replies, must not hold close() hostage.
+    const finished = await withDeadline(settled, this.#closeGraceMs);
+    if (!finished) this.#cancelWaiting(`a request ahead of it did not finish within closeGraceMs, ${this.#closeGraceMs} ms`);
+    await this.#endConnections();
     await serverClosed;
-    removeSocketFile(this.path, this.socketFile);
+    removeSocketFile(this.#path, this.#socketFile);
   }
 
-  private async endConnections(): Promise<void> {
-    const sockets = [...this.sockets];
-    const closed = sockets.map((s) => new Promise<void>((resolve) => (s.closed ? resolve() : s.once('close', () => resolve()))));
+  /** Resolves once every queued request has run, including those parked by connections that were not reading. */
+  async #allRun(): Promise<void> {
+    for (;;) {
+      await this.#lock.drain();
+      if (this.#budget.parked === 0 && this.#lock.size === 0 && !this.#lock.busy) return;
+      if (this.#budget.parked > 0) await this.#budget.nextUnpark();
+    }
+  }
+
+  #cancelWaiting(reason: string): void {
+    this.#budget.cancelParked(reason);
+    this.#lock.cancelQueued(reason);
+  }
+
+  async #endConnections(): Promise<void> {
+    const links = [...this.#links];
     // Flush the last replies and half-close; clients see end-of-stream and hang up.
-    for (const channel of [...this.sessions.values()]) channel.end();
-    await withDeadline(Promise.all(closed), this.closeGraceMs);
-    for (const s of sockets) s.destroy();
-    await Promise.all(closed);
-    for (const session of this.sessions.keys()) session.markClosed();
-    this.sessions.clear();
+    for (const link of links) link.end();
+    for (const local of [...this.#locals]) local.end();
+    await withDeadline(Promise.all(links.map((l) => l.closed)), this.#closeGraceMs);
+    for (const link of links) link.destroy();
+    await Promise.all(links.map((l) => l.closed));
   }
 }
-
-/** How long a refused connection may stay open to read its refusal. */
-const REFUSED_LINGER_MS = 1000;
 
 /** Resolves true when `p` settles within `ms`, false otherwise. */
 function withDeadline(p: Promise<unknown>, ms: number): Promise<boolean> {
@@ -393,22 +395,63 @@ function withDeadline(p: Promise<unknown>, ms: number): Promise<boolean> {
   return Promise.race([p.then(() => true), deadline]).finally(() => clearTimeout(timer));
 }
 
+/** A number option that must be positive (Infinity allowed): a clear TypeError instead of a host that misbehaves. */
+function positive(options: ServeOptions, name: keyof ServeOptions, fallback: number): number {
+  const v = options[name];
+  if (v === undefined) return fallback;
+  if (typeof v !== 'number' || !(v > 0)) throw new TypeError(`${name} must be a positive number, got ${String(v)}`);
+  return v;
+}
+
 /** A request in the lock's queue: one object per request, no closures (it is on every request's path). */
 class QueuedRequest implements Job {
-  constructor(
-    private readonly host: Host<unknown>,
-    private readonly ops: EvalOp[],
-    private readonly reply: Replier,
-    private readonly queuedAt: number,
-  ) {}
+  readonly #runner: Runner;
+  readonly #ops: EvalOp[];
+  readonly #reply: Replier;
+  readonly #queuedAt: number;
+  readonly #gate: JobGate | undefined;
+
+  constructor(runner: Runner, ops: EvalOp[], reply: Replier, queuedAt: number, gate: JobGate | undefined) {
+    this.#runner = runner;
+    this.#ops = ops;
+    this.#reply = reply;
+    this.#queuedAt = queuedAt;
+    this.#gate = gate;
+  }
+
+  ready(): boolean {
+    return this.#gate === undefined || this.#gate.mayRun();
+  }
+
+  park(): void {
+    this.#gate!.park(this);
+  }
 
   run(): void | Promise<void> {
-    return this.host.runRequest(this.ops, this.reply, this.queuedAt);
+    return runRequest(this.#runner, this.#ops, this.#reply, this.#queuedAt);
   }
 
   cancel(reason: string): void {
-    this.reply.shutdown(reason);
+    this.#reply.shutdown(reason);
   }
+}
+
+/** Run one queued request (when the lock reaches it). */
+function runRequest(runner: Runner, ops: EvalOp[], reply: Replier, queuedAt: number): void | Promise<void> {
+  const lockTimeout = runner.lockTimeout;
+  if (lockTimeout !== undefined && performance.now() - queuedAt > lockTimeout) {
+    reply.error(new TimeoutError(`the request waited more than ${lockTimeout} ms for the host's lock and was not run`));
+    return;
+  }
+  let out: Outcome | Promise<Outcome>;
+  try {
+    out = evaluate(runner.target, ops, runner.ctx);
+  } catch (e) {
+    fail(reply, e);
+    return;
+  }
+  if (out instanceof Promise) return out.then((o) => settle(reply, o), (e) => fail(reply, e));
+  settle(reply, out);
 }
 
 function settle(reply: Replier, out: Outcome): void {
@@ -428,6 +471,6 @@ function fail(reply: Replier, e: unknown): void {
 export async function serve<T>(target: T, socketPath: string, options: ServeOptions = {}): Promise<Host<T>> {
   checkSocketPath(socketPath); // before it is resolved: "127.0.0.1:7777" must not become a file in the working directory
   const host = new Host(target, socketPath, options);
-  await host.listen(options.localBypass ?? true);
+  await listenHost(host, options.localBypass ?? true);
   return host;
 }

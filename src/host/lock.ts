@@ -1,104 +1,162 @@
 /**
  * The host's one lock: a FIFO queue of jobs run one at a time, across all connections.
  * A job that returns a promise holds the lock until it settles. In 'auto' mode the queue runs
- * whenever it has work; in 'manual' mode it runs only inside `drain()` (the host's
- * processRequests()), like the seed's `process_requests()` loop.
+ * whenever it has work; in 'manual' mode queued requests run only inside `drain()` (the host's
+ * processRequests()), like the seed's `process_requests()` loop, while the host's own
+ * `exclusive()` jobs run whenever the lock is free, ahead of queued requests.
+ *
+ * There is exactly one runner (`#pump`) at a time: every way in (push, runExclusive, drain,
+ * setAuto, requeue) only starts it when it is not already running, and a drain() that arrives
+ * while it runs just asks it to keep going. (An earlier version let drain() start a second
+ * runner after waiting for idle, which another drain or exclusive() could have ended first:
+ * two requests then ran at once.)
  */
 export interface Job {
   /** Do the work; a promise holds the lock until it settles. Must not throw. */
   run(): void | Promise<void>;
   /** Called instead of run() when the queue is cleared (a closing host); `reason` says why. */
   cancel(reason: string): void;
+  /**
+   * Optional: whether the job may run now. When it returns false, the lock calls park() instead
+   * and goes on with the next job; the job's owner hands it back later with requeue(). Used for a
+   * connection that cannot take another reply yet (back-pressure), so that its requests do not
+   * hold up everybody else's.
+   */
+  ready?(): boolean;
+  park?(): void;
 }
 
 export class FifoLock {
-  private jobs: (Job | undefined)[] = [];
-  private head = 0;
-  private running = false;
-  private idleWaiters: (() => void)[] = [];
+  #jobs: (Job | undefined)[] = [];
+  #head = 0;
+  /** Manual mode: the host's exclusive() jobs, run whenever the lock is free. */
+  #urgent: Job[] = [];
+  #mode: 'auto' | 'manual';
+  #running = false;
+  /** processRequests() calls waiting for the queue to be empty, with the run count when each began. */
+  #drains: { resolve: (count: number) => void; from: number }[] = [];
+  #ran = 0;
+  #idleWaiters: (() => void)[] = [];
+  readonly #continue = () => this.#pump();
 
-  constructor(private mode: 'auto' | 'manual') {}
-
-  get size(): number {
-    return this.jobs.length - this.head;
+  constructor(mode: 'auto' | 'manual') {
+    this.#mode = mode;
   }
 
-  /** True while a job runs (or a drain is in progress). */
+  /** Jobs waiting to run (queued requests and exclusive() calls; not parked ones). */
+  get size(): number {
+    return this.#jobs.length - this.#head + this.#urgent.length;
+  }
+
+  /** True while a job runs. */
   get busy(): boolean {
-    return this.running;
+    return this.#running;
   }
 
   push(job: Job): void {
-    this.jobs.push(job);
-    if (this.mode === 'auto' && !this.running) this.pump(undefined);
+    this.#jobs.push(job);
+    this.#kick();
+  }
+
+  /** Put parked jobs back at the front of the queue, in their order (they arrived before anything queued now). */
+  requeue(jobs: Job[]): void {
+    if (jobs.length === 0) return;
+    this.#jobs.splice(this.#head, 0, ...jobs);
+    this.#kick();
   }
 
   /** Switch to auto mode (used when a manual host closes with fulfillFinal: run what is left). */
   setAuto(): void {
-    this.mode = 'auto';
+    this.#mode = 'auto';
+    this.#kick();
   }
 
-  /** Run queued jobs until the queue is empty; resolves with how many ran. Waits for a running pump first. */
-  async drain(): Promise<number> {
-    if (this.running) await this.idle();
-    return new Promise<number>((resolve) => this.pump(resolve));
+  /** Run queued jobs until the queue is empty (including jobs that arrive meanwhile); resolves with how many ran. */
+  drain(): Promise<number> {
+    return new Promise<number>((resolve) => {
+      this.#drains.push({ resolve, from: this.#ran });
+      this.#kick();
+    });
   }
 
-  /** Run `job` under the lock: now if the lock is free in manual mode, else after the queued jobs. */
+  /**
+   * Run `job` under the lock. Auto mode: after the jobs queued now. Manual mode: as soon as the
+   * lock is free, ahead of queued requests (the host program owns the object between its
+   * processRequests() calls).
+   */
   runExclusive(job: Job): void {
-    if (this.mode === 'manual' && !this.running) {
-      this.jobs.splice(this.head, 0, job); // manual mode: queued requests wait for drain(), the host does not
-      this.pump(undefined, 1);
+    if (this.#mode === 'manual') {
+      this.#urgent.push(job);
+      this.#kick();
     } else {
       this.push(job);
     }
   }
 
-  /** Cancel every queued job that has not started; returns how many. */
+  /** Cancel every job that has not started (queued requests and exclusive() calls); returns how many. */
   cancelQueued(reason: string): number {
-    let n = 0;
-    while (this.head < this.jobs.length) {
-      const job = this.take();
-      n++;
-      job.cancel(reason);
-    }
-    return n;
+    const jobs = [...this.#urgent.splice(0)];
+    while (this.#head < this.#jobs.length) jobs.push(this.#take());
+    for (const job of jobs) job.cancel(reason);
+    this.#settleDrains();
+    return jobs.length;
   }
 
   /** Resolves when no job is running. */
   idle(): Promise<void> {
-    if (!this.running) return Promise.resolve();
-    return new Promise((resolve) => this.idleWaiters.push(resolve));
+    if (!this.#running) return Promise.resolve();
+    return new Promise((resolve) => this.#idleWaiters.push(resolve));
   }
 
-  private take(): Job {
-    const job = this.jobs[this.head]!;
-    this.jobs[this.head++] = undefined;
-    if (this.head > 1024 && this.head * 2 > this.jobs.length) {
-      this.jobs = this.jobs.slice(this.head);
-      this.head = 0;
+  #kick(): void {
+    if (!this.#running) this.#pump();
+  }
+
+  #take(): Job {
+    const job = this.#jobs[this.#head]!;
+    this.#jobs[this.#head++] = undefined;
+    if (this.#head > 1024 && this.#head * 2 > this.#jobs.length) {
+      this.#jobs = this.#jobs.slice(this.#head);
+      this.#head = 0;
     }
     return job;
   }
 
-  /** Run jobs synchronously while they are synchronous; continue after a promise settles. */
-  private pump(done: ((count: number) => void) | undefined, limit = Infinity, count = 0): void {
-    this.running = true;
-    while (this.head < this.jobs.length && count < limit) {
-      const job = this.take();
-      count++;
+  #next(): Job | undefined {
+    if (this.#urgent.length > 0) return this.#urgent.shift();
+    if (this.#head < this.#jobs.length && (this.#mode === 'auto' || this.#drains.length > 0)) return this.#take();
+    return undefined;
+  }
+
+  /** The one runner: synchronous jobs back to back; after a promise settles, it continues. */
+  #pump(): void {
+    this.#running = true;
+    for (;;) {
+      const job = this.#next();
+      if (job === undefined) break;
+      if (job.ready !== undefined && !job.ready()) {
+        job.park!();
+        continue;
+      }
+      this.#ran++;
       const r = job.run();
       if (r !== undefined) {
-        r.then(() => this.pump(done, limit, count));
+        r.then(this.#continue, this.#continue);
         return;
       }
     }
-    this.running = false;
-    const waiters = this.idleWaiters;
-    this.idleWaiters = [];
+    this.#running = false;
+    if (this.#head >= this.#jobs.length) this.#settleDrains();
+    const waiters = this.#idleWaiters;
+    this.#idleWaiters = [];
     for (const w of waiters) w();
-    done?.(count);
-    // In auto mode jobs that arrived while a drain() finished are picked up here.
-    if (this.mode === 'auto' && this.head < this.jobs.length) this.pump(undefined);
+  }
+
+  /** The queue is empty: every drain() waiting resolves with what ran since it began. */
+  #settleDrains(): void {
+    if (this.#drains.length === 0 || this.#running) return;
+    const drains = this.#drains;
+    this.#drains = [];
+    for (const d of drains) d.resolve(this.#ran - d.from);
   }
 }

@@ -4,13 +4,14 @@
  * reply with a stable code; it never throws out of here, so one client cannot disturb another.
  */
 import { AuthError, ErrorCodes, NotListeningError, ProtocolError, type ProtocolErrorCode, ShutdownError } from '../errors';
-import { AUTH_METHOD, authDigest, digestsMatch, MAX_PRE_AUTH_BYTES, newNonce, type Secret } from '../protocol/auth';
+import { AUTH_METHOD, authDigest, digestsMatch, type LineKeys, lineKeys, MAX_PRE_AUTH_BYTES, newNonce, type Secret } from '../protocol/auth';
 import { type EvalOp, trimHostFrames } from '../evaluate';
+import type { Job } from './lock';
 import { decode, decodeList, encodeReply } from '../protocol/codec';
 import { errorToWire, type WireError } from '../protocol/error-wire';
 import { parseRequestLine } from '../protocol/line-reader';
-import { AuthRequest, OP_NAMES, type Op, PROTOCOL_NAME, PROTOCOL_VERSION, RequestSchema, type RequestId } from '../protocol/messages';
 import { markLibraryOwned } from '../owned';
+import { AuthRequest, OP_NAMES, type Op, PROTOCOL_NAME, PROTOCOL_VERSION, RequestSchema, type RequestId } from '../protocol/messages';
 
 /** Where a session writes; a socket or the in-process channel of the local bypass. */
 export interface Channel {
@@ -19,10 +20,24 @@ export interface Channel {
   end(): void;
   /** Close a refused connection both ways once what was sent is flushed (default: end()). */
   hangUp?(): void;
-  /** The client has authenticated: lift the pre-authentication limits. */
-  authenticated?(): void;
-  /** Requests in flight went up or down (for back-pressure on the reading side). */
-  inFlightChanged?(n: number): void;
+  /** The client proved the secret: take a connection slot. Returns the error to refuse it with when there is none. */
+  admit?(): Error | undefined;
+  /**
+   * The authentication exchange is over (its last line has been sent): lift the pre-authentication
+   * limits and, with `keys`, authenticate every later line both ways (a socket; the in-process
+   * channel of the local bypass needs none).
+   */
+  authenticated?(keys?: LineKeys): void;
+  /** A request line of `bytes` bytes was queued; answered() follows exactly once (back-pressure). */
+  queued?(bytes: number): void;
+  answered?(bytes: number): void;
+}
+
+/** Where a session's queued requests wait their turn: the connection's flow control (socket connections only). */
+export interface JobGate {
+  mayRun(): boolean;
+  park(job: Job): void;
+  readonly hasParked: boolean;
 }
 
 /** What a session needs from its host. */
@@ -35,7 +50,7 @@ export interface SessionHost {
   /** Build RegExp values from clients' `$regexp` (refused when not true: ReDoS). */
   readonly acceptRegExp?: boolean;
   /** Queue a decoded request; `reply` is called exactly once. */
-  enqueue(ops: EvalOp[], reply: Replier): void;
+  enqueue(ops: EvalOp[], reply: Replier, gate: JobGate | undefined): void;
 }
 
 export interface Replier {
@@ -49,22 +64,24 @@ export interface Replier {
 const KNOWN_OPS = new Set<string>(OP_NAMES);
 
 export class Session {
-  /** Requests received and not yet answered. */
-  inFlight = 0;
-  private closed = false;
+  readonly #host: SessionHost;
+  readonly #channel: Channel;
+  readonly #gate?: JobGate;
+  #closed = false;
+  #refused = false;
   /** The challenge sent in the hello; undefined once authenticated (or when the host has no secret). */
-  private nonce?: string;
+  #nonce?: string;
 
-  constructor(
-    private readonly host: SessionHost,
-    private readonly channel: Channel,
-  ) {
+  constructor(host: SessionHost, channel: Channel, gate?: JobGate) {
     markLibraryOwned(this);
-    if (host.secret !== undefined) this.nonce = newNonce();
+    this.#host = host;
+    this.#channel = channel;
+    this.#gate = gate;
+    if (host.secret !== undefined) this.#nonce = newNonce();
   }
 
   get authenticated(): boolean {
-    return this.nonce === undefined;
+    return this.#nonce === undefined;
   }
 
   hello(): string {
@@ -73,21 +90,22 @@ export class Session {
       protocol: PROTOCOL_NAME,
       version: PROTOCOL_VERSION,
       pid: process.pid,
-      limits: { maxMessageBytes: this.host.maxMessageBytes },
-      ...(this.nonce ? { auth: { method: AUTH_METHOD, nonce: this.nonce } } : {}),
+      limits: { maxMessageBytes: this.#host.maxMessageBytes },
+      ...(this.#nonce ? { auth: { method: AUTH_METHOD, nonce: this.#nonce } } : {}),
     });
   }
 
-  /** Refuse the connection (bad or missing authentication, too slow to authenticate) and close it. */
+  /** Refuse the connection (bad or missing authentication, too slow to authenticate, no slot) and close it. */
   refuse(err: Error): void {
-    if (this.closed) return;
-    this.write({ id: null, kind: 'error', error: errorToWire(err, { pid: process.pid, path: this.host.path }) });
-    this.closed = true;
-    if (this.channel.hangUp) this.channel.hangUp();
-    else this.channel.end();
+    if (this.#closed) return;
+    this.#send(JSON.stringify({ id: null, kind: 'error', error: errorToWire(err, { pid: process.pid, path: this.#host.path }) }));
+    this.#closed = true;
+    this.#refused = true; // and read nothing more from it
+    if (this.#channel.hangUp) this.#channel.hangUp();
+    else this.#channel.end();
   }
 
-  private onAuthLine(line: string): void {
+  #onAuthLine(line: string): void {
     if (line.length > MAX_PRE_AUTH_BYTES) return this.refuse(new AuthError('authentication required: the first message must be an auth message'));
     let msg: unknown;
     try {
@@ -97,31 +115,36 @@ export class Session {
     }
     const parsed = AuthRequest.safeParse(msg);
     if (!parsed.success) return this.refuse(new AuthError('authentication required: the first message must be {"kind":"auth",...} answering the hello\'s challenge'));
-    if (!digestsMatch(authDigest(this.host.secret!, 'client', this.nonce!), parsed.data.digest)) {
+    const secret = this.#host.secret!;
+    const hostNonce = this.#nonce!;
+    const clientNonce = parsed.data.nonce;
+    if (!digestsMatch(authDigest(secret, 'client', hostNonce, clientNonce), parsed.data.digest)) {
       return this.refuse(new AuthError('authentication failed: wrong secret'));
     }
-    this.nonce = undefined;
-    this.channel.authenticated?.();
-    this.channel.send(JSON.stringify({ kind: 'auth', ok: true, digest: authDigest(this.host.secret!, 'host', parsed.data.nonce) }));
+    const refusal = this.#channel.admit?.();
+    if (refusal) return this.refuse(refusal);
+    this.#nonce = undefined;
+    this.#channel.send(JSON.stringify({ kind: 'auth', ok: true, digest: authDigest(secret, 'host', hostNonce, clientNonce) }));
+    this.#channel.authenticated?.(lineKeys(secret, hostNonce, clientNonce));
   }
 
   /** The connection is gone: replies still owed are dropped, queued requests still run. */
   markClosed(): void {
-    this.closed = true;
+    this.#closed = true;
   }
 
-  /** One complete line from the client. */
-  onLine(line: string): void {
-    if (this.closed && this.nonce !== undefined) return; // refused: ignore the rest
-    if (this.nonce !== undefined) return this.onAuthLine(line);
+  /** One complete line from the client (`bytes`: its length in UTF-8 bytes, for back-pressure). */
+  onLine(line: string, bytes = line.length): void {
+    if (this.#refused) return;
+    if (this.#nonce !== undefined) return this.#onAuthLine(line);
     let msg: unknown;
     try {
       msg = parseRequestLine(line);
     } catch (e) {
-      return this.protocolError(null, 'BAD_JSON', `the line is not valid JSON (${(e as Error).message})`);
+      return this.#protocolError(null, 'BAD_JSON', `the line is not valid JSON (${(e as Error).message})`);
     }
     if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) {
-      return this.protocolError(null, 'BAD_MESSAGE', `a message must be a JSON object, got ${msg === null ? 'null' : Array.isArray(msg) ? 'an array' : typeof msg}`);
+      return this.#protocolError(null, 'BAD_MESSAGE', `a message must be a JSON object, got ${msg === null ? 'null' : Array.isArray(msg) ? 'an array' : typeof msg}`);
     }
     const rawId = (msg as { id?: unknown }).id;
     const id: RequestId | null = (typeof rawId === 'number' && Number.isSafeInteger(rawId)) || (typeof rawId === 'string' && rawId.length <= 128) ? rawId : null;
@@ -129,78 +152,64 @@ export class Session {
     if (!parsed.success) {
       const ops = (msg as { ops?: unknown }).ops;
       const unknown = Array.isArray(ops) ? ops.find((o) => o !== null && typeof o === 'object' && typeof o.op === 'string' && !KNOWN_OPS.has(o.op)) : undefined;
-      if (unknown) return this.protocolError(id, 'UNKNOWN_OP', `unknown op "${String(unknown.op).slice(0, 64)}"; known ops: ${OP_NAMES.join(', ')}`);
+      if (unknown) return this.#protocolError(id, 'UNKNOWN_OP', `unknown op "${String(unknown.op).slice(0, 64)}"; known ops: ${OP_NAMES.join(', ')}`);
       const issue = parsed.error.issues[0];
       const where = issue && issue.path.length ? ` at ${issue.path.join('.')}` : '';
-      return this.protocolError(id, 'BAD_MESSAGE', `not a valid request${where}: ${issue?.message ?? 'invalid'}`);
+      return this.#protocolError(id, 'BAD_MESSAGE', `not a valid request${where}: ${issue?.message ?? 'invalid'}`);
     }
     let ops: EvalOp[];
     try {
-      ops = decodeOps(parsed.data.ops, parsed.data.strict === true, this.host.acceptRegExp === true);
+      ops = decodeOps(parsed.data.ops, parsed.data.strict === true, this.#host.acceptRegExp === true);
     } catch (e) {
-      if (e instanceof ProtocolError) return this.protocolError(id, e.code as ProtocolErrorCode, e.message);
-      return this.protocolError(id, 'BAD_VALUE', (e as Error).message);
+      if (e instanceof ProtocolError) return this.#protocolError(id, e.code as ProtocolErrorCode, e.message);
+      return this.#protocolError(id, 'BAD_VALUE', (e as Error).message);
     }
     const reqId = parsed.data.id;
-    if (this.host.closing) {
-      this.inFlight++;
-      return this.replyError(reqId, new NotListeningError(`the host at ${this.host.path} is closing`));
+    if (this.#host.closing) {
+      return this.#send(this.errorLine(reqId, new NotListeningError(`the host at ${this.#host.path} is closing`)));
     }
-    this.inFlight++;
-    this.channel.inFlightChanged?.(this.inFlight);
-    this.host.enqueue(ops, this.replier(reqId));
+    this.#channel.queued?.(bytes);
+    this.#host.enqueue(ops, new PendingReply(this, reqId, bytes), this.#gate);
   }
 
   /** A line longer than the host's limit: say so, then the caller closes the connection. */
   onOverflow(bytes: number): void {
-    this.protocolError(null, 'TOO_LARGE', `a message of more than ${this.host.maxMessageBytes} bytes was refused (${bytes} bytes buffered); closing the connection`);
+    this.#protocolError(null, 'TOO_LARGE', `a message of more than ${this.#host.maxMessageBytes} bytes was refused (${bytes} bytes buffered); closing the connection`);
   }
 
   onBadUtf8(bytes: number): void {
-    this.protocolError(null, 'BAD_JSON', `a line of ${bytes} bytes is not valid UTF-8`);
+    this.#protocolError(null, 'BAD_JSON', `a line of ${bytes} bytes is not valid UTF-8`);
   }
 
-  private replier(id: RequestId): Replier {
-    return new PendingReply(this, id);
+  /** @internal send a queued request's reply, then count it answered (which may end a half-closed connection). */
+  answer(line: string, bytes: number): void {
+    if (!this.#closed) this.#channel.send(line);
+    this.#channel.answered?.(bytes);
   }
 
-  /** @internal answer request `id` with a value (PendingReply calls this). */
-  replyValue(id: RequestId, value: unknown): void {
+  /** @internal whether replies go nowhere (the connection is gone): a reply need not even be built. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** @internal the reply line for a value (or, when it cannot be sent, for the error saying so). */
+  valueLine(id: RequestId, value: unknown): string {
     let encoded: unknown;
     try {
       encoded = encodeReply(value);
     } catch (e) {
-      return this.replyError(id, e);
+      return this.errorLine(id, e);
     }
-    let line: string;
     try {
-      line = '{"id":' + JSON.stringify(id) + ',"kind":"value","value":' + JSON.stringify(encoded) + '}';
+      return '{"id":' + JSON.stringify(id) + ',"kind":"value","value":' + JSON.stringify(encoded) + '}';
     } catch (e) {
-      return this.replyError(id, e); // a getter that throws during JSON.stringify, say
+      return this.errorLine(id, e); // a getter that throws during JSON.stringify, say
     }
-    this.answered(id, line);
   }
 
   /** @internal */
-  replySelf(id: RequestId): void {
-    this.answered(id, '{"id":' + JSON.stringify(id) + ',"kind":"self"}');
-  }
-
-  /** @internal */
-  replyShutdown(id: RequestId, reason: string): void {
-    this.replyError(id, new ShutdownError(`the host at ${this.host.path} closed before running this request (${reason})`));
-  }
-
-  /** Send a request's reply, then count it answered (which may end a half-closed connection). */
-  private answered(id: RequestId, line: string): void {
-    if (!this.closed) this.channel.send(line);
-    this.inFlight--;
-    this.channel.inFlightChanged?.(this.inFlight);
-  }
-
-  /** @internal */
-  replyError(id: RequestId, err: unknown, op?: number, opName?: string): void {
-    const origin = { pid: process.pid, path: this.host.path, ...(op !== undefined ? { op, opName } : {}) };
+  errorLine(id: RequestId, err: unknown, op?: number, opName?: string): string {
+    const origin = { pid: process.pid, path: this.#host.path, ...(op !== undefined ? { op, opName } : {}) };
     let wire: WireError;
     try {
       wire = errorToWire(err, origin);
@@ -211,50 +220,58 @@ export class Session {
     } catch {
       wire = { name: 'Error', message: 'the host could not serialize an error', origin };
     }
-    this.write({ id, kind: 'error', error: wire });
+    return replyLine({ id, kind: 'error', error: wire });
   }
 
-  private protocolError(id: RequestId | null, code: ProtocolErrorCode, message: string): void {
-    if (id !== null) this.inFlight++;
-    const error = errorToWire(new ProtocolError(code, message), { pid: process.pid, path: this.host.path });
+  /** @internal */
+  shutdownLine(id: RequestId, reason: string): string {
+    return this.errorLine(id, new ShutdownError(`the host at ${this.#host.path} closed before running this request (${reason})`));
+  }
+
+  #protocolError(id: RequestId | null, code: ProtocolErrorCode, message: string): void {
+    const error = errorToWire(new ProtocolError(code, message), { pid: process.pid, path: this.#host.path });
     error.code = ErrorCodes[code];
     delete error.stack; // the host's own parsing frames: noise to the client, and they disclose paths
-    this.write({ id, kind: 'error', error });
+    this.#send(replyLine({ id, kind: 'error', error }));
   }
 
-  private write(reply: { id: RequestId | null; kind: string; [k: string]: unknown }): void {
-    let line: string;
-    try {
-      line = JSON.stringify(reply);
-    } catch (e) {
-      // e.g. an error property holding a BigInt that serialize-error kept: send the bare error.
-      line = JSON.stringify({ id: reply.id, kind: 'error', error: { name: 'Error', message: `the host could not serialize the reply: ${(e as Error).message}` } });
-    }
-    if (reply.id === null) {
-      if (!this.closed) this.channel.send(line);
-      return;
-    }
-    this.answered(reply.id, line);
+  /** A reply that answers no queued request (a refused line): sent at once. */
+  #send(line: string): void {
+    if (!this.#closed) this.#channel.send(line);
+  }
+}
+
+function replyLine(reply: { id: RequestId | null; kind: string; [k: string]: unknown }): string {
+  try {
+    return JSON.stringify(reply);
+  } catch (e) {
+    // e.g. an error property holding a BigInt that serialize-error kept: send the bare error.
+    return JSON.stringify({ id: reply.id, kind: 'error', error: { name: 'Error', message: `the host could not serialize the reply: ${(e as Error).message}` } });
   }
 }
 
 /** The one way to answer a queued request: an object per request, no closures. */
 class PendingReply implements Replier {
-  constructor(
-    private readonly session: Session,
-    private readonly id: RequestId,
-  ) {}
+  readonly #session: Session;
+  readonly #id: RequestId;
+  readonly #bytes: number;
+  constructor(session: Session, id: RequestId, bytes: number) {
+    this.#session = session;
+    this.#id = id;
+    this.#bytes = bytes;
+  }
   value(value: unknown): void {
-    this.session.replyValue(this.id, value);
+    // Encoding can be the costly part (a big value): skip it when nobody will read the reply.
+    this.#session.answer(this.#session.closed ? '' : this.#session.valueLine(this.#id, value), this.#bytes);
   }
   self(): void {
-    this.session.replySelf(this.id);
+    this.#session.answer('{"id":' + JSON.stringify(this.#id) + ',"kind":"self"}', this.#bytes);
   }
   error(err: unknown, op?: number, opName?: string): void {
-    this.session.replyError(this.id, err, op, opName);
+    this.#session.answer(this.#session.closed ? '' : this.#session.errorLine(this.#id, err, op, opName), this.#bytes);
   }
   shutdown(reason: string): void {
-    this.session.replyShutdown(this.id, reason);
+    this.#session.answer(this.#session.shutdownLine(this.#id, reason), this.#bytes);
   }
 }
 

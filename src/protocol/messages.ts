@@ -13,6 +13,7 @@
  * must treat an unknown kind as a protocol error for that request, not crash.
  */
 import { z } from 'zod';
+import { AUTH_METHOD } from './auth';
 
 export const PROTOCOL_NAME = 'remoteobj';
 export const PROTOCOL_VERSION = 1;
@@ -68,7 +69,7 @@ export type Hello = z.infer<typeof Hello>;
 /** The client's answer to the hello's challenge (see auth.ts). */
 export const AuthRequest = z.strictObject({
   kind: z.literal('auth'),
-  method: z.literal('hmac-sha256'),
+  method: z.literal(AUTH_METHOD),
   digest: z.string().max(128),
   nonce: z.string().regex(/^[0-9a-f]{64}$/),
 });

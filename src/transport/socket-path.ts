@@ -1,9 +1,8 @@
 /**
- * Socket paths: length limits, owner-only creation, and telling a stale socket file from a live host.
+ * Socket paths: length limits, owner-only directories, and removing a host's own socket file.
+ * (Claiming a path — listen, replace a stale file, refuse a live host — is in path-claim.ts.)
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 
@@ -97,77 +96,10 @@ export function ensurePrivateDir(dir: string): void {
   if (problem) throw Object.assign(new Error(`refusing socket directory ${dir}: it ${problem}`), { code: 'EPERM' });
 }
 
-/** Probe a path: 'live' (a process accepts connections), 'stale' (a socket file nobody serves), or 'absent'. */
-export function probeSocket(p: string, timeoutMs = 1000): Promise<'live' | 'stale' | 'absent'> {
-  return new Promise((resolve) => {
-    const s = net.connect(p);
-    const timer = setTimeout(() => {
-      s.destroy();
-      resolve('live'); // accepted but silent: someone is there
-    }, timeoutMs);
-    s.once('connect', () => {
-      clearTimeout(timer);
-      s.destroy();
-      resolve('live');
-    });
-    s.once('error', (e: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      resolve(e.code === 'ECONNREFUSED' ? 'stale' : 'absent');
-    });
-  });
-}
-
 /** Identifies the socket file a host created, so it never removes a file that another host has since put there. */
 export interface SocketFileId {
   dev: number;
   ino: number;
-}
-
-/**
- * Listen on `p` with the socket file readable and writable by its owner only (0600).
- * A stale socket file left by a dead host is replaced; a path where a live host answers is refused,
- * and so is a path holding something other than a socket.
- *
- * The socket is bound under a private temporary name in the same directory and then renamed into
- * place. That replaces a stale file atomically, and — since libuv unlinks the *bound* name when the
- * server closes — closing never deletes a socket file that a newer host has since put at `p`.
- * Returns the file's identity for removeSocketFile().
- */
-export async function listenOwnerOnly(server: net.Server, p: string): Promise<SocketFileId | undefined> {
-  checkSocketPath(p);
-  if (IS_WINDOWS || isWindowsPipe(p)) {
-    await listenOnce(server, p);
-    return undefined;
-  }
-  await refuseLiveOrForeign(p);
-  const tmp = path.join(path.dirname(p), `.ro-${crypto.randomBytes(4).toString('hex')}`);
-  if (Buffer.byteLength(tmp) > MAX_SOCKET_PATH_BYTES) {
-    // No room for a temporary name: bind in place (a stale file was checked above).
-    fs.rmSync(p, { force: true });
-    await listenOnce(server, p);
-  } else {
-    await listenOnce(server, tmp);
-    try {
-      fs.renameSync(tmp, p);
-    } catch (e) {
-      await new Promise<void>((r) => server.close(() => r()));
-      throw e;
-    }
-  }
-  const st = fs.statSync(p);
-  return { dev: st.dev, ino: st.ino };
-}
-
-/** Throw EADDRINUSE when a live host answers at `p`, EEXIST when `p` is not a socket. */
-async function refuseLiveOrForeign(p: string): Promise<void> {
-  const st = fs.lstatSync(p, { throwIfNoEntry: false });
-  if (!st) return;
-  if (!st.isSocket()) {
-    throw Object.assign(new Error(`${p} exists and is not a socket; refusing to replace it`), { code: 'EEXIST' });
-  }
-  if ((await probeSocket(p)) === 'live') {
-    throw Object.assign(new Error(`a host is already listening on ${p}`), { code: 'EADDRINUSE' });
-  }
 }
 
 /** Remove the socket file at `p` if it is still the one `id` names. */
@@ -179,38 +111,4 @@ export function removeSocketFile(p: string, id: SocketFileId | undefined): void 
   } catch {
     /* already gone */
   }
-}
-
-function listenOnce(server: net.Server, p: string): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const onError = (e: Error) => {
-      server.off('listening', onListening);
-      reject(e);
-    };
-    const onListening = () => {
-      server.off('error', onError);
-      resolve();
-    };
-    server.once('error', onError);
-    server.once('listening', onListening);
-    if (IS_WINDOWS || isWindowsPipe(p)) {
-      server.listen(p);
-      return;
-    }
-    // The umask makes the socket 0600 from the moment it exists (bind happens synchronously in
-    // listen()); the chmod after is belt and braces for platforms where it does not.
-    const old = process.umask(0o177);
-    try {
-      server.listen(p);
-    } finally {
-      process.umask(old);
-    }
-    server.once('listening', () => {
-      try {
-        fs.chmodSync(p, 0o600);
-      } catch {
-        /* the file may already be gone if the server closed at once */
-      }
-    });
-  });
 }

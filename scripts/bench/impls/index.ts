@@ -1,12 +1,12 @@
 import { birpc } from './birpc';
 import { raw } from './raw';
-import { remoteobj } from './remoteobj';
+import { remoteobj, remoteobjSecret } from './remoteobj';
 import type { BenchImpl } from './types';
 import { vscodeJsonrpc } from './vscode-jsonrpc';
 import { IMPL_NAMES } from './names';
 
 /** Every implementation, baseline first. */
-export const IMPLS: readonly BenchImpl[] = [raw, remoteobj, vscodeJsonrpc, birpc];
+export const IMPLS: readonly BenchImpl[] = [raw, remoteobj, remoteobjSecret, vscodeJsonrpc, birpc];
 if (IMPLS.map((i) => i.name).join() !== IMPL_NAMES.join()) throw new Error('impls/names.ts is out of date');
 
 export function implByName(name: string): BenchImpl {

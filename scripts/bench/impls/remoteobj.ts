@@ -1,24 +1,36 @@
-/** remoteobj over the socket (localBypass: false), with default options otherwise: what users get. */
+/**
+ * remoteobj over the socket (localBypass: false), with default options otherwise: what users get.
+ * `remoteobj+secret` is the same with a shared secret on both sides: the handshake, then a mac line
+ * after every batch of lines each way (docs/protocol.md), to price line authentication.
+ */
 import { loadRemoteobj } from '../lib';
 import type { BenchTarget } from '../target';
 import type { BenchClient, BenchImpl, BenchServer } from './types';
 
-async function serve(target: BenchTarget, path: string): Promise<BenchServer> {
-  const host = await loadRemoteobj().serve(target, path, { localBypass: false });
-  return { close: () => host.close() };
-}
+/** Any secret will do: its length does not change the cost per line (the line keys are 32 bytes). */
+const SECRET = 'bench: a shared secret of ordinary length';
 
-async function connect(path: string): Promise<BenchClient> {
-  // `any`: the cases only use the members BenchTarget has; Remote<T> typing is tested elsewhere.
-  const remote: any = await loadRemoteobj().connect<BenchTarget>(path, { localBypass: false });
-  return {
-    add: (n) => remote.add(n),
-    one: () => remote.version,
-    chain: () => remote.data.users[3].profile.name,
-    echo: (v) => remote.echo(v),
-    echoBytes: (b) => remote.echo(b),
-    close: () => remote.$close(),
+function serveWith(secret: string | undefined) {
+  return async (target: BenchTarget, path: string): Promise<BenchServer> => {
+    const host = await loadRemoteobj().serve(target, path, { localBypass: false, secret });
+    return { close: () => host.close() };
   };
 }
 
-export const remoteobj: BenchImpl = { name: 'remoteobj', bytes: 'codec $bytes (base64)', serve, connect };
+function connectWith(secret: string | undefined) {
+  return async (path: string): Promise<BenchClient> => {
+    // `any`: the cases only use the members BenchTarget has; Remote<T> typing is tested elsewhere.
+    const remote: any = await loadRemoteobj().connect<BenchTarget>(path, { localBypass: false, secret });
+    return {
+      add: (n) => remote.add(n),
+      one: () => remote.version,
+      chain: () => remote.data.users[3].profile.name,
+      echo: (v) => remote.echo(v),
+      echoBytes: (b) => remote.echo(b),
+      close: () => remote.$close(),
+    };
+  };
+}
+
+export const remoteobj: BenchImpl = { name: 'remoteobj', bytes: 'codec $bytes (base64)', serve: serveWith(undefined), connect: connectWith(undefined) };
+export const remoteobjSecret: BenchImpl = { name: 'remoteobj+secret', bytes: 'as remoteobj', serve: serveWith(SECRET), connect: connectWith(SECRET) };
