@@ -31,7 +31,24 @@ class Raw {
   write(...lines: string[]): void {
     this.sock.write(lines.map((l) => l + '\n').join(''));
   }
+  /** With a secret: the client's line key, for the mac line after each write (docs/protocol.md, "Line authentication"). */
+  sealKey?: string;
+  private prevMac = '';
+  /** Write `lines` as one batch followed by its mac line. */
+  writeSealed(...lines: string[]): void {
+    const batch = lines.map((l) => l + '\n').join('');
+    const mac = hmac(this.sealKey!, this.prevMac + batch);
+    this.prevMac = mac;
+    this.write(...lines, JSON.stringify({ mac }));
+  }
+  /** The next message (the host's mac lines are skipped: this test does not check them). */
   async line(): Promise<Record<string, any>> {
+    for (;;) {
+      const msg = await this.rawLine();
+      if (!(Object.keys(msg).length === 1 && typeof msg.mac === 'string')) return msg;
+    }
+  }
+  private async rawLine(): Promise<Record<string, any>> {
     while (!this.buffered.includes('\n')) {
       if (this.sock.readableEnded) throw new Error('the host closed the connection');
       await new Promise<void>((r) => (this.wake = r));
@@ -42,7 +59,8 @@ class Raw {
     return JSON.parse(line) as Record<string, any>;
   }
   async request(ops: unknown[], id: unknown = 1): Promise<Record<string, any>> {
-    this.write(JSON.stringify({ id, ops }));
+    if (this.sealKey) this.writeSealed(JSON.stringify({ id, ops }));
+    else this.write(JSON.stringify({ id, ops }));
     return this.line();
   }
   close(): void {
@@ -51,8 +69,14 @@ class Raw {
 }
 
 const hmac = (key: Buffer | string, text: string) => crypto.createHmac('sha256', key).update(text).digest('hex');
-const authLine = (key: Buffer, nonce: string, digest = hmac(key, `remoteobj-auth-v1 client ${nonce}`)) =>
-  JSON.stringify({ kind: 'auth', method: 'hmac-sha256', digest, nonce: crypto.randomBytes(32).toString('hex') });
+/** The auth message answering the hello's nonce `n1`, and the client's line key (docs/protocol.md, "Authentication"). */
+function answer(key: Buffer, n1: string, digestCase: 'lower' | 'upper' = 'lower'): { line: string; lineKey: string } {
+  const n2 = crypto.randomBytes(32).toString('hex');
+  const digest = hmac(key, `remoteobj-auth-v2 client ${n1} ${n2}`);
+  const line = JSON.stringify({ kind: 'auth', method: 'hmac-sha256-lines', digest: digestCase === 'upper' ? digest.toUpperCase() : digest, nonce: n2 });
+  return { line, lineKey: hmac(key, `remoteobj-lines-v2 client ${n1} ${n2}`) };
+}
+const authLine = (key: Buffer, n1: string) => answer(key, n1).line;
 
 class Thing {
   name = 'thing';
@@ -105,7 +129,7 @@ describe('authentication (hosts with a secret)', () => {
   test('digests are lowercase hex: the right digest in uppercase is refused', async () => {
     const raw = await Raw.open(path);
     const { nonce } = (await raw.line()).auth;
-    raw.write(authLine(Buffer.from(secret), nonce, hmac(secret, `remoteobj-auth-v1 client ${nonce}`).toUpperCase()));
+    raw.write(answer(Buffer.from(secret), nonce, 'upper').line);
     expect(await raw.line()).toMatchObject({ id: null, kind: 'error', error: { code: 'AUTH_FAILED' } });
     raw.close();
   });
@@ -114,7 +138,10 @@ describe('authentication (hosts with a secret)', () => {
     const raw = await Raw.open(path);
     const { nonce } = (await raw.line()).auth;
     const long = 'x'.repeat(3000);
-    raw.write(authLine(Buffer.from(secret), nonce), JSON.stringify({ id: 1, ops: [{ op: 'get', key: 'name' }] }), JSON.stringify({ id: 2, ops: [{ op: 'get', key: 'echo' }, { op: 'call', args: [long] }] }));
+    const { line, lineKey } = answer(Buffer.from(secret), nonce);
+    raw.write(line); // the requests below go out in the same write (the socket buffers them)
+    raw.sealKey = lineKey;
+    raw.writeSealed(JSON.stringify({ id: 1, ops: [{ op: 'get', key: 'name' }] }), JSON.stringify({ id: 2, ops: [{ op: 'get', key: 'echo' }, { op: 'call', args: [long] }] }));
     expect(await raw.line()).toMatchObject({ kind: 'auth', ok: true });
     expect(await raw.line()).toEqual({ id: 1, kind: 'value', value: 'thing' });
     expect(await raw.line()).toEqual({ id: 2, kind: 'value', value: [long] });
@@ -124,9 +151,11 @@ describe('authentication (hosts with a secret)', () => {
   test('a second auth line is a bad request (BAD_MESSAGE, id null); the connection stays open', async () => {
     const raw = await Raw.open(path);
     const { nonce } = (await raw.line()).auth;
-    raw.write(authLine(Buffer.from(secret), nonce));
+    const { line, lineKey } = answer(Buffer.from(secret), nonce);
+    raw.write(line);
     expect(await raw.line()).toMatchObject({ kind: 'auth', ok: true });
-    raw.write(authLine(Buffer.from(secret), nonce));
+    raw.sealKey = lineKey;
+    raw.writeSealed(authLine(Buffer.from(secret), nonce));
     expect(await raw.line()).toMatchObject({ id: null, kind: 'error', error: { code: 'BAD_MESSAGE' } });
     expect(await raw.request([{ op: 'get', key: 'name' }], 3)).toEqual({ id: 3, kind: 'value', value: 'thing' });
     raw.close();

@@ -306,6 +306,10 @@ function enc(v: unknown, path: string, depth: number, seen: Set<object> | undefi
     // resources, not data (their own fields are internals).
     throw new EncodeError(`cannot send ${describeKind(o)} at ${path}: only data can cross the wire`);
   }
+  // The library's own objects say so before any other reason (a Forked is also an async iterable).
+  if ((replying || typeof (o as { toJSON?: unknown }).toJSON !== 'function') && isLibraryOwned(o)) {
+    throw new AccessError('library-owned', `cannot send one of remoteobj's own objects at ${path}`);
+  }
   const iteration = iterationKind(o);
   if (iteration) throw new EncodeError(`cannot send ${iteration[0]} at ${path}: ${iteration[1]}`);
   return encodeObject(o, path, depth, seen);
