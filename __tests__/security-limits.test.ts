@@ -107,6 +107,24 @@ describe('maxMessageBytes', () => {
     expect(c.lines.slice(1)).toEqual(expect.arrayContaining([expect.objectContaining({ id: 1, kind: 'value', value: 'held' })]));
   });
 
+  // Found by `npm run fuzz -- --seed 777 --max-message-bytes 65536`: the host closed the socket
+  // both ways a fixed second after the refusal, discarding replies still waiting in its own buffer
+  // for a client that was slow to read them (here: 2 MiB of replies, read only after 1.5 s).
+  test('replies sent before an over-limit line reach a client that reads them late', async () => {
+    const { path } = await host({ maxMessageBytes: MAX });
+    const c = await raw(path);
+    const big = 'y'.repeat(MAX - 200);
+    const requests = Array.from({ length: 600 }, (_, i) => JSON.stringify({ id: i + 1, ops: [{ op: 'get', key: 'echo' }, { op: 'call', args: [big] }] }));
+    c.socket.pause(); // read nothing for now
+    c.socket.write(requests.join('\n') + '\n' + 'x'.repeat(MAX + 10) + '\n');
+    await sleep(1500);
+    c.socket.resume();
+    await until(() => c.ended || c.closed);
+    const ids = c.lines.slice(1).map((l) => l.id);
+    expect(ids.filter((id) => id !== null)).toEqual(requests.map((_, i) => i + 1));
+    expect(c.lines.at(-1)).toMatchObject({ id: null, kind: 'error', error: { code: 'TOO_LARGE' } });
+  });
+
   test('the default is 16 MiB', async () => {
     const { path } = await host();
     const c = await raw(path);

@@ -29,6 +29,8 @@ export interface LinkHost {
 
 /** How long a refused connection may stay open to read its refusal. */
 const REFUSED_LINGER_MS = 1000;
+/** How long a hung-up connection may take to read what was written to it before the refusal. */
+const HANG_UP_MAX_MS = 30_000;
 
 export class SocketLink implements Admitted {
   readonly #socket: net.Socket;
@@ -46,6 +48,7 @@ export class SocketLink implements Admitted {
   #authTimer?: NodeJS.Timeout;
   #clientEnded = false;
   #hangUpWhenIdle = false;
+  #hangingUp = false;
   #ended = false;
   #gone = false;
   readonly closed: Promise<void>;
@@ -216,8 +219,18 @@ export class SocketLink implements Admitted {
    * still sends meanwhile is read and dropped, so its writes do not fail first.
    */
   #hangUp(): void {
+    if (this.#hangingUp) return;
+    this.#hangingUp = true;
     this.end();
-    setTimeout(() => this.#socket.destroy(), REFUSED_LINGER_MS).unref();
+    // The linger starts once our last bytes are with the OS: closing before would discard replies
+    // still in this process's buffer (a client slow to read lost them; found by the fuzzer). A
+    // client that reads nothing at all is cut off after HANG_UP_MAX_MS all the same.
+    const destroy = () => this.#socket.destroy();
+    if (this.#socket.writableFinished) setTimeout(destroy, REFUSED_LINGER_MS).unref();
+    else {
+      this.#socket.once('finish', () => setTimeout(destroy, REFUSED_LINGER_MS).unref());
+      setTimeout(destroy, HANG_UP_MAX_MS).unref();
+    }
   }
 
   #limitError(): Error {
