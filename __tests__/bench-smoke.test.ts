@@ -37,4 +37,4 @@ test('npm run bench -- --quick prints every row for every implementation, the ta
   } finally {
     fs.rmSync(json, { force: true });
   }
-});
+}, 120_000); // a dozen fresh processes: ~20 s on a quiet machine, more when the 2 cores are busy

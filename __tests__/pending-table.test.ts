@@ -1,5 +1,5 @@
 /** The client's table of requests awaiting replies: a ring by id, with a Map for ids whose slot is taken. */
-import { PendingTable } from '../src/client/pending-table';
+import { PendingTable } from '../src/peer/pending-table';
 
 interface E {
   id: number;

@@ -8,23 +8,7 @@ import { type AccessOptions, checkAccess, rootPrototypeKind } from './access';
 import { AccessError } from './errors';
 import { closeMembers, missingMemberError } from './missing-member';
 import { refusalOf } from './owned';
-import type { OpName } from './protocol/messages';
-
-/**
- * An op with its values already decoded (see host/session.ts). `strict` on get, super and del:
- * a member that does not exist is a MissingMemberError instead of `undefined` (a request's
- * `strict` field sets it on each of its ops).
- */
-export type EvalOp =
-  | { op: 'get'; key: string | number; strict?: boolean }
-  | { op: 'call'; args: unknown[] }
-  | { op: 'set'; key: string | number; value: unknown }
-  | { op: 'del'; key: string | number; strict?: boolean }
-  | { op: 'has'; value: unknown }
-  | { op: 'len' }
-  | { op: 'passto'; name: string; args: unknown[] }
-  | { op: 'super'; key: string | number; depth: number; strict?: boolean }
-  | { op: 'describe' };
+import type { Op, OpName } from './protocol/messages';
 
 /** One member of a described value. */
 export interface MemberInfo {
@@ -71,13 +55,19 @@ export class OpFailure {
 interface State {
   /** The hosted object: its members are what `expose` guards, wherever a chain reaches it again. */
   root: unknown;
+  /** A get, super or del of a member that does not exist is a MissingMemberError instead of `undefined`. */
+  strict: boolean;
   value: unknown;
   /** The object the value was read from: `this` for a following call. */
   holder: unknown;
 }
 
-export function evaluate(root: unknown, ops: readonly EvalOp[], ctx: EvalContext): Outcome | Promise<Outcome> {
-  const state: State = { root, value: root, holder: undefined };
+/**
+ * Apply `ops` (their values decoded: protocol/wire.ts reads them so) to `root`. `strict`: the
+ * request's strict field.
+ */
+export function evaluate(root: unknown, ops: readonly Op[], ctx: EvalContext, strict = false): Outcome | Promise<Outcome> {
+  const state: State = { root, strict, value: root, holder: undefined };
   if (ops.length > 0 && ctx.reachableRoot !== root) {
     // A hosted object that is itself a Host, a socket...: nothing of it is reachable.
     try {
@@ -95,7 +85,7 @@ export function evaluate(root: unknown, ops: readonly EvalOp[], ctx: EvalContext
  * checked on every op's result, before it is used, awaited or sent, so the op that reached it
  * is the one refused.
  */
-function refuseUnreachable(value: unknown, op: EvalOp | undefined, ctx: EvalContext): void {
+function refuseUnreachable(value: unknown, op: Op | undefined, ctx: EvalContext): void {
   const refusal = refusalOf(value, ctx.access);
   if (refusal === undefined) return;
   const what = op === undefined ? 'the hosted object' : op.op === 'get' || op.op === 'super' ? `"${op.key}"` : op.op === 'passto' ? `what passto "${op.name}" returned` : `what ${op.op} returned`;
@@ -112,7 +102,7 @@ function isObjectLike(v: unknown): v is object {
   return v !== null && (typeof v === 'object' || typeof v === 'function');
 }
 
-function run(root: unknown, ops: readonly EvalOp[], from: number, state: State, ctx: EvalContext): Outcome | Promise<Outcome> {
+function run(root: unknown, ops: readonly Op[], from: number, state: State, ctx: EvalContext): Outcome | Promise<Outcome> {
   for (let i = from; i < ops.length; i++) {
     const op = ops[i]!;
     let result: unknown;
@@ -148,7 +138,7 @@ function run(root: unknown, ops: readonly EvalOp[], from: number, state: State, 
 const NO_PATH: readonly (string | number)[] = [];
 
 /** The names along the chain up to op `upTo`; only built when a host rule looks at it. */
-function keyPath(ops: readonly EvalOp[], upTo: number, ctx: EvalContext): readonly (string | number)[] {
+function keyPath(ops: readonly Op[], upTo: number, ctx: EvalContext): readonly (string | number)[] {
   if (!ctx.access.expose && !ctx.access.policy) return NO_PATH;
   const path: (string | number)[] = [];
   for (let i = 0; i <= upTo; i++) {
@@ -159,13 +149,13 @@ function keyPath(ops: readonly EvalOp[], upTo: number, ctx: EvalContext): readon
   return path;
 }
 
-function step(op: EvalOp, ops: readonly EvalOp[], i: number, state: State, ctx: EvalContext): unknown {
+function step(op: Op, ops: readonly Op[], i: number, state: State, ctx: EvalContext): unknown {
   const cur = state.value;
   switch (op.op) {
     case 'get': {
       const key = String(op.key);
       checkAccess({ kind: 'get', target: cur, key, atRoot: cur === state.root, path: keyPath(ops, i, ctx) }, ctx.access);
-      if (op.strict && cur !== null && cur !== undefined && !(key in Object(cur))) throw missingMemberError(cur, key, 'get', cur === state.root, ctx.access);
+      if (state.strict && cur !== null && cur !== undefined && !(key in Object(cur))) throw missingMemberError(cur, key, 'get', cur === state.root, ctx.access);
       state.holder = cur;
       return (cur as Record<string, unknown>)[key]; // throws the native TypeError on null/undefined
     }
@@ -208,7 +198,7 @@ function step(op: EvalOp, ops: readonly EvalOp[], i: number, state: State, ctx: 
       if (cur === null || (typeof cur !== 'object' && typeof cur !== 'function')) {
         throw new TypeError(`cannot delete "${key}" from ${cur === null ? 'null' : typeof cur}`);
       }
-      if (op.strict && !(key in cur)) throw missingMemberError(cur, key, 'del', cur === state.root, ctx.access);
+      if (state.strict && !(key in cur)) throw missingMemberError(cur, key, 'del', cur === state.root, ctx.access);
       if (!Reflect.deleteProperty(cur, key)) throw new TypeError(`cannot delete "${key}": the property is not configurable`);
       return undefined;
     }
@@ -237,11 +227,18 @@ function step(op: EvalOp, ops: readonly EvalOp[], i: number, state: State, ctx: 
       for (let d = 0; d < op.depth && proto !== null; d++) proto = Object.getPrototypeOf(proto);
       if (proto === null) throw new TypeError(`the value has no class ${op.depth} level(s) above its own`);
       checkAccess({ kind: 'super', target: proto, key, atRoot: cur === state.root, path: keyPath(ops, i, ctx) }, ctx.access);
-      if (op.strict && !(key in proto)) throw missingMemberError(proto, key, 'super', cur === state.root, ctx.access);
+      if (state.strict && !(key in proto)) throw missingMemberError(proto, key, 'super', cur === state.root, ctx.access);
       state.holder = cur;
       return Reflect.get(proto, key, cur);
     }
+    default:
+      return unhandled(op);
   }
+}
+
+/** Compile-time check that the switch above handles every op of the schema (protocol/messages.ts). */
+function unhandled(op: never): never {
+  throw new TypeError(`unknown op ${JSON.stringify((op as { op?: unknown }).op)}`);
 }
 
 /** This module's TypeScript source, which frames name instead under `--enable-source-maps`. */

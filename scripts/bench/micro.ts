@@ -11,7 +11,8 @@ import { inspect } from 'node:util';
 import type * as Codec from '../../src/protocol/codec';
 import type * as Messages from '../../src/protocol/messages';
 import type * as ProxyMod from '../../src/client/proxy';
-import type * as SessionMod from '../../src/host/session';
+import type * as PeerMod from '../../src/peer/peer';
+import type * as Wire from '../../src/protocol/wire';
 import type * as Evaluate from '../../src/evaluate';
 import type * as Access from '../../src/access';
 import type * as Lines from '../../src/transport/lines';
@@ -25,7 +26,8 @@ const lib = <T>(m: string) => require(libFile(m)) as T;
 const codec = lib<typeof Codec>('protocol/codec');
 const messages = lib<typeof Messages>('protocol/messages');
 const proxy = lib<typeof ProxyMod>('client/proxy');
-const session = lib<typeof SessionMod>('host/session');
+const peerMod = lib<typeof PeerMod>('peer/peer');
+const wire = lib<typeof Wire>('protocol/wire');
 const evaluate = lib<typeof Evaluate>('evaluate');
 const access = lib<typeof Access>('access');
 const lines = lib<typeof Lines>('transport/lines');
@@ -170,18 +172,20 @@ async function main(): Promise<void> {
   record('host', '  checkAccess(get "add")', timeSync(N, () => access.checkAccess({ kind: 'get', target, key: 'add', atRoot: true, path: [] }, {})));
   const fifo = new lock.FifoLock('auto');
   record('host', 'FifoLock.push + run of a sync job', timeSync(N, () => fifo.push({ run: () => {}, cancel: () => {} })));
-  const channel = { send: (l: string) => (sink = l), end: () => {} };
-  const sessionHost = {
-    path: '/tmp/micro.sock',
-    closing: false,
-    maxMessageBytes: 16 << 20,
-    enqueue: (o: Evaluate.EvalOp[], reply: SessionMod.Replier) => {
-      const out = evaluate.evaluate(target, o, ctx) as Evaluate.Outcome;
-      if (out.kind === 'value') reply.value(out.value);
+  const hostPeer: PeerMod.Peer = new peerMod.Peer(
+    { send: (l: string) => (sink = l) },
+    {
+      address: '/tmp/micro.sock',
+      origin: { pid: 1, path: '/tmp/micro.sock' },
+      handler: {
+        request: (id, o) => {
+          const out = evaluate.evaluate(target, o, ctx) as Evaluate.Outcome;
+          if (out.kind === 'value') hostPeer.send(wire.valueReplyLine(id, out.value));
+        },
+      },
     },
-  };
-  const s = new session.Session(sessionHost, channel);
-  record('host', 'Session.onLine(request line) → reply line (parse, zod, decode, evaluate, encode, stringify)', timeSync(N, () => s.onLine(reqLine)));
+  );
+  record('host', 'Peer.line(request line) → reply line (parse, zod, decode, evaluate, encode, stringify)', timeSync(N, () => hostPeer.line(reqLine, reqLine.length)));
   record('host', "the same work by hand on remoteobj's line: JSON.parse + add + JSON.stringify", timeSync(N, () => {
     const m = JSON.parse(reqLine) as { id: number };
     return JSON.stringify({ id: m.id, v: target.add(1) });

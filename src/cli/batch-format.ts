@@ -14,7 +14,7 @@
  * request would have given as a command of its own; "id" first when the request had one.
  */
 import type { Result } from '../client/connection';
-import type { EvalOp } from '../evaluate';
+import type { Op } from '../protocol/messages';
 import { decode, encode } from '../protocol/codec';
 import { lastKey } from './commands/chain';
 import { exitCodeFor, UsageError } from './exit-codes';
@@ -29,7 +29,7 @@ export interface BatchRequest {
   command: BatchCommand;
   chain: ParsedChain;
   /** The op chain to send. */
-  ops: EvalOp[];
+  ops: Op[];
   /** The request's "id", as it was written; absent when it had none. */
   id?: unknown;
 }

@@ -17,7 +17,7 @@
 import type { Readable, Writable } from 'node:stream';
 import ndjson from 'ndjson';
 import type { Result } from '../client/connection';
-import type { EvalOp } from '../evaluate';
+import type { Op } from '../protocol/messages';
 import { DEFAULT_MAX_MESSAGE_BYTES, LineSplitter } from '../transport/lines';
 import { BatchLineError, type BatchRequest, errorLine, okLine, parseBatchLine, type ResultLine } from './batch-format';
 import { EXIT } from './exit-codes';
@@ -27,7 +27,7 @@ export const MAX_IN_FLIGHT = 64;
 
 export interface BatchOptions {
   /** Sends one request; resolves with its reply. */
-  send(ops: EvalOp[]): Promise<Result>;
+  send(ops: Op[]): Promise<Result>;
   input: Readable;
   output: Writable;
   verbose: boolean;

@@ -3,8 +3,8 @@
  * `--timeout` bounds the whole thing (connect + hello + reply).
  */
 import { Connection, type Result } from '../client/connection';
-import type { EvalOp } from '../evaluate';
-import { encode } from '../protocol/codec';
+import type { Op } from '../protocol/messages';
+import { wireOps } from '../protocol/wire';
 import { checkSocketPath } from '../transport/socket-path';
 import { UsageError } from './exit-codes';
 import type { Io } from './io';
@@ -31,7 +31,7 @@ export function checkPath(socketPath: string, command: string): void {
   }
 }
 
-export async function sendChain(socketPath: string, ops: EvalOp[], opts: RequestOptions): Promise<Result> {
+export async function sendChain(socketPath: string, ops: Op[], opts: RequestOptions): Promise<Result> {
   checkPath(socketPath, opts.command);
   const limited = opts.timeoutMs !== undefined && Number.isFinite(opts.timeoutMs);
   const started = Date.now();
@@ -52,20 +52,4 @@ export async function sendChain(socketPath: string, ops: EvalOp[], opts: Request
   } finally {
     await conn.close();
   }
-}
-
-/** The ops as they travel (values in their tagged JSON form), for --verbose. */
-export function wireOps(ops: readonly EvalOp[]): unknown[] {
-  return ops.map((op) => {
-    switch (op.op) {
-      case 'call':
-      case 'passto':
-        return { ...op, args: op.args.map((a) => encode(a)) };
-      case 'set':
-      case 'has':
-        return { ...op, value: encode(op.value) };
-      default:
-        return op;
-    }
-  });
 }

@@ -13,7 +13,7 @@
  * Whitespace is allowed between tokens. Names are not filtered here: the host's access rules
  * decide what is reachable (and refuse `constructor`, `__proto__`, `_private`, … on every host).
  */
-import type { EvalOp } from '../evaluate';
+import type { Op } from '../protocol/messages';
 import { decode, MAX_DEPTH } from '../protocol/codec';
 
 /** A syntax error in an expression or a JSON value; `column` is 1-based, in `source`. */
@@ -42,7 +42,7 @@ export interface Span {
 
 export interface ParsedChain {
   source: string;
-  ops: EvalOp[];
+  ops: Op[];
   /** spans[i] is the text of ops[i]. */
   spans: Span[];
 }
@@ -87,7 +87,7 @@ export function parseValue(source: string): unknown {
 
 class ChainParser {
   private pos = 0;
-  private readonly ops: EvalOp[] = [];
+  private readonly ops: Op[] = [];
   private readonly spans: Span[] = [];
 
   constructor(private readonly src: string) {}
@@ -369,7 +369,7 @@ class ChainParser {
     }
   }
 
-  private push(op: EvalOp, start: number): void {
+  private push(op: Op, start: number): void {
     this.ops.push(op);
     this.spans.push({ start, end: this.pos });
   }

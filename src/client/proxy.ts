@@ -21,14 +21,14 @@
  */
 import { inspect } from 'node:util';
 import { HostUnavailableError } from '../errors';
-import type { EvalOp } from '../evaluate';
+import type { Op } from '../protocol/messages';
 import { type Connection, NEEDS_CALLER, type ReplySink } from './connection';
 import { markLibraryOwned } from '../owned';
 
 /** A request: waiting in the outbox, sent, or settled. Settles exactly once. */
 class Entry implements ReplySink {
   /** null: given up by a call that a longer chain replaced before it was sent. */
-  ops: EvalOp[] | null;
+  ops: Op[] | null;
   sent = false;
   observed = false;
   private state: 0 | 1 | 2 = 0; // pending, fulfilled, rejected
@@ -39,7 +39,7 @@ class Entry implements ReplySink {
 
   constructor(
     private readonly ctx: ClientContext,
-    ops: EvalOp[] | null,
+    ops: Op[] | null,
     /** Where the chain was made; V8 formats its `.stack` only if an error needs it. */
     readonly callSite: Error | undefined,
     public timeout?: number,
@@ -126,7 +126,7 @@ class ClientContext {
     markLibraryOwned(this);
   }
 
-  newEntry(ops: EvalOp[] | null, site: Error | undefined, timeout?: number): Entry {
+  newEntry(ops: Op[] | null, site: Error | undefined, timeout?: number): Entry {
     const entry = new Entry(this, ops, site, timeout);
     this.push(entry);
     return entry;
@@ -174,7 +174,7 @@ class NodeState {
     readonly ctx: ClientContext,
     /** The state this one extends, and this step's op: the chain's ops are read back from them when a request is made. */
     readonly parent: NodeState | undefined,
-    readonly step: EvalOp | undefined,
+    readonly step: Op | undefined,
     readonly isRoot: boolean,
     readonly isCall: boolean,
     /** > 0: this is `$super` (repeated n times); the next name read is looked up n classes up. */
@@ -221,7 +221,7 @@ function describeArgs(args: unknown[]): string {
   return text.length > 80 ? text.slice(0, 77) + '...' : text;
 }
 
-function describeStep(op: EvalOp): string {
+function describeStep(op: Op): string {
   switch (op.op) {
     case 'get':
       return describeKey(op.key);
@@ -290,7 +290,7 @@ function takeSlot(s: NodeState): Entry | undefined {
 }
 
 /** Fill a taken slot with `ops`, or queue a new request. */
-function slotOrNew(s: NodeState, slot: Entry | undefined, ops: EvalOp[], timeout?: number, site = s.site): Entry {
+function slotOrNew(s: NodeState, slot: Entry | undefined, ops: Op[], timeout?: number, site = s.site): Entry {
   if (!slot) return s.ctx.newEntry(ops, site, timeout);
   slot.ops = ops;
   slot.timeout = timeout;
@@ -298,15 +298,15 @@ function slotOrNew(s: NodeState, slot: Entry | undefined, ops: EvalOp[], timeout
 }
 
 /** A new proxy state one op further. */
-function extend(parent: NodeState, op: EvalOp, isCall: boolean, site: Error | undefined): NodeState {
+function extend(parent: NodeState, op: Op, isCall: boolean, site: Error | undefined): NodeState {
   return new NodeState(parent.ctx, parent, op, false, isCall, 0, site, takeSlot(parent));
 }
 
 /** The chain's ops, root first (and `last` after them): built only when a request is made. */
-function opsOf(s: NodeState, last?: EvalOp): EvalOp[] {
+function opsOf(s: NodeState, last?: Op): Op[] {
   let n = 0;
   for (let t = s; t.step; t = t.parent!) n++;
-  const ops: EvalOp[] = new Array(last ? n + 1 : n);
+  const ops: Op[] = new Array(last ? n + 1 : n);
   if (last) ops[n] = last;
   for (let t = s; t.step; t = t.parent!) ops[--n] = t.step;
   return ops;
@@ -319,7 +319,7 @@ function requestOf(s: NodeState): Entry {
 }
 
 /** A request made by a `$` control: always fresh, always observed by the returned promise. */
-function control(s: NodeState, op: EvalOp | null, opts: GetOptions = {}): Promise<unknown> {
+function control(s: NodeState, op: Op | null, opts: GetOptions = {}): Promise<unknown> {
   const entry = slotOrNew(s, takeSlot(s), opsOf(s, op ?? undefined), opts.timeout);
   const p = entry.outcome;
   if (!('default' in opts)) return p;

@@ -1,28 +1,29 @@
 /**
- * Host: serves one object on a socket path. Accepts connections (a SocketLink and a Session each),
- * runs every request under one FIFO lock, and shuts down per `fulfillFinal`. Its state is in
- * #private fields: a client that reaches a Host object (the access rules refuse it anyway) finds
- * nothing but the getters below.
+ * Host: serves one object at an address. A listener per transport hands it Links; each becomes a
+ * HostConnection (handshake, then a Peer whose requests come here). The host owns the one FIFO
+ * lock every request runs under, and shuts down per `fulfillFinal`. Its state is in #private
+ * fields: a client that reaches a Host object (the access rules refuse it anyway) finds nothing
+ * but the getters below.
  */
-import net from 'node:net';
 import path from 'node:path';
 import type { AccessOptions } from '../access';
-import { type EvalContext, type EvalOp, evaluate, OpFailure, type Outcome } from '../evaluate';
-import { isWindowsPipe, removeSocketFile, type SocketFileId } from '../transport/socket-path';
-import { listenOwnerOnly } from '../transport/path-claim';
-import { DEFAULT_MAX_MESSAGE_BYTES } from '../transport/lines';
-import { LimitError, TimeoutError } from '../errors';
-import { errorToWire } from '../protocol/error-wire';
-import { Admission, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_UNAUTHENTICATED } from './admission';
-import { DEFAULT_FLOW_LIMITS, FlowBudget } from './flow';
-import { FifoLock, type Job } from './lock';
-import { type Channel, type JobGate, type Replier, Session, type SessionHost } from './session';
-import { type LinkHost, SocketLink } from './socket-link';
-import { type LocalHost, registerLocal, unregisterLocal } from './local-registry';
-import { markLibraryOwned } from '../owned';
 import { accessOptions } from '../access';
-import { checkSocketPath } from '../transport/socket-path';
+import { LimitError } from '../errors';
+import { markLibraryOwned } from '../owned';
+import { errorToWire } from '../protocol/error-wire';
+import type { Op } from '../protocol/messages';
+import { errorReplyLine } from '../protocol/wire';
 import { jsonOf, stringOf } from '../safe-functions';
+import type { Link } from '../transport/link';
+import { DEFAULT_MAX_MESSAGE_BYTES } from '../transport/lines';
+import { listenLocal } from '../transport/local-link';
+import { checkSocketPath, isWindowsPipe } from '../transport/socket-path';
+import { type Listener, listenUnix } from '../transport/unix';
+import { Admission, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_UNAUTHENTICATED } from './admission';
+import { type ConnectionHost, HostConnection } from './connection';
+import { DEFAULT_FLOW_LIMITS, FlowBudget } from './flow';
+import { FifoLock } from './lock';
+import { type JobGate, QueuedRequest, type Replier, type Runner } from './serving';
 
 export type PasstoFunction = (value: any, ...args: any[]) => unknown;
 
@@ -88,19 +89,6 @@ export interface ServeOptions extends AccessOptions {
   closeGraceMs?: number;
 }
 
-/** What a queued request needs to run: the hosted object and how to reach into it. */
-interface Runner {
-  readonly target: unknown;
-  readonly ctx: EvalContext;
-  readonly lockTimeout?: number;
-}
-
-/** An in-process connection (local bypass). */
-interface LocalLink {
-  session: Session;
-  end(): void;
-}
-
 let listenHost: <T>(host: Host<T>, localBypass: boolean) => Promise<void>;
 
 export class Host<T = unknown> {
@@ -115,17 +103,13 @@ export class Host<T = unknown> {
   readonly #authTimeoutMs: number;
   readonly #admission: Admission;
   readonly #budget: FlowBudget;
-  readonly #links = new Set<SocketLink>();
-  readonly #locals = new Set<LocalLink>();
+  readonly #connections = new Set<HostConnection>();
   #closing = false;
   #closePromise?: Promise<void>;
-  #server?: net.Server;
-  #socketFile?: SocketFileId;
-  /** What sessions and socket links see of the host (never the Host itself). */
-  readonly #sessionHost: SessionHost;
-  readonly #linkHost: LinkHost;
-  /** What the local registry holds for the bypass. */
-  readonly #localEntry: LocalHost = { acceptLocal: (toClient, onEnd) => this.#acceptLocal(toClient, onEnd) };
+  #listener?: Listener;
+  #unlistenLocal?: () => void;
+  /** What connections see of the host (never the Host itself). */
+  readonly #connectionHost: ConnectionHost;
 
   static {
     listenHost = (host, localBypass) => host.#listen(localBypass);
@@ -161,25 +145,20 @@ export class Host<T = unknown> {
       lockTimeout: options.lockTimeout,
     };
     const host = this;
-    this.#sessionHost = {
-      path: this.#path,
+    this.#connectionHost = {
+      address: this.#path,
       maxMessageBytes: this.#maxMessageBytes,
       secret: this.#secret,
-      acceptRegExp: options.acceptRegExp === true,
+      authTimeoutMs: this.#authTimeoutMs,
+      decodeOptions: { regexp: options.acceptRegExp === true },
+      admission: this.#admission,
+      budget: this.#budget,
       get closing() {
         return host.#closing;
       },
-      enqueue: (ops, reply, gate) => this.#enqueue(ops, reply, gate),
-    };
-    this.#linkHost = {
-      path: this.#path,
-      maxMessageBytes: this.#maxMessageBytes,
-      authTimeoutMs: this.#authTimeoutMs,
-      admission: this.#admission,
-      budget: this.#budget,
+      enqueue: (ops, strict, reply, gate) => this.#enqueue(ops, strict, reply, gate),
       requeue: (jobs) => this.#lock.requeue(jobs),
-      newSession: (channel, flow) => new Session(this.#sessionHost, channel, flow),
-      gone: (link) => this.#links.delete(link),
+      gone: (c) => this.#connections.delete(c),
     };
   }
 
@@ -200,7 +179,7 @@ export class Host<T = unknown> {
 
   /** True from listen until close() is called. */
   get listening(): boolean {
-    return this.#server !== undefined && !this.#closing;
+    return this.#listener !== undefined && !this.#closing;
   }
 
   get closing(): boolean {
@@ -214,20 +193,12 @@ export class Host<T = unknown> {
 
   /** Number of open client connections (socket and in-process, authenticated or not). */
   get connections(): number {
-    return this.#links.size + this.#locals.size;
+    return this.#connections.size;
   }
 
   async #listen(localBypass: boolean): Promise<void> {
-    // allowHalfOpen: a client that sends its requests and then ends its side (`printf ... | socat`)
-    // still gets every reply; the host ends the connection once they are all written.
-    const server = net.createServer({ allowHalfOpen: true }, (socket) => this.#accept(socket));
-    server.maxConnections = Infinity;
-    this.#socketFile = await listenOwnerOnly(server, this.#path);
-    // accept() itself can fail (EMFILE when the process is out of file descriptors): that is the
-    // one connection's loss, not the host's; without a listener Node would throw it.
-    server.on('error', () => undefined);
-    this.#server = server;
-    if (localBypass) registerLocal(this.#path, this.#localEntry);
+    this.#listener = await listenUnix(this.#path, this.#maxMessageBytes, (link) => this.#accept(link));
+    if (localBypass) this.#unlistenLocal = listenLocal(this.#path, (link) => this.#accept(link));
   }
 
   /** Run the requests queued so far (manual mode), and any that arrive meanwhile; resolves with how many ran. */
@@ -260,66 +231,30 @@ export class Host<T = unknown> {
     });
   }
 
-  #enqueue(ops: EvalOp[], reply: Replier, gate: JobGate | undefined): void {
-    const job = new QueuedRequest(this.#runner, ops, reply, this.#runner.lockTimeout === undefined ? 0 : performance.now(), gate);
+  #enqueue(ops: Op[], strict: boolean, reply: Replier, gate: JobGate): void {
+    const job = new QueuedRequest(this.#runner, ops, strict, reply, gate);
     // Behind this connection's parked requests, if it has any: its requests run in the order it sent them.
-    if (gate?.hasParked) gate.park(job);
+    if (gate.hasParked) gate.park(job);
     else this.#lock.push(job);
   }
 
-  /** An in-process client (local bypass): same session code, no socket. */
-  #acceptLocal(toClient: (line: string) => void, onEnd: () => void): { send(line: string): void; end(): void } {
-    if (this.#admission.full) {
-      throw new LimitError('maxConnections', `the host at ${this.#path} already has ${this.#admission.limits.maxConnections} connections`);
-    }
-    let ended = false;
-    const admitted = { evict: () => undefined };
-    this.#admission.enter(admitted);
-    const local: LocalLink = {
-      session: undefined as unknown as Session,
-      end: () => {
-        if (ended) return;
-        ended = true;
-        local.session.markClosed();
-        this.#locals.delete(local);
-        this.#admission.leave(admitted);
-        queueMicrotask(onEnd);
-      },
-    };
-    const channel: Channel = {
-      send: (line) => {
-        if (!ended) queueMicrotask(() => toClient(line));
-      },
-      end: () => local.end(),
-    };
-    local.session = new Session(this.#sessionHost, channel);
-    this.#locals.add(local);
-    channel.send(local.session.hello());
-    return {
-      send: (line) => queueMicrotask(() => local.session.onLine(line)),
-      end: () => local.end(),
-    };
-  }
-
-  #accept(socket: net.Socket): void {
+  /** A new connection, from any listener (a socket, or an in-process client of the local bypass). */
+  #accept(link: Link): void {
     if (this.#closing) {
-      socket.destroy();
+      link.destroy();
       return;
     }
     if (this.#admission.full) {
       // No slot: say so and close (with a secret too: there would be no slot after authenticating).
-      const refusal = errorToWire(new LimitError('maxConnections', `the host at ${this.#path} already has ${this.#admission.limits.maxConnections} connections`), {
-        pid: process.pid,
-        path: this.#path,
-      });
-      socket.on('error', () => undefined);
-      // Written, then closed both ways: a refused socket is never read, so it must not wait for the client's end.
-      socket.end(JSON.stringify({ id: null, kind: 'error', error: refusal }) + '\n', () => socket.destroy());
+      // A refused connection is never read, so it is closed as soon as the refusal is written.
+      const refusal = new LimitError('maxConnections', `the host at ${this.#path} already has ${this.#admission.limits.maxConnections} connections`);
+      link.send(errorReplyLine(null, errorToWire(refusal, { pid: process.pid, path: this.#path })));
+      link.close();
       return;
     }
-    const link = new SocketLink(socket, this.#linkHost);
-    this.#links.add(link);
-    link.start();
+    const connection = new HostConnection(link, this.#connectionHost);
+    this.#connections.add(connection);
+    connection.start();
   }
 
   /**
@@ -340,10 +275,11 @@ export class Host<T = unknown> {
   async #shutdown(): Promise<void> {
     // What the host has read from a socket has arrived, even if back-pressure held it back: it
     // is queued now, before new requests are refused. (Bytes still in the kernel have not.)
-    for (const link of [...this.#links]) link.takeArrived();
+    for (const connection of [...this.#connections]) connection.takeArrived();
     this.#closing = true;
-    unregisterLocal(this.#path, this.#localEntry);
-    const serverClosed = new Promise<void>((resolve) => (this.#server ? this.#server.close(() => resolve()) : resolve()));
+    this.#unlistenLocal?.();
+    // Stop accepting; the listener is done once every connection it accepted has closed.
+    const listenerClosed = this.#listener ? this.#listener.close() : Promise.resolve();
     let settled: Promise<unknown>;
     if (this.#fulfillFinal) {
       this.#lock.setAuto();
@@ -357,8 +293,7 @@ export class Host<T = unknown> {
     const finished = await withDeadline(settled, this.#closeGraceMs);
     if (!finished) this.#cancelWaiting(`a request ahead of it did not finish within closeGraceMs, ${this.#closeGraceMs} ms`);
     await this.#endConnections();
-    await serverClosed;
-    removeSocketFile(this.#path, this.#socketFile);
+    await listenerClosed;
   }
 
   /** Resolves once every queued request has run, including those parked by connections that were not reading. */
@@ -376,13 +311,12 @@ export class Host<T = unknown> {
   }
 
   async #endConnections(): Promise<void> {
-    const links = [...this.#links];
+    const connections = [...this.#connections];
     // Flush the last replies and half-close; clients see end-of-stream and hang up.
-    for (const link of links) link.end();
-    for (const local of [...this.#locals]) local.end();
-    await withDeadline(Promise.all(links.map((l) => l.closed)), this.#closeGraceMs);
-    for (const link of links) link.destroy();
-    await Promise.all(links.map((l) => l.closed));
+    for (const c of connections) c.end();
+    await withDeadline(Promise.all(connections.map((c) => c.closed)), this.#closeGraceMs);
+    for (const c of connections) c.destroy();
+    await Promise.all(connections.map((c) => c.closed));
   }
 }
 
@@ -401,67 +335,6 @@ function positive(options: ServeOptions, name: keyof ServeOptions, fallback: num
   if (v === undefined) return fallback;
   if (typeof v !== 'number' || !(v > 0)) throw new TypeError(`${name} must be a positive number, got ${String(v)}`);
   return v;
-}
-
-/** A request in the lock's queue: one object per request, no closures (it is on every request's path). */
-class QueuedRequest implements Job {
-  readonly #runner: Runner;
-  readonly #ops: EvalOp[];
-  readonly #reply: Replier;
-  readonly #queuedAt: number;
-  readonly #gate: JobGate | undefined;
-
-  constructor(runner: Runner, ops: EvalOp[], reply: Replier, queuedAt: number, gate: JobGate | undefined) {
-    this.#runner = runner;
-    this.#ops = ops;
-    this.#reply = reply;
-    this.#queuedAt = queuedAt;
-    this.#gate = gate;
-  }
-
-  ready(): boolean {
-    return this.#gate === undefined || this.#gate.mayRun();
-  }
-
-  park(): void {
-    this.#gate!.park(this);
-  }
-
-  run(): void | Promise<void> {
-    return runRequest(this.#runner, this.#ops, this.#reply, this.#queuedAt);
-  }
-
-  cancel(reason: string): void {
-    this.#reply.shutdown(reason);
-  }
-}
-
-/** Run one queued request (when the lock reaches it). */
-function runRequest(runner: Runner, ops: EvalOp[], reply: Replier, queuedAt: number): void | Promise<void> {
-  const lockTimeout = runner.lockTimeout;
-  if (lockTimeout !== undefined && performance.now() - queuedAt > lockTimeout) {
-    reply.error(new TimeoutError(`the request waited more than ${lockTimeout} ms for the host's lock and was not run`));
-    return;
-  }
-  let out: Outcome | Promise<Outcome>;
-  try {
-    out = evaluate(runner.target, ops, runner.ctx);
-  } catch (e) {
-    fail(reply, e);
-    return;
-  }
-  if (out instanceof Promise) return out.then((o) => settle(reply, o), (e) => fail(reply, e));
-  settle(reply, out);
-}
-
-function settle(reply: Replier, out: Outcome): void {
-  if (out.kind === 'self') reply.self();
-  else reply.value(out.value);
-}
-
-function fail(reply: Replier, e: unknown): void {
-  if (e instanceof OpFailure) reply.error(e.error, e.op, e.opName);
-  else reply.error(e);
 }
 
 /**

@@ -13,6 +13,8 @@
  * schema, like any other message. __tests__/line-reader.test.ts holds them to it.
  */
 
+import { CALL_OP_START, GET_OP_START, ID_START, OPS_FIELD, SELF_REPLY_END, STRICT_FIELD, VALUE_REPLY_MIDDLE } from './canonical';
+
 const QUOTE = 34;
 const BACKSLASH = 92;
 const COMMA = 44;
@@ -29,7 +31,6 @@ export function parseReplyLine(line: string): unknown {
   return readCanonicalReply(line) ?? JSON.parse(line);
 }
 
-const STRICT = ',"strict":true';
 
 /**
  * `{"id":<digits>,"ops":[<op>,...]}` (or `{"id":<digits>,"strict":true,"ops":[...]}`) with each op
@@ -37,31 +38,31 @@ const STRICT = ',"strict":true';
  * `{"op":"call","args":<json>}`; else undefined.
  */
 export function readCanonicalRequest(line: string): { id: number; strict?: true; ops: object[] } | undefined {
-  if (!line.startsWith('{"id":')) return undefined;
-  const idEnd = digitsEnd(line, 6);
+  if (!line.startsWith(ID_START)) return undefined;
+  const idEnd = digitsEnd(line, ID_START.length);
   if (idEnd < 0) return undefined;
-  const id = integerAt(line, 6, idEnd);
-  const strict = line.startsWith(STRICT, idEnd);
-  const opsAt = strict ? idEnd + STRICT.length : idEnd;
-  if (!line.startsWith(',"ops":[', opsAt)) return undefined;
-  let pos = opsAt + 8;
+  const id = integerAt(line, ID_START.length, idEnd);
+  const strict = line.startsWith(STRICT_FIELD, idEnd);
+  const opsAt = strict ? idEnd + STRICT_FIELD.length : idEnd;
+  if (!line.startsWith(OPS_FIELD, opsAt) || line.charCodeAt(opsAt + OPS_FIELD.length) !== 91 /* [ */) return undefined;
+  let pos = opsAt + OPS_FIELD.length + 1;
   const ops: object[] = [];
   // The same keys in the same order as JSON.parse's object.
   const request = strict ? { id, strict: true as const, ops } : { id, ops };
   if (line.charCodeAt(pos) === CLOSE_BRACKET) return line.length === pos + 2 && line.charCodeAt(pos + 1) === CLOSE_BRACE ? request : undefined;
   for (;;) {
-    if (line.startsWith('{"op":"get","key":', pos)) {
+    if (line.startsWith(GET_OP_START, pos)) {
       // The key: a plain string or a non-negative integer (a scalar that is neither: JSON.parse's turn).
-      const end = scalarAt(line, pos + 18);
+      const end = scalarAt(line, pos + GET_OP_START.length);
       if (end < 0 || (typeof scalar !== 'string' && typeof scalar !== 'number') || line.charCodeAt(end) !== CLOSE_BRACE) return undefined;
       ops.push({ op: 'get', key: scalar });
       pos = end + 1;
-    } else if (line.startsWith('{"op":"call","args":', pos)) {
+    } else if (line.startsWith(CALL_OP_START, pos)) {
       // Only as the last op: the arguments then run to the line's closing `}]}`, and whatever
       // JSON they are, they are read (or the whole line goes to JSON.parse).
       const end = line.length - 3;
-      if (!line.endsWith('}]}') || end <= pos + 20) return undefined;
-      const args = valueAt(line, pos + 20, end);
+      if (!line.endsWith('}]}') || end <= pos + CALL_OP_START.length) return undefined;
+      const args = valueAt(line, pos + CALL_OP_START.length, end);
       if (args === NOT_JSON) return undefined;
       ops.push({ op: 'call', args });
       return request;
@@ -77,23 +78,21 @@ export function readCanonicalRequest(line: string): { id: number; strict?: true;
   }
 }
 
-const VALUE_REPLY = ',"kind":"value","value":';
-const SELF_REPLY = ',"kind":"self"}';
 
 /** `{"id":<digits>,"kind":"value","value":<json>}` or `{"id":<digits>,"kind":"self"}`; else undefined. */
 export function readCanonicalReply(line: string): { id: number; kind: 'value'; value: unknown } | { id: number; kind: 'self' } | undefined {
-  if (!line.startsWith('{"id":')) return undefined;
-  const idEnd = digitsEnd(line, 6);
+  if (!line.startsWith(ID_START)) return undefined;
+  const idEnd = digitsEnd(line, ID_START.length);
   if (idEnd < 0) return undefined;
-  const id = integerAt(line, 6, idEnd);
-  if (line.startsWith(VALUE_REPLY, idEnd)) {
-    const start = idEnd + VALUE_REPLY.length;
+  const id = integerAt(line, ID_START.length, idEnd);
+  if (line.startsWith(VALUE_REPLY_MIDDLE, idEnd)) {
+    const start = idEnd + VALUE_REPLY_MIDDLE.length;
     const end = line.length - 1;
     if (end <= start || line.charCodeAt(end) !== CLOSE_BRACE) return undefined;
     const value = valueAt(line, start, end);
     return value === NOT_JSON ? undefined : { id, kind: 'value', value };
   }
-  return line.length === idEnd + SELF_REPLY.length && line.endsWith(SELF_REPLY) ? { id, kind: 'self' } : undefined;
+  return line.length === idEnd + SELF_REPLY_END.length && line.endsWith(SELF_REPLY_END) ? { id, kind: 'self' } : undefined;
 }
 
 const NOT_JSON = Symbol('not JSON');

@@ -43,11 +43,16 @@ export const SuperOp = z.strictObject({ op: z.literal('super'), key: Key, depth:
 /** The members of the value (names, kinds, types), filtered by the host's access rules: for `ls` and completion. */
 export const DescribeOp = z.strictObject({ op: z.literal('describe') });
 
-export const OP_NAMES = ['get', 'call', 'set', 'del', 'has', 'len', 'passto', 'super', 'describe'] as const;
-export type OpName = (typeof OP_NAMES)[number];
-
+/**
+ * Every op: the one definition of the op model. The evaluator, the proxy and the wire writers and
+ * readers all take their types from here (`Op`, `OpName`), and the evaluator's switch over
+ * `op.op` is exhaustive, so an op added here and not handled there does not compile.
+ */
 export const Op = z.discriminatedUnion('op', [GetOp, CallOp, SetOp, DelOp, HasOp, LenOp, PasstoOp, SuperOp, DescribeOp]);
+/** An op as the evaluator takes it: its values (call and passto `args`, set and has `value`) decoded. */
 export type Op = z.infer<typeof Op>;
+export type OpName = Op['op'];
+export const OP_NAMES: readonly OpName[] = Op.options.map((o) => o.shape.op.value);
 
 export const Request = z.strictObject({
   kind: z.literal('request').optional(),

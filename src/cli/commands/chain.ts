@@ -1,5 +1,6 @@
 /** get, call, set, del, ls: parse the expression, send its op chain in one request, print. */
-import type { Description, EvalOp } from '../../evaluate';
+import type { Description } from '../../evaluate';
+import type { Op } from '../../protocol/messages';
 import { flag } from '../args';
 import { sendChain } from '../client';
 import type { Command, CommandContext } from '../context';
@@ -13,7 +14,7 @@ function chainOf(ctx: CommandContext, index: number): ParsedChain {
   return chain;
 }
 
-function send(ctx: CommandContext, ops: EvalOp[]) {
+function send(ctx: CommandContext, ops: Op[]) {
   const strict = !flag(ctx.args, 'allow-missing'); // a typo is an error (exit 5), not undefined
   return sendChain(ctx.args.positionals[0]!, ops, { timeoutMs: ctx.timeoutMs, verbose: ctx.verbose, io: ctx.io, command: ctx.command, strict });
 }
@@ -22,7 +23,7 @@ function send(ctx: CommandContext, ops: EvalOp[]) {
 const ALLOW_MISSING = { name: 'allow-missing' };
 
 /** The chain must name a property at its end: `a.b` or `a["b"]`, which set/del replace by their own op. */
-export function lastKey(chain: ParsedChain, command: string): { base: EvalOp[]; key: string | number } {
+export function lastKey(chain: ParsedChain, command: string): { base: Op[]; key: string | number } {
   const last = chain.ops[chain.ops.length - 1];
   if (!last) throw new UsageError(`${command} needs a property to ${command === 'set' ? 'assign' : 'delete'}, e.g. ${command === 'set' ? "config.level '\"debug\"'" : 'sessions["abc"]'}`, command);
   if (last.op !== 'get') {

@@ -1,0 +1,48 @@
+/**
+ * The host's side of the opening exchange: the hello, and with a secret the mutual HMAC
+ * challenge (docs/protocol.md, "Authentication"): check the client's proof, answer with the
+ * host's, and derive the keys that authenticate every later line.
+ */
+import { AuthError } from '../errors';
+import { AUTH_METHOD, authDigest, digestsMatch, type LineKeys, lineKeys, MAX_PRE_AUTH_BYTES, newNonce, type Secret } from '../protocol/auth';
+import { authOkLine, helloLine, readAuthLine } from '../protocol/wire';
+
+export class HostHandshake {
+  readonly #secret?: Secret;
+  /** The challenge sent in the hello; undefined once answered (or when the host has no secret). */
+  #nonce?: string;
+
+  constructor(secret: Secret | undefined) {
+    this.#secret = secret;
+    if (secret !== undefined) this.#nonce = newNonce();
+  }
+
+  /** Whether requests may be taken (no secret, or the client has proved it). */
+  get done(): boolean {
+    return this.#nonce === undefined;
+  }
+
+  hello(maxMessageBytes: number): string {
+    return helloLine({ pid: process.pid, maxMessageBytes, ...(this.#nonce ? { auth: { method: AUTH_METHOD, nonce: this.#nonce } } : {}) });
+  }
+
+  /**
+   * The client's first line. Returns the host's answer (to send) and the line keys, or throws
+   * the AuthError to refuse the connection with.
+   */
+  answer(line: string): { reply: string; keys: LineKeys } {
+    const refused = (message: string) => new AuthError(message);
+    if (line.length > MAX_PRE_AUTH_BYTES) throw refused('authentication required: the first message must be an auth message');
+    const auth = readAuthLine(line);
+    if (auth === undefined) throw refused('authentication required: the first message must be {"kind":"auth",...} answering the hello\'s challenge');
+    const secret = this.#secret!;
+    const hostNonce = this.#nonce!;
+    if (!digestsMatch(authDigest(secret, 'client', hostNonce, auth.nonce), auth.digest)) throw refused('authentication failed: wrong secret');
+    return { reply: authOkLine(authDigest(secret, 'host', hostNonce, auth.nonce)), keys: lineKeys(secret, hostNonce, auth.nonce) };
+  }
+
+  /** The client is in: later lines are requests. */
+  finish(): void {
+    this.#nonce = undefined;
+  }
+}

@@ -1,0 +1,159 @@
+/**
+ * A request's life on the host once its line has been read: it waits in the lock's queue (a
+ * QueuedRequest), runs through evaluate() when its turn comes, and is answered exactly once
+ * (a PendingReply writes the reply line through its connection). One object each, no closures:
+ * this is on every request's path.
+ */
+import { type EvalContext, evaluate, OpFailure, type Outcome, trimHostFrames } from '../evaluate';
+import { ShutdownError, TimeoutError } from '../errors';
+import { type ErrorOrigin } from '../errors';
+import { errorToWire, type WireError } from '../protocol/error-wire';
+import type { Op, RequestId } from '../protocol/messages';
+import { errorReplyLine, selfReplyLine, valueReplyLine } from '../protocol/wire';
+import type { Job } from './lock';
+
+/** What a queued request needs to run: the hosted object and how to reach into it. */
+export interface Runner {
+  readonly target: unknown;
+  readonly ctx: EvalContext;
+  readonly lockTimeout?: number;
+}
+
+/** Where a connection's queued requests wait their turn: its flow control (flow.ts). */
+export interface JobGate {
+  mayRun(): boolean;
+  park(job: Job): void;
+  readonly hasParked: boolean;
+}
+
+/** The connection a reply goes back on. */
+export interface Answerer {
+  /** Replies go nowhere (the connection is gone or ended): a reply need not even be built. */
+  readonly dropsReplies: boolean;
+  /** This host's origin for the errors it sends. */
+  readonly origin: ErrorOrigin;
+  /** Send a request's reply (when the connection is still there) and count the request answered. */
+  answer(line: string, bytes: number): void;
+}
+
+export interface Replier {
+  value(value: unknown): void;
+  self(): void;
+  error(err: unknown, op?: number, opName?: string): void;
+  /** The request was cancelled by a closing host; `reason` says why. */
+  shutdown(reason: string): void;
+}
+
+/** The one way to answer a queued request. */
+export class PendingReply implements Replier {
+  readonly #to: Answerer;
+  readonly #id: RequestId;
+  readonly #bytes: number;
+
+  constructor(to: Answerer, id: RequestId, bytes: number) {
+    this.#to = to;
+    this.#id = id;
+    this.#bytes = bytes;
+  }
+
+  value(value: unknown): void {
+    // Encoding can be the costly part (a big value): skip it when nobody will read the reply.
+    this.#to.answer(this.#to.dropsReplies ? '' : valueLine(this.#id, value, this.#to.origin), this.#bytes);
+  }
+
+  self(): void {
+    this.#to.answer(selfReplyLine(this.#id), this.#bytes);
+  }
+
+  error(err: unknown, op?: number, opName?: string): void {
+    this.#to.answer(this.#to.dropsReplies ? '' : errorLine(this.#id, err, op === undefined ? this.#to.origin : { ...this.#to.origin, op, opName }), this.#bytes);
+  }
+
+  shutdown(reason: string): void {
+    this.#to.answer(errorLine(this.#id, new ShutdownError(`the host at ${this.#to.origin.path} closed before running this request (${reason})`), this.#to.origin), this.#bytes);
+  }
+}
+
+/** The reply line for a value, or, when it cannot be sent, for the error saying so. */
+function valueLine(id: RequestId, value: unknown, origin: ErrorOrigin): string {
+  try {
+    return valueReplyLine(id, value);
+  } catch (e) {
+    return errorLine(id, e, origin); // not sendable, or a getter that threw while it was written
+  }
+}
+
+/** The reply line for an error thrown by a request, without the host's own frames. */
+export function errorLine(id: RequestId | null, err: unknown, origin: ErrorOrigin): string {
+  let wire: WireError;
+  try {
+    wire = errorToWire(err, origin);
+    for (let w: WireError | undefined = wire, depth = 0; w && depth < 20; w = w.cause as WireError | undefined, depth++) {
+      if (typeof w.stack === 'string') w.stack = trimHostFrames(w.stack);
+      if (w.cause === null || typeof w.cause !== 'object') break;
+    }
+  } catch {
+    wire = { name: 'Error', message: 'the host could not serialize an error', origin };
+  }
+  return errorReplyLine(id, wire);
+}
+
+/** A request in the lock's queue. */
+export class QueuedRequest implements Job {
+  readonly #runner: Runner;
+  readonly #ops: Op[];
+  readonly #strict: boolean;
+  readonly #reply: Replier;
+  readonly #queuedAt: number;
+  readonly #gate: JobGate | undefined;
+
+  constructor(runner: Runner, ops: Op[], strict: boolean, reply: Replier, gate: JobGate | undefined) {
+    this.#runner = runner;
+    this.#ops = ops;
+    this.#strict = strict;
+    this.#reply = reply;
+    this.#queuedAt = runner.lockTimeout === undefined ? 0 : performance.now();
+    this.#gate = gate;
+  }
+
+  ready(): boolean {
+    return this.#gate === undefined || this.#gate.mayRun();
+  }
+
+  park(): void {
+    this.#gate!.park(this);
+  }
+
+  run(): void | Promise<void> {
+    const runner = this.#runner;
+    const reply = this.#reply;
+    const lockTimeout = runner.lockTimeout;
+    if (lockTimeout !== undefined && performance.now() - this.#queuedAt > lockTimeout) {
+      reply.error(new TimeoutError(`the request waited more than ${lockTimeout} ms for the host's lock and was not run`));
+      return;
+    }
+    let out: Outcome | Promise<Outcome>;
+    try {
+      out = evaluate(runner.target, this.#ops, runner.ctx, this.#strict);
+    } catch (e) {
+      fail(reply, e);
+      return;
+    }
+    if (out instanceof Promise) return out.then((o) => settle(reply, o), (e) => fail(reply, e));
+    settle(reply, out);
+  }
+
+  cancel(reason: string): void {
+    this.#reply.shutdown(reason);
+  }
+}
+
+function settle(reply: Replier, out: Outcome): void {
+  if (out.kind === 'self') reply.self();
+  else reply.value(out.value);
+}
+
+function fail(reply: Replier, e: unknown): void {
+  if (e instanceof OpFailure) reply.error(e.error, e.op, e.opName);
+  else reply.error(e);
+}

@@ -1,0 +1,24 @@
+/**
+ * The canonical forms of the lines remoteobj writes itself: the exact text the writers in wire.ts
+ * put around ids, ops and values, and the text the hand reader (line-reader.ts) recognises. Both
+ * take it from here, so a change to a writer cannot silently close the reader's fast road.
+ *
+ *   request:       {"id":<n>,"ops":[<op>,...]}     or  {"id":<n>,"strict":true,"ops":[...]}
+ *   get op:        {"op":"get","key":<string or integer>}
+ *   call op:       {"op":"call","args":<json>}
+ *   value reply:   {"id":<n>,"kind":"value","value":<json>}
+ *   self reply:    {"id":<n>,"kind":"self"}
+ */
+
+/** Every request and reply line starts with its id. */
+export const ID_START = '{"id":';
+/** After the id of a strict request. */
+export const STRICT_FIELD = ',"strict":true';
+/** After the id (and the strict field): the ops list opens. */
+export const OPS_FIELD = ',"ops":';
+export const GET_OP_START = '{"op":"get","key":';
+export const CALL_OP_START = '{"op":"call","args":';
+/** After the id of a value reply; the encoded value and `}` follow. */
+export const VALUE_REPLY_MIDDLE = ',"kind":"value","value":';
+/** After the id of a self reply: the whole rest of the line. */
+export const SELF_REPLY_END = ',"kind":"self"}';

@@ -1,0 +1,133 @@
+/**
+ * A Link over any Node duplex byte stream: a Unix socket or a named pipe today (TCP, TLS and an
+ * ssh child's stdio are the same stream). NDJSON framing (lines.ts) on the way in, batched writes
+ * on the way out, exact pause and resume, and byte accounting of what is not written yet.
+ */
+import type { Duplex } from 'node:stream';
+import type { Link, LinkEvents } from './link';
+import { type BatchSealer, DEFAULT_MAX_MESSAGE_BYTES, LineSplitter, LineWriter } from './lines';
+
+/** A net.Socket, or any duplex with the same end/close behaviour. */
+export type LinkStream = Duplex & { setNoDelay?(noDelay?: boolean): unknown };
+
+/** How long close() waits at most for a far side that does not read what we wrote. */
+const MAX_CLOSE_WAIT_MS = 30_000;
+
+export class StreamLink implements Link {
+  readonly address: string;
+  readonly inProcess = false;
+  readonly #stream: LinkStream;
+  readonly #splitter: LineSplitter;
+  readonly #writer: LineWriter;
+  #events?: LinkEvents;
+  /** Sizes of the writes the stream has not finished yet, oldest first (their callbacks come in order). */
+  #writes: number[] = [];
+  #writesHead = 0;
+  #paused = false;
+  #closing = false;
+
+  constructor(stream: LinkStream, address: string, maxLineBytes = DEFAULT_MAX_MESSAGE_BYTES) {
+    this.#stream = stream;
+    this.address = address;
+    stream.setNoDelay?.(true);
+    // ECONNRESET and friends: 'close' follows (and until start(), nobody else listens).
+    stream.on('error', () => undefined);
+    this.#splitter = new LineSplitter(
+      {
+        line: (text, bytes) => this.#events!.line(text, bytes),
+        badUtf8: (bytes) => this.#events!.badLine(bytes),
+        overflow: (bytes) => this.#events!.overflow(bytes),
+      },
+      maxLineBytes,
+    );
+    this.#writer = new LineWriter((data, chars) => {
+      this.#writes.push(chars);
+      return stream.write(data, this.#written);
+    });
+  }
+
+  get maxLineBytes(): number {
+    return this.#splitter.maxBytes;
+  }
+
+  set maxLineBytes(n: number) {
+    this.#splitter.maxBytes = n;
+  }
+
+  start(events: LinkEvents): void {
+    this.#events = events;
+    const stream = this.#stream;
+    stream.on('data', (chunk: Buffer) => this.#splitter.push(chunk));
+    stream.on('end', () => events.ended());
+    stream.once('close', () => events.closed());
+  }
+
+  send(line: string): void {
+    this.#writer.send(line);
+  }
+
+  sealWith(sealer: BatchSealer): void {
+    this.#writer.sealWith(sealer);
+  }
+
+  pause(): void {
+    this.#paused = true;
+    this.#stream.pause();
+    this.#splitter.pause();
+  }
+
+  resume(): void {
+    this.#paused = false;
+    this.#splitter.resume(); // held lines first: a handler may pause again
+    if (!this.#paused) this.#stream.resume();
+  }
+
+  get holding(): boolean {
+    return this.#splitter.holding;
+  }
+
+  drainArrived(): void {
+    const stream = this.#stream;
+    if (stream.destroyed) return;
+    while (stream.readableLength > 0 && stream.read() !== null) {
+      /* read() hands the buffered bytes to the 'data' handler, i.e. to the (paused) splitter */
+    }
+    this.#splitter.drain();
+  }
+
+  end(): void {
+    this.#writer.flush();
+    if (!this.#stream.writableEnded) this.#stream.end();
+  }
+
+  close(lingerMs = 0): void {
+    if (this.#closing) return;
+    this.#closing = true;
+    this.end();
+    // The linger starts once our last bytes are with the OS: closing before would discard what is
+    // still in this process's buffer (a far side slow to read lost replies; found by the fuzzer).
+    const stream = this.#stream;
+    const destroy = () => stream.destroy();
+    const later = () => (lingerMs > 0 ? setTimeout(destroy, lingerMs).unref() : destroy());
+    if (stream.writableFinished) later();
+    else {
+      stream.once('finish', later);
+      setTimeout(destroy, MAX_CLOSE_WAIT_MS).unref();
+    }
+  }
+
+  destroy(): void {
+    this.#stream.destroy();
+  }
+
+  readonly #written = (): void => {
+    const n = this.#writes[this.#writesHead];
+    if (n === undefined) return;
+    this.#writes[this.#writesHead++] = 0;
+    if (this.#writesHead > 64 && this.#writesHead * 2 > this.#writes.length) {
+      this.#writes = this.#writes.slice(this.#writesHead);
+      this.#writesHead = 0;
+    }
+    this.#events?.written?.(n);
+  };
+}
