@@ -222,7 +222,7 @@ export class Connection {
       sink.fail(this.#closeReason ?? new NotListeningError(`not connected to ${this.path}`));
       return;
     }
-    this.#peer!.request(ops, sink, { timeout, callSite, strict });
+    this.#peer!.request(ops, sink, timeout, callSite, strict);
   }
 
   /** One reconnect at a time; every request waiting on it shares the outcome. */

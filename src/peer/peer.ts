@@ -14,7 +14,7 @@ import { ConnectionClosedError, EncodeError, ProtocolError, type ProtocolErrorCo
 import { decode, type DecodeOptions } from '../protocol/codec';
 import { errorFromWire, type WireError } from '../protocol/error-wire';
 import type { Op, RequestId } from '../protocol/messages';
-import { errorReplyLine, protocolErrorWire, readReply, readRequest, requestLine } from '../protocol/wire';
+import { errorReplyLine, protocolErrorWire, readReply, readRequest, ReplyFault, RequestFault, requestLine } from '../protocol/wire';
 import { PendingTable } from './pending-table';
 
 /** Where a reply goes: exactly one of these is called, once. */
@@ -61,18 +61,11 @@ interface Pending {
   timer?: NodeJS.Timeout;
 }
 
-export interface OutgoingOptions {
-  /** ms; 0 or undefined: none. */
-  timeout?: number;
-  /** Where the request was made; its stack is appended to a remote error's. */
-  callSite?: Error;
-  strict?: boolean;
-}
-
 export class Peer {
   readonly #out: PeerOutput;
   readonly #options: PeerOptions;
   readonly #pending = new PendingTable<Pending>();
+  readonly #decodeOptions: DecodeOptions;
   #nextId = 1;
   /** Longest line the far side accepts (from its hello). */
   maxMessageBytes = Infinity;
@@ -80,6 +73,7 @@ export class Peer {
   constructor(out: PeerOutput, options: PeerOptions) {
     this.#out = out;
     this.#options = options;
+    this.#decodeOptions = options.decodeOptions ?? {};
   }
 
   /** Requests sent and not yet answered. */
@@ -94,13 +88,15 @@ export class Peer {
 
   /**
    * Send one request; its outcome goes to `sink`. Values are encoded here, so a value that cannot
-   * be sent fails at once and nothing is written.
+   * be sent fails at once and nothing is written. `timeout` in ms (0 or undefined: none);
+   * `callSite`: where the request was made (its stack is appended to a remote error's). Positional,
+   * not an options object: this is on every request's path.
    */
-  request(ops: readonly Op[], sink: ReplySink, opts: OutgoingOptions): void {
+  request(ops: readonly Op[], sink: ReplySink, timeout: number | undefined, callSite: Error | undefined, strict: boolean | undefined): void {
     let line: string;
     const id = this.#nextId++;
     try {
-      line = requestLine(id, ops, opts.strict);
+      line = requestLine(id, ops, strict);
     } catch (e) {
       sink.fail(e instanceof RemoteObjError ? e : new EncodeError((e as Error).message, { cause: e }));
       return;
@@ -110,8 +106,7 @@ export class Peer {
       sink.fail(new ProtocolError('TOO_LARGE', `the request is ${Buffer.byteLength(line)} bytes; the host accepts at most ${this.maxMessageBytes}`));
       return;
     }
-    const p: Pending = { id, sink, callSite: opts.callSite };
-    const timeout = opts.timeout;
+    const p: Pending = { id, sink, callSite };
     if (timeout && timeout > 0) {
       p.timer = setTimeout(() => {
         this.#pending.take(id);
@@ -158,19 +153,18 @@ export class Peer {
   }
 
   #request(text: string, bytes: number, handler: RequestHandler): void {
-    const r = readRequest(text, this.#options.decodeOptions ?? {});
-    if (!r.ok) return this.protocolError(r.id, r.code, r.message);
-    handler.request(r.id, r.ops, r.strict, bytes);
+    const r = readRequest(text, this.#decodeOptions);
+    if (r instanceof RequestFault) return this.protocolError(r.id, r.code, r.message);
+    handler.request(r.id, r.ops, r.strict === true, bytes);
   }
 
   #reply(text: string): void {
-    const r = readReply(text);
-    if (!r.ok) {
-      const p = typeof r.id === 'number' ? this.#take(r.id) : undefined;
+    const reply = readReply(text);
+    if (reply instanceof ReplyFault) {
+      const p = typeof reply.id === 'number' ? this.#take(reply.id) : undefined;
       if (p) p.sink.fail(new ProtocolError('BAD_MESSAGE', `the host sent a reply this client does not understand: ${text.slice(0, 200)}`));
       return;
     }
-    const reply = r.reply;
     if (typeof reply.id !== 'number') {
       if (reply.kind === 'error') this.#options.complaint?.(errorFromWire(reply.error));
       return;

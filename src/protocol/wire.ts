@@ -24,6 +24,7 @@ import {
   PROTOCOL_VERSION,
   type Reply,
   ReplySchema,
+  type Request,
   type RequestId,
   RequestSchema,
 } from './messages';
@@ -179,13 +180,21 @@ function decodeOp(op: Op, options: DecodeOptions): void {
   }
 }
 
-/** A request line as the host reads it: the request with its values decoded, or what is wrong with it. */
-export type RequestReading =
-  | { ok: true; id: RequestId; ops: Op[]; strict: boolean }
-  /** `id`: the request's id when it could be read (the error reply then answers that request). */
-  | { ok: false; id: RequestId | null; code: ProtocolErrorCode; message: string };
+/** What is wrong with a line that should have been a request. */
+export class RequestFault {
+  constructor(
+    /** The request's id when it could be read (the error reply then answers that request). */
+    readonly id: RequestId | null,
+    readonly code: ProtocolErrorCode,
+    readonly message: string,
+  ) {}
+}
 
-export function readRequest(line: string, options: DecodeOptions): RequestReading {
+/**
+ * A request line as the host reads it: the request (zod's copy, with its values decoded), or a
+ * RequestFault. (No wrapper object on success: this is on every request's path.)
+ */
+export function readRequest(line: string, options: DecodeOptions): Request | RequestFault {
   let msg: unknown;
   try {
     msg = parseRequestLine(line);
@@ -212,13 +221,13 @@ export function readRequest(line: string, options: DecodeOptions): RequestReadin
   } catch (e) {
     return fault(request.id, e instanceof ProtocolError ? (e.code as ProtocolErrorCode) : 'BAD_VALUE', (e as Error).message);
   }
-  return { ok: true, id: request.id, ops: request.ops, strict: request.strict === true };
+  return request;
 }
 
 const KNOWN_OPS = new Set<string>(OP_NAMES);
 
-function fault(id: RequestId | null, code: ProtocolErrorCode, message: string): RequestReading {
-  return { ok: false, id, code, message };
+function fault(id: RequestId | null, code: ProtocolErrorCode, message: string): RequestFault {
+  return new RequestFault(id, code, message);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -253,10 +262,13 @@ export function protocolErrorWire(code: ProtocolErrorCode, message: string, orig
   return { name: 'ProtocolError', message, code: ErrorCodes[code], origin };
 }
 
-/** A reply line as the client reads it: the reply (its value still encoded), or the id it seemed to answer. */
-export type ReplyReading = { ok: true; reply: Reply } | { ok: false; id: unknown };
+/** A line that should have been a reply and is not: the id it seemed to answer, if any. */
+export class ReplyFault {
+  constructor(readonly id: unknown) {}
+}
 
-export function readReply(line: string): ReplyReading {
+/** A reply line as the client reads it: the reply (its value still encoded), or a ReplyFault. */
+export function readReply(line: string): Reply | ReplyFault {
   let msg: unknown;
   try {
     msg = parseReplyLine(line);
@@ -264,7 +276,7 @@ export function readReply(line: string): ReplyReading {
     msg = undefined;
   }
   const parsed = ReplySchema.safeParse(msg);
-  return parsed.success ? { ok: true, reply: parsed.data } : { ok: false, id: (msg as { id?: unknown } | undefined)?.id };
+  return parsed.success ? parsed.data : new ReplyFault((msg as { id?: unknown } | undefined)?.id);
 }
 
 export type { Json };

@@ -25,6 +25,8 @@ export class StreamLink implements Link {
   #writesHead = 0;
   #paused = false;
   #closing = false;
+  /** Whether someone wants `written` events: otherwise writes go without a callback (they cost one each). */
+  #tracking = false;
 
   constructor(stream: LinkStream, address: string, maxLineBytes = DEFAULT_MAX_MESSAGE_BYTES) {
     this.#stream = stream;
@@ -41,6 +43,7 @@ export class StreamLink implements Link {
       maxLineBytes,
     );
     this.#writer = new LineWriter((data, chars) => {
+      if (!this.#tracking) return stream.write(data);
       this.#writes.push(chars);
       return stream.write(data, this.#written);
     });
@@ -56,6 +59,7 @@ export class StreamLink implements Link {
 
   start(events: LinkEvents): void {
     this.#events = events;
+    this.#tracking = events.written !== undefined;
     const stream = this.#stream;
     stream.on('data', (chunk: Buffer) => this.#splitter.push(chunk));
     stream.on('end', () => events.ended());
