@@ -1,13 +1,13 @@
 import { birpc } from './birpc';
 import { raw } from './raw';
-import { remoteobj, remoteobjSecret } from './remoteobj';
+import { remoteobj, remoteobjBaseline, remoteobjSecret } from './remoteobj';
 import type { BenchImpl } from './types';
 import { vscodeJsonrpc } from './vscode-jsonrpc';
 import { IMPL_NAMES } from './names';
 
 /** Every implementation, baseline first. */
-export const IMPLS: readonly BenchImpl[] = [raw, remoteobj, remoteobjSecret, vscodeJsonrpc, birpc];
-if (IMPLS.map((i) => i.name).join() !== IMPL_NAMES.join()) throw new Error('impls/names.ts is out of date');
+export const IMPLS: readonly BenchImpl[] = [raw, remoteobj, remoteobjSecret, vscodeJsonrpc, birpc, ...(process.env.BENCH_BASELINE ? [remoteobjBaseline] : [])];
+if (IMPLS.slice(0, IMPL_NAMES.length).map((i) => i.name).join() !== IMPL_NAMES.join()) throw new Error('impls/names.ts is out of date');
 
 export function implByName(name: string): BenchImpl {
   const impl = IMPLS.find((i) => i.name === name);
