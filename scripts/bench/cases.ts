@@ -92,6 +92,9 @@ export interface LargeResult {
   jsonWire: number;
   bytesWire: number;
   jsonPayloadBytes: number;
+  /** CPU (user + system) of each side per iteration of the timed loop (one JSON echo and one bytes echo), in ms. */
+  hostCpuMsPerPair: number;
+  clientCpuMsPerPair: number;
 }
 export interface CaseResults {
   a?: SeqResult;
@@ -242,7 +245,7 @@ function largePayloads(size: number) {
 }
 
 /** Case (d): echo 1 MiB of mixed JSON and a 1 MiB Uint8Array (each goes there and back). */
-export async function caseLarge(client: BenchClient, p: CaseParams): Promise<LargeResult> {
+export async function caseLarge(client: BenchClient, p: CaseParams, marks = NO_MARKS, hostCpu?: () => Promise<NodeJS.CpuUsage>): Promise<LargeResult> {
   const { json, jsonText, bytes } = largePayloads(p.largeBytes);
   const jsonPayloadBytes = Buffer.byteLength(jsonText);
   // Correctness first (untimed): what comes back is what went.
@@ -255,7 +258,14 @@ export async function caseLarge(client: BenchClient, p: CaseParams): Promise<Lar
 
   const tj = new Float64Array(p.largeIters);
   const tb = new Float64Array(p.largeIters);
+  let host0: NodeJS.CpuUsage | undefined;
+  let own0: NodeJS.CpuUsage | undefined;
   for (let i = -p.largeWarm; i < p.largeIters; i++) {
+    if (i === 0) {
+      await marks.start();
+      host0 = await hostCpu?.();
+      own0 = process.cpuUsage();
+    }
     const s = performance.now();
     await client.echo(json);
     const t1 = performance.now();
@@ -266,6 +276,10 @@ export async function caseLarge(client: BenchClient, p: CaseParams): Promise<Lar
       tb[i] = t2 - t1;
     }
   }
+  const own = process.cpuUsage(own0);
+  const host1 = await hostCpu?.();
+  await marks.stop();
+  const ms = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000 / p.largeIters;
   // Both directions: the payload crosses the socket twice per echo.
   const mbps = (payload: number, ms: number) => (2 * payload) / (1 << 20) / (ms / 1000);
   return {
@@ -274,6 +288,8 @@ export async function caseLarge(client: BenchClient, p: CaseParams): Promise<Lar
     jsonWire,
     bytesWire,
     jsonPayloadBytes,
+    hostCpuMsPerPair: host0 && host1 ? ms({ user: host1.user - host0.user, system: host1.system - host0.system }) : NaN,
+    clientCpuMsPerPair: ms(own),
   };
 }
 

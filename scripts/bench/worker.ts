@@ -173,7 +173,7 @@ async function runCases(task: Extract<WorkerTask, { kind: 'cases' }>, host: Host
         results.c = await caseChain(client!, task.params);
         break;
       case 'd':
-        results.d = await caseLarge(client!, task.params);
+        results.d = await caseLarge(client!, task.params, profileMarks(task.impl, c, host), () => host.cpu());
         break;
     }
   }
