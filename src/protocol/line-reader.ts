@@ -53,7 +53,7 @@ export function readCanonicalRequest(line: string): { id: number; strict?: true;
   for (;;) {
     if (line.startsWith(GET_OP_START, pos)) {
       // The key: a plain string or a non-negative integer (a scalar that is neither: JSON.parse's turn).
-      const end = scalarAt(line, pos + GET_OP_START.length);
+      const end = keyAt(line, pos + GET_OP_START.length);
       if (end < 0 || (typeof scalar !== 'string' && typeof scalar !== 'number') || line.charCodeAt(end) !== CLOSE_BRACE) return undefined;
       ops.push({ op: 'get', key: scalar });
       pos = end + 1;
@@ -128,6 +128,29 @@ function simpleValue(line: string, start: number, end: number): unknown {
     if (line.charCodeAt(pos) !== COMMA) return NOT_SIMPLE;
     pos++;
   }
+}
+
+/**
+ * Member names read lately, by length and first letter: a client asks for the same few names over
+ * and over (`add`, `data`, `users`), and handing back the same string each time saves a copy per
+ * op and lets every later lookup of it (the access checks' Set and hasOwnProperty, the member
+ * read) use the hash it already has. Case (b), host CPU per call: see docs/performance.md.
+ */
+const KEYS = new Array<string | undefined>(64).fill(undefined);
+
+/** Like scalarAt for a get op's key, reusing the string of a key read before when it is the same. */
+function keyAt(line: string, pos: number): number {
+  if (line.charCodeAt(pos) === QUOTE) {
+    const close = plainStringEnd(line, pos + 1);
+    if (close < 0) return -1;
+    const len = close - pos - 1;
+    const slot = (len * 7 + line.charCodeAt(pos + 1)) & 63;
+    const known = KEYS[slot];
+    if (known !== undefined && known.length === len && line.startsWith(known, pos + 1)) scalar = known;
+    else scalar = KEYS[slot] = line.slice(pos + 1, close);
+    return close + 1;
+  }
+  return scalarAt(line, pos);
 }
 
 /** The last scalar scalarAt read (a module slot rather than a returned pair: nothing to allocate). */

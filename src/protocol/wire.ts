@@ -239,7 +239,11 @@ function fault(id: RequestId | null, code: ProtocolErrorCode, message: string): 
  * caller answers with errorReplyLine instead.
  */
 export function valueReplyLine(id: RequestId, value: unknown): string {
-  return ID_START + JSON.stringify(id) + VALUE_REPLY_MIDDLE + JSON.stringify(encodeReply(value)) + '}';
+  // A numeric id (the client's) is its own JSON text; a finite number (not -0) or a string needs
+  // no codec walk. Case (b)'s reply in a hot loop: 0.103 µs → see docs/performance.md.
+  const idText = typeof id === 'number' ? '' + id : JSON.stringify(id);
+  if (typeof value === 'number' && Number.isFinite(value) && !(value === 0 && 1 / value < 0)) return ID_START + idText + VALUE_REPLY_MIDDLE + value + '}';
+  return ID_START + idText + VALUE_REPLY_MIDDLE + JSON.stringify(encodeReply(value)) + '}';
 }
 
 /** The reply "the result is the hosted object itself". */
