@@ -17,6 +17,9 @@
  * --pin     two (default: client on CPU 0, host on CPU 1), one (both on CPU 0: pure software cost), none
  * --cases   a subset of a,b,c,d;  --impls  a subset of raw,remoteobj,vscode-jsonrpc,birpc
  * --svg     FILE: write the plot of latency percentiles (vega-lite, SVG) there
+ * --no-docs a full run writes its results into docs/performance.md (between the bench:results
+ *           markers) and the plot to docs/performance-latency.svg; this skips that (--quick,
+ *           --cases and --impls never write docs)
  * -v        print every run's figures too
  */
 import { fork, spawnSync } from 'node:child_process';
@@ -31,6 +34,10 @@ import { compileBench } from './compile';
 import { renderInterleaved, renderMem, renderTable, renderTargets } from './table';
 import type { InterleavedResult } from './interleaved';
 import { latencySvg } from './plot';
+import { resultsMarkdown, writeResults } from './docs';
+
+/** The plot docs/performance.md shows. */
+const SVG_NAME = 'performance-latency.svg';
 import type { MemSample, WorkerResult, WorkerTask } from './worker';
 
 interface Options {
@@ -41,6 +48,8 @@ interface Options {
   json?: string;
   /** Where to write the SVG plot of latency percentiles. */
   svg?: string;
+  /** Write the results and the plot into docs/ (a full run of every case and implementation does, unless --no-docs). */
+  docs: boolean;
   verbose: boolean;
   cases: CaseName[];
 }
@@ -48,7 +57,7 @@ interface Options {
 function parseArgs(argv: string[]): Options {
   const quick = argv.includes('--quick');
   let base = false;
-  const opts: Options = { quick, runs: quick ? 1 : 3, memCalls: quick ? 2000 : 200_000, impls: IMPLS.map((i) => i.name), verbose: false, cases: [...CASES] };
+  const opts: Options = { docs: !quick, quick, runs: quick ? 1 : 3, memCalls: quick ? 2000 : 200_000, impls: IMPLS.map((i) => i.name), verbose: false, cases: [...CASES] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -59,7 +68,10 @@ function parseArgs(argv: string[]): Options {
     if (a === '--quick') continue;
     else if (a === '--runs') opts.runs = Math.max(1, Number(value()));
     else if (a === '--mem') opts.memCalls = Math.max(0, Math.min(1_000_000, Number(value())));
-    else if (a === '--impls') opts.impls = value().split(',');
+    else if (a === '--impls') {
+      opts.impls = value().split(',');
+      opts.docs = false;
+    }
     else if (a === '--lib') process.env.BENCH_LIB = value();
     else if (a === '--base') {
       // Another build (a checkout with dist/, e.g. main's): measured in the same run as remoteobj@baseline.
@@ -67,9 +79,13 @@ function parseArgs(argv: string[]): Options {
       base = true;
     }
     else if (a === '--json') opts.json = value();
+    else if (a === '--no-docs') opts.docs = false;
     else if (a === '--svg') opts.svg = path.resolve(value());
     else if (a === '--pin') process.env.BENCH_PIN = value();
-    else if (a === '--cases') opts.cases = value().split(',') as CaseName[];
+    else if (a === '--cases') {
+      opts.cases = value().split(',') as CaseName[];
+      opts.docs = false; // docs/ shows full runs only
+    }
     else if (a === '-v' || a === '--verbose') opts.verbose = true;
     else throw new Error(`unknown option ${a}`);
   }
@@ -171,10 +187,18 @@ async function main(): Promise<void> {
       failures.push(`interleaved (a): ${(e as Error).message}`);
     }
   }
-  if (interleaved && opts.svg) {
+  const svgFile = opts.svg ?? (opts.docs ? path.join(ROOT, 'docs', SVG_NAME) : undefined);
+  if (interleaved && svgFile) {
     const svg = await latencySvg(interleaved, `${params.seqCalls.toLocaleString('en-US')} calls each, taken in turns in one client process; ${revision()}; ${PINNING_TEXT[pinning()]}`);
-    fs.writeFileSync(opts.svg, svg);
-    console.log(`\nplot of the latency percentiles: ${path.relative(process.cwd(), opts.svg)}`);
+    fs.writeFileSync(svgFile, svg);
+    console.log(`\nplot of the latency percentiles: ${path.relative(process.cwd(), svgFile)}`);
+  }
+  if (opts.docs) {
+    const header =
+      `*Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC: Node ${process.version}, ${cpus.length} CPUs, ` +
+      `${opts.runs} fresh runs per implementation (medians), remoteobj from ${libKind()}/ (${revision()}), ${PINNING_TEXT[pinning()]}.*`;
+    writeResults(path.join(ROOT, 'docs', 'performance.md'), resultsMarkdown(header, opts.impls, byImpl, interleaved, interleaved && svgFile ? SVG_NAME : undefined));
+    console.log('docs/performance.md: results section written');
   }
   let mem: MemSample[] | undefined;
   if (opts.memCalls > 0) {
