@@ -28,7 +28,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CASES, type CaseName, type CaseResults, FULL, QUICK } from './cases';
-import { IMPLS, implByName } from './impls';
+import { IMPLS } from './impls';
 import { childExecArgv, forkVia, libKind, type Pinning, pinning, ROOT } from './lib';
 import { compileBench } from './compile';
 import { renderInterleaved, renderMem, renderTable, renderTargets } from './table';
@@ -171,7 +171,7 @@ async function main(): Promise<void> {
   console.log('');
   console.log(renderTable(opts.impls, byImpl));
   console.log('ratios: (×) = this ÷ raw; for µs and ms lower is better, for calls/s and MB/s higher is better.');
-  console.log(`bytes: ${opts.impls.map((i) => `${i}: ${implByName(i).bytes}`).join('; ')}.`);
+  console.log(`bytes: ${opts.impls.map((i) => `${i}: ${IMPLS.find((x) => x.name === i)?.bytes ?? "as remoteobj"}`).join("; ")}.`);
   console.log('');
   console.log(renderTargets(byImpl));
   // (a) again, every implementation in one client process, one call each in turn: the tails compare
