@@ -11,9 +11,10 @@ import { fmt } from './stats';
 export const START = '<!-- bench:results:start (written by npm run bench; do not edit by hand) -->';
 export const END = '<!-- bench:results:end -->';
 
-function cell(v: number, raw: number, ratio: boolean, unit: string): string {
+function cell(v: number, raw: number, ratio: boolean, unit: string, label = ''): string {
   if (!Number.isFinite(v)) return 'n/a';
-  const text = unit === '×' ? v.toFixed(v > 1.3 && v < 1.34 ? 4 : 2) : fmt(v);
+  // Bytes on the wire are read to the fourth digit (4/3 = 1.3333), as in the printed table.
+  const text = unit === '×' ? v.toFixed(label.includes('request bytes') ? 4 : 2) : fmt(v);
   return ratio && Number.isFinite(raw) && raw !== v ? `${text} (${(v / raw).toFixed(2)}×)` : text;
 }
 
@@ -22,7 +23,7 @@ export function resultsMarkdown(header: string, impls: string[], byImpl: Map<str
   out.push(`| case | unit | ${impls.join(' | ')} |`, `|---|---|${impls.map(() => '---:').join('|')}|`);
   for (const row of ROWS) {
     const raw = med(byImpl.get('raw') ?? [], row);
-    const cells = impls.map((i) => cell(med(byImpl.get(i) ?? [], row), raw, row.ratio && i !== 'raw', row.unit));
+    const cells = impls.map((i) => cell(med(byImpl.get(i) ?? [], row), raw, row.ratio && i !== 'raw', row.unit, row.label));
     if (cells.every((c) => c === 'n/a')) continue;
     out.push(`| ${row.label.trim()} | ${row.unit} | ${cells.join(' | ')} |`);
   }
