@@ -16,6 +16,7 @@ import { errorFromWire, type WireError } from '../protocol/error-wire';
 import type { Op, RequestId } from '../protocol/messages';
 import { errorReplyLine, protocolErrorWire, readReply, readRequest, ReplyFault, RequestFault, requestLine } from '../protocol/wire';
 import { PendingTable } from './pending-table';
+import { DeadlineTimer } from './deadlines';
 
 /** Where a reply goes: exactly one of these is called, once. */
 export interface ReplySink {
@@ -58,13 +59,18 @@ interface Pending {
   readonly id: number;
   sink: ReplySink;
   callSite?: Error;
-  timer?: NodeJS.Timeout;
+  /** performance.now() ms after which the request fails with a TimeoutError; 0: none. */
+  deadline: number;
+  /** The timeout it was given, for the message. */
+  timeout: number;
 }
 
 export class Peer {
   readonly #out: PeerOutput;
   readonly #options: PeerOptions;
   readonly #pending = new PendingTable<Pending>();
+  /** One timer for every request's deadline (deadlines.ts: no setTimeout per request). */
+  readonly #deadlines = new DeadlineTimer((now) => this.#expire(now));
   readonly #decodeOptions: DecodeOptions;
   #nextId = 1;
   /** Longest line the far side accepts (from its hello). */
@@ -106,12 +112,11 @@ export class Peer {
       sink.fail(new ProtocolError('TOO_LARGE', `the request is ${Buffer.byteLength(line)} bytes; the host accepts at most ${this.maxMessageBytes}`));
       return;
     }
-    const p: Pending = { id, sink, callSite };
+    const p: Pending = { id, sink, callSite, deadline: 0, timeout: 0 };
     if (timeout && timeout > 0) {
-      p.timer = setTimeout(() => {
-        this.#pending.take(id);
-        sink.fail(new TimeoutError(`no reply from ${this.#options.address} within ${timeout} ms (the request may still run on the host)`));
-      }, timeout);
+      p.deadline = performance.now() + timeout;
+      p.timeout = timeout;
+      this.#deadlines.add(p.deadline);
     }
     this.#pending.set(p);
     this.#out.send(line);
@@ -125,8 +130,8 @@ export class Peer {
 
   /** The connection is gone: every request still waiting fails with ConnectionClosedError (`cause`: why). */
   failAll(message: string, cause?: Error): void {
+    this.#deadlines.clear();
     for (const p of this.#pending.drain()) {
-      if (p.timer) clearTimeout(p.timer);
       p.sink.fail(new ConnectionClosedError(message, { cause }));
     }
   }
@@ -199,8 +204,23 @@ export class Peer {
   #take(id: number): Pending | undefined {
     const p = this.#pending.take(id);
     if (!p) return undefined;
-    if (p.timer) clearTimeout(p.timer);
+    if (p.deadline !== 0) this.#deadlines.remove();
     return p;
+  }
+
+  /** The deadline timer fired: fail the requests that are due; returns the next deadline (Infinity: none). */
+  #expire(now: number): number {
+    let next = Infinity;
+    for (const p of this.#pending.values()) {
+      if (p.deadline === 0) continue;
+      if (p.deadline > now) {
+        next = Math.min(next, p.deadline);
+        continue;
+      }
+      this.#take(p.id);
+      p.sink.fail(new TimeoutError(`no reply from ${this.#options.address} within ${p.timeout} ms (the request may still run on the host)`));
+    }
+    return next;
   }
 }
 
