@@ -6,6 +6,7 @@
  * once: by its reply, by a timeout, or by the connection closing. With `reconnect`, a request made
  * after the connection dropped dials again first.
  */
+import { EventEmitter } from 'node:events';
 import path from 'node:path';
 import { AuthError, NotListeningError, ProtocolError, TimeoutError } from '../errors';
 import { markLibraryOwned } from '../owned';
@@ -61,7 +62,19 @@ export interface ConnectOptions {
   strict?: boolean;
 }
 
-export class Connection {
+/**
+ * What `remote.$connection` emits. `close`: an open connection ended (the host closed or died,
+ * the link broke, or this client closed it); `reason` says which (a NotListeningError, with the
+ * underlying error as its `cause` when there is one). `reconnect` (with `reconnect: true`): a
+ * request made after a drop connected again, to a host whose pid is `hostPid`; listeners run
+ * before that request is sent, so requests they make (resubscribing) go first.
+ */
+export interface ConnectionEvents {
+  close: [reason: Error];
+  reconnect: [info: { hostPid: number }];
+}
+
+export class Connection extends EventEmitter<ConnectionEvents> {
   readonly path: string;
   hostPid = 0;
   /** Whether this connection talks to a host in the same process (no socket). */
@@ -77,6 +90,7 @@ export class Connection {
   readonly #closeWaiters: (() => void)[] = [];
 
   private constructor(address: string, options: ConnectOptions) {
+    super();
     markLibraryOwned(this);
     this.path = address;
     this.options = { ...options };
@@ -230,6 +244,7 @@ export class Connection {
     this.#reopening ??= this.#establish().then(
       () => {
         this.#reopening = undefined;
+        this.#announce(() => this.emit('reconnect', { hostPid: this.hostPid }));
       },
       (e: unknown) => {
         this.#reopening = undefined;
@@ -255,6 +270,23 @@ export class Connection {
       cause instanceof NotListeningError ? cause : cause ? new NotListeningError(`the connection to ${this.path} was closed: ${cause.message}`, { cause }) : reason;
     if (wasOpen) this.#peer?.failAll(`the connection to ${this.path} closed with the request in flight (it may or may not have run)`, cause);
     for (const w of this.#closeWaiters.splice(0)) w();
+    const closeReason = this.#closeReason;
+    if (wasOpen) this.#announce(() => this.emit('close', closeReason));
+  }
+
+  /**
+   * Emit an event once the connection's own state is settled. A listener that throws does not
+   * undo that state or fail the requests waiting on it: its error is rethrown on its own, as an
+   * uncaught exception (as a throwing listener of any emitter would be).
+   */
+  #announce(emit: () => void): void {
+    try {
+      emit();
+    } catch (e) {
+      queueMicrotask(() => {
+        throw e;
+      });
+    }
   }
 
   /** Wait for in-flight requests, then hang up. Later requests fail with NotListeningError (no reconnect). */

@@ -19,6 +19,7 @@ import { DEFAULT_MAX_MESSAGE_BYTES } from '../transport/lines';
 import { listenLocal } from '../transport/local-link';
 import { checkSocketPath, isWindowsPipe } from '../transport/socket-path';
 import { type Listener, listenUnix } from '../transport/unix';
+import { BesideRuns, type BesideRule, besideRule, type ConcurrentOption } from './concurrent';
 import { Admission, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_UNAUTHENTICATED } from './admission';
 import { type ConnectionHost, HostConnection } from './connection';
 import { DEFAULT_FLOW_LIMITS, FlowBudget } from './flow';
@@ -79,6 +80,13 @@ export interface ServeOptions extends AccessOptions {
   maxUnsentBytesTotal?: number;
   /** Most ms a request may wait for the lock; after that it is answered with TimeoutError instead of running (default: no limit). */
   lockTimeout?: number;
+  /**
+   * Methods whose calls run without taking the lock (long polls, I/O waits): a list of the hosted
+   * object's method names, or a predicate `(name, args, path) => boolean`. Only a chain of reads
+   * ending in one call counts as a call of a method (see "Methods beside the lock" in docs/api.md);
+   * everything else stays serialized. Default: none.
+   */
+  concurrent?: ConcurrentOption;
   /** Let clients in this process use the host without a socket (default true). */
   localBypass?: boolean;
   /**
@@ -104,6 +112,8 @@ export class Host<T = unknown> {
   readonly #admission: Admission;
   readonly #budget: FlowBudget;
   readonly #connections = new Set<HostConnection>();
+  readonly #besideRule: BesideRule;
+  readonly #beside = new BesideRuns();
   #closing = false;
   #closePromise?: Promise<void>;
   #listener?: Listener;
@@ -138,6 +148,7 @@ export class Host<T = unknown> {
       maxQueuedBytesTotal: positive(options, 'maxQueuedBytesTotal', DEFAULT_FLOW_LIMITS.maxQueuedBytesTotal),
       maxUnsentBytesTotal: positive(options, 'maxUnsentBytesTotal', DEFAULT_FLOW_LIMITS.maxUnsentBytesTotal),
     });
+    this.#besideRule = besideRule(options.concurrent);
     const functions = options.replaceFunctions ? { ...options.functions } : { ...DEFAULT_FUNCTIONS, ...options.functions };
     this.#runner = {
       target,
@@ -232,9 +243,11 @@ export class Host<T = unknown> {
   }
 
   #enqueue(ops: Op[], strict: boolean, reply: Replier, gate: JobGate): void {
-    const job = new QueuedRequest(this.#runner, ops, strict, reply, gate);
+    const beside = this.#besideRule?.(ops) === true;
+    const job = new QueuedRequest(this.#runner, ops, strict, reply, gate, beside ? this.#beside : undefined);
     // Behind this connection's parked requests, if it has any: its requests run in the order it sent them.
-    if (gate.hasParked) gate.park(job);
+    if (gate.hasParked || (beside && !gate.mayRun())) gate.park(job);
+    else if (beside) job.run();
     else this.#lock.push(job);
   }
 
@@ -283,10 +296,10 @@ export class Host<T = unknown> {
     let settled: Promise<unknown>;
     if (this.#fulfillFinal) {
       this.#lock.setAuto();
-      settled = this.#allRun();
+      settled = Promise.all([this.#allRun(), this.#beside.idle()]);
     } else {
       this.#cancelWaiting('fulfillFinal: false');
-      settled = this.#lock.idle(); // the request running now may finish
+      settled = Promise.all([this.#lock.idle(), this.#beside.idle()]); // the requests running now may finish
     }
     // A request that never settles (an async method stuck forever), or a connection that never
     // reads its replies, must not hold close() hostage.
