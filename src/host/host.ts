@@ -5,7 +5,6 @@
  * fields: a client that reaches a Host object (the access rules refuse it anyway) finds nothing
  * but the getters below.
  */
-import path from 'node:path';
 import type { AccessOptions } from '../access';
 import { accessOptions } from '../access';
 import { LimitError } from '../errors';
@@ -17,7 +16,9 @@ import { jsonOf, stringOf } from '../safe-functions';
 import type { Link } from '../transport/link';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../transport/lines';
 import { listenLocal } from '../transport/local-link';
-import { checkSocketPath, isWindowsPipe } from '../transport/socket-path';
+import { type Address, checkAddressOptions, formatAddress, parseAddress } from '../transport/address';
+import { listenTcp } from '../transport/tcp';
+import { listenTls, type TlsOptions } from '../transport/tls';
 import { type Listener, listenUnix } from '../transport/unix';
 import { Admission, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_UNAUTHENTICATED } from './admission';
 import { type ConnectionHost, HostConnection } from './connection';
@@ -79,6 +80,11 @@ export interface ServeOptions extends AccessOptions {
   maxUnsentBytesTotal?: number;
   /** Most ms a request may wait for the lock; after that it is answered with TimeoutError instead of running (default: no limit). */
   lockTimeout?: number;
+  /**
+   * For a tls:// address: the host's key and certificate, and the CA its clients' certificates
+   * must be signed by (mutual authentication; docs/transports.md).
+   */
+  tls?: TlsOptions;
   /** Let clients in this process use the host without a socket (default true). */
   localBypass?: boolean;
   /**
@@ -93,7 +99,10 @@ let listenHost: <T>(host: Host<T>, localBypass: boolean) => Promise<void>;
 
 export class Host<T = unknown> {
   readonly #target: T;
-  readonly #path: string;
+  readonly #address: Address;
+  readonly #tls?: TlsOptions;
+  /** The address as text; for a port asked as 0, the real port once listening. */
+  #path: string;
   readonly #maxMessageBytes: number;
   readonly #lock: FifoLock;
   readonly #runner: Runner;
@@ -116,10 +125,12 @@ export class Host<T = unknown> {
   }
 
   /** @internal use serve() */
-  constructor(target: T, socketPath: string, options: ServeOptions = {}) {
+  constructor(target: T, address: Address, options: ServeOptions = {}) {
     markLibraryOwned(this);
     this.#target = target;
-    this.#path = isWindowsPipe(socketPath) ? socketPath : path.resolve(socketPath);
+    this.#address = address;
+    this.#tls = options.tls;
+    this.#path = formatAddress(address);
     this.#maxMessageBytes = positive(options, 'maxMessageBytes', DEFAULT_MAX_MESSAGE_BYTES);
     this.#lock = new FifoLock(options.mode ?? 'auto');
     this.#fulfillFinal = options.fulfillFinal ?? true;
@@ -146,7 +157,9 @@ export class Host<T = unknown> {
     };
     const host = this;
     this.#connectionHost = {
-      address: this.#path,
+      get address() {
+        return host.#path;
+      },
       maxMessageBytes: this.#maxMessageBytes,
       secret: this.#secret,
       authTimeoutMs: this.#authTimeoutMs,
@@ -162,7 +175,7 @@ export class Host<T = unknown> {
     };
   }
 
-  /** The absolute socket path (or the pipe name). */
+  /** The address: the absolute socket path (or the pipe name), or tcp://HOST:PORT / tls://HOST:PORT with the real port. */
   get path(): string {
     return this.#path;
   }
@@ -197,7 +210,13 @@ export class Host<T = unknown> {
   }
 
   async #listen(localBypass: boolean): Promise<void> {
-    this.#listener = await listenUnix(this.#path, this.#maxMessageBytes, (link) => this.#accept(link));
+    const a = this.#address;
+    const accept = (link: Link) => this.#accept(link);
+    if (a.kind === 'tcp' || a.kind === 'tls') {
+      const listener = a.kind === 'tcp' ? await listenTcp(a.host, a.port, this.#maxMessageBytes, accept) : await listenTls(a.host, a.port, this.#tls!, this.#maxMessageBytes, accept);
+      this.#path = listener.address;
+      this.#listener = listener;
+    } else this.#listener = await listenUnix(this.#path, this.#maxMessageBytes, accept);
     if (localBypass) this.#unlistenLocal = listenLocal(this.#path, (link) => this.#accept(link));
   }
 
@@ -338,12 +357,15 @@ function positive(options: ServeOptions, name: keyof ServeOptions, fallback: num
 }
 
 /**
- * Host `target` on `socketPath` and start listening. Resolves once clients can connect.
- * A stale socket file is replaced; a path where a live host answers is refused.
+ * Host `target` at `address` (a socket path, unix:PATH, tls://HOST:PORT, tcp://127.0.0.1:PORT;
+ * docs/transports.md) and start listening. Resolves once clients can connect. A stale socket file
+ * is replaced; a path where a live host answers is refused.
  */
-export async function serve<T>(target: T, socketPath: string, options: ServeOptions = {}): Promise<Host<T>> {
-  checkSocketPath(socketPath); // before it is resolved: "127.0.0.1:7777" must not become a file in the working directory
-  const host = new Host(target, socketPath, options);
+export async function serve<T>(target: T, address: string, options: ServeOptions = {}): Promise<Host<T>> {
+  // Parsed first: "127.0.0.1:7777" must not become a file in the working directory.
+  const parsed = parseAddress(address);
+  checkAddressOptions(parsed, 'serve', options, address);
+  const host = new Host(target, parsed, options);
   await listenHost(host, options.localBypass ?? true);
   return host;
 }
