@@ -7,7 +7,7 @@
  */
 import type { AccessOptions } from '../access';
 import { accessOptions } from '../access';
-import { LimitError } from '../errors';
+import { LimitError, type TlsRefusedError } from '../errors';
 import { markLibraryOwned } from '../owned';
 import { errorToWire } from '../protocol/error-wire';
 import type { Op } from '../protocol/messages';
@@ -213,7 +213,7 @@ export class Host<T = unknown> {
     const a = this.#address;
     const accept = (link: Link) => this.#accept(link);
     if (a.kind === 'tcp' || a.kind === 'tls') {
-      const listener = a.kind === 'tcp' ? await listenTcp(a.host, a.port, this.#maxMessageBytes, accept) : await listenTls(a.host, a.port, this.#tls!, this.#maxMessageBytes, accept);
+      const listener = a.kind === 'tcp' ? await listenTcp(a.host, a.port, this.#maxMessageBytes, accept) : await listenTls(a.host, a.port, this.#tls!, this.#maxMessageBytes, accept, (link, why) => this.#refuse(link, why));
       this.#path = listener.address;
       this.#listener = listener;
     } else this.#listener = await listenUnix(this.#path, this.#maxMessageBytes, accept);
@@ -266,14 +266,18 @@ export class Host<T = unknown> {
     if (this.#admission.full) {
       // No slot: say so and close (with a secret too: there would be no slot after authenticating).
       // A refused connection is never read, so it is closed as soon as the refusal is written.
-      const refusal = new LimitError('maxConnections', `the host at ${this.#path} already has ${this.#admission.limits.maxConnections} connections`);
-      link.send(errorReplyLine(null, errorToWire(refusal, { pid: process.pid, path: this.#path })));
-      link.close();
+      this.#refuse(link, new LimitError('maxConnections', `the host at ${this.#path} already has ${this.#admission.limits.maxConnections} connections`));
       return;
     }
     const connection = new HostConnection(link, this.#connectionHost);
     this.#connections.add(connection);
     connection.start();
+  }
+
+  /** Tell a connection why it is refused (in place of the hello) and close it; it is never read. */
+  #refuse(link: Link, refusal: Error): void {
+    link.send(errorReplyLine(null, errorToWire(refusal, { pid: process.pid, path: this.#path })));
+    link.close();
   }
 
   /**

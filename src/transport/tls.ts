@@ -35,7 +35,20 @@ export interface TlsOptions {
 /** How long a TLS handshake may take on the host before the socket is dropped (ms). */
 const HANDSHAKE_TIMEOUT_MS = 10_000;
 
-export function listenTls(host: string, port: number, options: TlsOptions, maxLineBytes: number, accept: (link: Link) => void): Promise<NetListener> {
+/**
+ * Listen with TLS. A client whose certificate does not verify (a foreign CA, expired, none) goes
+ * to `refuse` with the reason instead of `accept`: the host tells it why on the link (a refusal
+ * line, as for a full host) and closes; Node would otherwise drop it silently, and the client
+ * could not tell a refusal from a host that went away.
+ */
+export function listenTls(
+  host: string,
+  port: number,
+  options: TlsOptions,
+  maxLineBytes: number,
+  accept: (link: Link) => void,
+  refuse: (link: Link, reason: TlsRefusedError) => void,
+): Promise<NetListener> {
   const requestCert = options.requestCert !== false;
   const server = tls.createServer({
     key: options.key,
@@ -44,16 +57,26 @@ export function listenTls(host: string, port: number, options: TlsOptions, maxLi
     ca: options.ca,
     minVersion: options.minVersion,
     requestCert,
-    rejectUnauthorized: requestCert,
-    allowHalfOpen: true,
+    // Checked below, so that a refused client is told why.
+    rejectUnauthorized: false,
+    // Not half-open, unlike the Unix and TCP hosts: a half-open TLS server does not notice a client
+    // that hangs up mid-handshake (it refused our certificate) until handshakeTimeout. The
+    // library's client never half-closes while it waits for replies.
+    allowHalfOpen: false,
     handshakeTimeout: HANDSHAKE_TIMEOUT_MS,
   });
   // A client refused during the handshake (no certificate, a foreign one, expired): it is told by
   // a TLS alert; the host has nothing to do.
-  server.on('tlsClientError', () => undefined);
+  // Destroyed here: Node leaves a socket whose client hung up mid-handshake open, and
+  // server.close() would then wait for it forever.
+  server.on('tlsClientError', (_e, socket) => socket.destroy());
   return listenServer(server, 'tls', host, port, 'secureConnection', (socket: tls.TLSSocket, address) => {
     socket.setNoDelay(true);
-    accept(new StreamLink(socket, address, maxLineBytes, tlsRefusal));
+    const link = new StreamLink(socket, address, maxLineBytes, tlsRefusal);
+    if (!requestCert || socket.authorized) return accept(link);
+    const none = Object.keys(socket.getPeerCertificate()).length === 0;
+    const code = none ? 'NO_CLIENT_CERTIFICATE' : String((socket.authorizationError as NodeJS.ErrnoException | undefined)?.code ?? socket.authorizationError);
+    refuse(link, new TlsRefusedError(code, `the host at ${address} refused this client's certificate (${code}): ${describeClient(code)}`));
   });
 }
 
@@ -70,7 +93,9 @@ export function dialTls(host: string, port: number, options: TlsOptions, address
         minVersion: options.minVersion,
         // SNI takes names only; the certificate is checked against `host` (an IP too) either way.
         servername: options.servername ?? (net.isIP(host) ? undefined : host),
-        checkServerIdentity: options.servername === undefined ? undefined : (_: string, cert: tls.PeerCertificate) => tls.checkServerIdentity(options.servername!, cert),
+        ...(options.servername !== undefined && {
+          checkServerIdentity: (_: string, cert: tls.PeerCertificate) => tls.checkServerIdentity(options.servername!, cert),
+        }),
         rejectUnauthorized: true,
       }),
     'secureConnect',
@@ -93,6 +118,13 @@ export function tlsRefusal(e: Error): Error | undefined {
     (e as { library?: string }).library === 'SSL routines';
   if (!tlsLike) return undefined;
   return new TlsRefusedError(code || 'TLS', `TLS refused the connection (${code || e.message}): ${describe(code, e)}`, { cause: e });
+}
+
+function describeClient(code: string): string {
+  if (code === 'NO_CLIENT_CERTIFICATE' || code === 'UNABLE_TO_GET_ISSUER_CERT') return 'a client certificate is required (the `tls` option: key and cert signed by the CA the host trusts)';
+  if (code === 'CERT_HAS_EXPIRED') return 'it has expired';
+  if (code === 'CERT_NOT_YET_VALID') return 'it is not valid yet';
+  return 'it is not signed by the CA the host trusts';
 }
 
 function describe(code: string, e: Error): string {
