@@ -120,6 +120,8 @@ class SshStream extends Duplex {
     this.#address = address;
     this.firstByte = new Promise((resolve, reject) => (this.#first = { resolve, reject }));
     this.firstByte.catch(() => undefined);
+    // Until a link owns it, its failure is reported through firstByte.
+    this.on('error', () => undefined);
     child.stderr!.setEncoding('utf8');
     child.stderr!.on('data', (text: string) => {
       if (this.#stderr.length < STDERR_KEEP) this.#stderr += text.slice(0, STDERR_KEEP - this.#stderr.length);
@@ -149,7 +151,7 @@ class SshStream extends Duplex {
 
   #reason(code: number | null, signal: NodeJS.Signals | null): Error | undefined {
     if (code === 0 || this.destroyed) return undefined;
-    const said = this.#stderr.trim();
+    const said = this.#stderr.replace(/\r/g, '').trim();
     const tail = said ? `; it said:\n${said.replace(/^/gm, '  ')}` : '';
     if (code === EXIT_NOT_LISTENING) return new NotListeningError(`no host is listening on ${this.#address}${tail}`);
     if (signal !== null && this.#gotData) return undefined; // killed after connecting: a drop
