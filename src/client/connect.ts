@@ -11,9 +11,12 @@ import type { Remote } from './types';
 
 export type { ConnectOptions };
 
-/** Connect to the host at `socketPath`. Rejects with NotListeningError when no host serves it. */
-export async function connect<T = any>(socketPath: string, options: ConnectOptions = {}): Promise<Remote<T>> {
-  const conn = await Connection.open(socketPath, options);
+/**
+ * Connect to the host at `address` (a socket path, unix:PATH, tls://, tcp://, ssh://;
+ * docs/transports.md). Rejects with NotListeningError when no host serves it.
+ */
+export async function connect<T = any>(address: string, options: ConnectOptions = {}): Promise<Remote<T>> {
+  const conn = await Connection.open(address, options);
   return createRootProxy(conn) as Remote<T>;
 }
 
@@ -32,6 +35,9 @@ export interface WaitOptions {
   interval?: number;
   /** The host's secret, if it has one (without it, a host asking for one still counts as listening). */
   secret?: string | Buffer;
+  /** For tls:// and ssh:// addresses, as in connect(). */
+  tls?: ConnectOptions['tls'];
+  ssh?: ConnectOptions['ssh'];
 }
 
 /** Resolve once a host answers on `socketPath` with a valid hello. */
@@ -73,7 +79,7 @@ export function waitUntilListening(socketPath: string, options: WaitOptions = {}
       deadline = setTimeout(() => finish(new TimeoutError(`no host listened on ${socketPath} within ${timeout} ms`)), timeout);
     }
     const attempt = () => {
-      Connection.open(socketPath, { connectTimeout: 2000, secret: options.secret }).then(
+      Connection.open(socketPath, { connectTimeout: 2000, secret: options.secret, tls: options.tls, ssh: options.ssh }).then(
         (conn) => {
           void conn.close();
           finish();

@@ -5,10 +5,9 @@
  * fields: a client that reaches a Host object (the access rules refuse it anyway) finds nothing
  * but the getters below.
  */
-import path from 'node:path';
 import type { AccessOptions } from '../access';
 import { accessOptions } from '../access';
-import { LimitError } from '../errors';
+import { LimitError, type TlsRefusedError } from '../errors';
 import { markLibraryOwned } from '../owned';
 import { errorToWire } from '../protocol/error-wire';
 import type { Op } from '../protocol/messages';
@@ -17,7 +16,9 @@ import { jsonOf, stringOf } from '../safe-functions';
 import type { Link } from '../transport/link';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../transport/lines';
 import { listenLocal } from '../transport/local-link';
-import { checkSocketPath, isWindowsPipe } from '../transport/socket-path';
+import { type Address, checkAddressOptions, formatAddress, parseAddress } from '../transport/address';
+import { listenTcp } from '../transport/tcp';
+import { listenTls, type TlsOptions } from '../transport/tls';
 import { type Listener, listenUnix } from '../transport/unix';
 import { BesideRuns, type BesideRule, besideRule, type ConcurrentOption } from './concurrent';
 import { Admission, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_UNAUTHENTICATED } from './admission';
@@ -87,6 +88,11 @@ export interface ServeOptions extends AccessOptions {
    * everything else stays serialized. Default: none.
    */
   concurrent?: ConcurrentOption;
+  /**
+   * For a tls:// address: the host's key and certificate, and the CA its clients' certificates
+   * must be signed by (mutual authentication; docs/transports.md).
+   */
+  tls?: TlsOptions;
   /** Let clients in this process use the host without a socket (default true). */
   localBypass?: boolean;
   /**
@@ -101,7 +107,10 @@ let listenHost: <T>(host: Host<T>, localBypass: boolean) => Promise<void>;
 
 export class Host<T = unknown> {
   readonly #target: T;
-  readonly #path: string;
+  readonly #address: Address;
+  readonly #tls?: TlsOptions;
+  /** The address as text; for a port asked as 0, the real port once listening. */
+  #path: string;
   readonly #maxMessageBytes: number;
   readonly #lock: FifoLock;
   readonly #runner: Runner;
@@ -126,10 +135,12 @@ export class Host<T = unknown> {
   }
 
   /** @internal use serve() */
-  constructor(target: T, socketPath: string, options: ServeOptions = {}) {
+  constructor(target: T, address: Address, options: ServeOptions = {}) {
     markLibraryOwned(this);
     this.#target = target;
-    this.#path = isWindowsPipe(socketPath) ? socketPath : path.resolve(socketPath);
+    this.#address = address;
+    this.#tls = options.tls;
+    this.#path = formatAddress(address);
     this.#maxMessageBytes = positive(options, 'maxMessageBytes', DEFAULT_MAX_MESSAGE_BYTES);
     this.#lock = new FifoLock(options.mode ?? 'auto');
     this.#fulfillFinal = options.fulfillFinal ?? true;
@@ -157,7 +168,9 @@ export class Host<T = unknown> {
     };
     const host = this;
     this.#connectionHost = {
-      address: this.#path,
+      get address() {
+        return host.#path;
+      },
       maxMessageBytes: this.#maxMessageBytes,
       secret: this.#secret,
       authTimeoutMs: this.#authTimeoutMs,
@@ -173,7 +186,7 @@ export class Host<T = unknown> {
     };
   }
 
-  /** The absolute socket path (or the pipe name). */
+  /** The address: the absolute socket path (or the pipe name), or tcp://HOST:PORT / tls://HOST:PORT with the real port. */
   get path(): string {
     return this.#path;
   }
@@ -208,7 +221,13 @@ export class Host<T = unknown> {
   }
 
   async #listen(localBypass: boolean): Promise<void> {
-    this.#listener = await listenUnix(this.#path, this.#maxMessageBytes, (link) => this.#accept(link));
+    const a = this.#address;
+    const accept = (link: Link) => this.#accept(link);
+    if (a.kind === 'tcp' || a.kind === 'tls') {
+      const listener = a.kind === 'tcp' ? await listenTcp(a.host, a.port, this.#maxMessageBytes, accept) : await listenTls(a.host, a.port, this.#tls!, this.#maxMessageBytes, accept, (link, why) => this.#refuse(link, why));
+      this.#path = listener.address;
+      this.#listener = listener;
+    } else this.#listener = await listenUnix(this.#path, this.#maxMessageBytes, accept);
     if (localBypass) this.#unlistenLocal = listenLocal(this.#path, (link) => this.#accept(link));
   }
 
@@ -260,14 +279,18 @@ export class Host<T = unknown> {
     if (this.#admission.full) {
       // No slot: say so and close (with a secret too: there would be no slot after authenticating).
       // A refused connection is never read, so it is closed as soon as the refusal is written.
-      const refusal = new LimitError('maxConnections', `the host at ${this.#path} already has ${this.#admission.limits.maxConnections} connections`);
-      link.send(errorReplyLine(null, errorToWire(refusal, { pid: process.pid, path: this.#path })));
-      link.close();
+      this.#refuse(link, new LimitError('maxConnections', `the host at ${this.#path} already has ${this.#admission.limits.maxConnections} connections`));
       return;
     }
     const connection = new HostConnection(link, this.#connectionHost);
     this.#connections.add(connection);
     connection.start();
+  }
+
+  /** Tell a connection why it is refused (in place of the hello) and close it; it is never read. */
+  #refuse(link: Link, refusal: Error): void {
+    link.send(errorReplyLine(null, errorToWire(refusal, { pid: process.pid, path: this.#path })));
+    link.close();
   }
 
   /**
@@ -351,12 +374,15 @@ function positive(options: ServeOptions, name: keyof ServeOptions, fallback: num
 }
 
 /**
- * Host `target` on `socketPath` and start listening. Resolves once clients can connect.
- * A stale socket file is replaced; a path where a live host answers is refused.
+ * Host `target` at `address` (a socket path, unix:PATH, tls://HOST:PORT, tcp://127.0.0.1:PORT;
+ * docs/transports.md) and start listening. Resolves once clients can connect. A stale socket file
+ * is replaced; a path where a live host answers is refused.
  */
-export async function serve<T>(target: T, socketPath: string, options: ServeOptions = {}): Promise<Host<T>> {
-  checkSocketPath(socketPath); // before it is resolved: "127.0.0.1:7777" must not become a file in the working directory
-  const host = new Host(target, socketPath, options);
+export async function serve<T>(target: T, address: string, options: ServeOptions = {}): Promise<Host<T>> {
+  // Parsed first: "127.0.0.1:7777" must not become a file in the working directory.
+  const parsed = parseAddress(address);
+  checkAddressOptions(parsed, 'serve', options, address);
+  const host = new Host(target, parsed, options);
   await listenHost(host, options.localBypass ?? true);
   return host;
 }
