@@ -4,16 +4,22 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { AuthError, NotListeningError, ProcessExitedError, TimeoutError } from '../errors';
-import { type ConnectOptions, Connection } from './connection';
+import { type ConnectOptions, Connection, type PortConnectOptions } from './connection';
 import { createRootProxy } from './proxy';
 import { STDERR_TAIL_LINES, watchStderr } from './stderr-tail';
 import type { Remote } from './types';
 
-export type { ConnectOptions };
+export type { ConnectOptions, PortConnectOptions };
 
-/** Connect to the host at `socketPath`. Rejects with NotListeningError when no host serves it. */
-export async function connect<T = any>(socketPath: string, options: ConnectOptions = {}): Promise<Remote<T>> {
-  const conn = await Connection.open(socketPath, options);
+/**
+ * Connect to the host at `socketPath`. Rejects with NotListeningError when no host serves it.
+ * Or to the host at the other end of a message port: `connect({ port })` (docs/transports-ports.md).
+ */
+export async function connect<T = any>(options: PortConnectOptions): Promise<Remote<T>>;
+// The path form last: Parameters<typeof connect> (used by callers' helpers) sees this one.
+export async function connect<T = any>(socketPath: string, options?: ConnectOptions): Promise<Remote<T>>;
+export async function connect<T = any>(socketPath: string | PortConnectOptions, options: ConnectOptions = {}): Promise<Remote<T>> {
+  const conn = typeof socketPath === 'string' ? await Connection.open(socketPath, options) : await Connection.openPort(socketPath);
   return createRootProxy(conn) as Remote<T>;
 }
 

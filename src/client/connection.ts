@@ -16,6 +16,7 @@ import { NEEDS_CALLER, Peer, type ReplySink } from '../peer/peer';
 import type { Link } from '../transport/link';
 import { MAX_SEALED_BATCH_CHARS } from '../transport/lines';
 import { dialLocal } from '../transport/local-link';
+import { MessagePortLink, type MessagePortLike, portAddress } from '../transport/message-port-link';
 import { checkSocketPath, isWindowsPipe } from '../transport/socket-path';
 import { dialUnix } from '../transport/unix';
 import { ClientHandshake, type Greeting } from './handshake';
@@ -61,6 +62,11 @@ export interface ConnectOptions {
   strict?: boolean;
 }
 
+/** connect({ port }): the client of the host at the other end of a message port (one connection per port). */
+export interface PortConnectOptions extends Omit<ConnectOptions, 'localBypass' | 'reconnect'> {
+  port: MessagePortLike;
+}
+
 export class Connection {
   readonly path: string;
   hostPid = 0;
@@ -69,6 +75,9 @@ export class Connection {
   readonly options: ConnectOptions;
   #link?: Link;
   #peer?: Peer;
+  /** connect({ port }): the port, until its one connection has been dialled. */
+  #port?: MessagePortLike;
+  #portDialled = false;
   #state: 'connecting' | 'open' | 'closed' = 'connecting';
   #closedByClient = false;
   #closeReason?: Error;
@@ -91,6 +100,17 @@ export class Connection {
     return conn;
   }
 
+  /** Open the connection at the other end of a message port and wait for the host's hello. */
+  static async openPort(options: PortConnectOptions): Promise<Connection> {
+    const { port, ...rest } = options ?? ({} as PortConnectOptions);
+    if (port === null || typeof port !== 'object') throw new TypeError('connect({ port }) needs a port: a MessagePort, parentPort, Worker, ChildProcess or process with an IPC channel');
+    if (rest.secret !== undefined && rest.secret.length === 0) throw new TypeError('secret must not be empty');
+    const conn = new Connection(portAddress(port), { ...rest, localBypass: false });
+    conn.#port = port;
+    await conn.#establish();
+    return conn;
+  }
+
   get isOpen(): boolean {
     return this.#state === 'open';
   }
@@ -104,17 +124,24 @@ export class Connection {
   async #establish(): Promise<void> {
     this.#state = 'connecting';
     this.#closeReason = undefined;
-    const local = this.options.localBypass === false ? undefined : dialLocal(this.path);
+    const local = this.options.localBypass === false || this.#port ? undefined : dialLocal(this.path);
     this.local = local !== undefined;
     if (local) return this.#greet(local, undefined);
     const timeoutMs = this.options.connectTimeout ?? 5000;
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(new TimeoutError(`no hello from a host at ${this.path} within ${timeoutMs} ms`)), timeoutMs);
     try {
-      await this.#greet(await dialUnix(this.path, deadline.signal, REPLY_LINE_LIMIT), deadline.signal);
+      await this.#greet(this.#port ? this.#dialPort(this.#port) : await dialUnix(this.path, deadline.signal, REPLY_LINE_LIMIT), deadline.signal);
     } finally {
       clearTimeout(timer);
     }
+  }
+
+  /** The port's link; a port carries one connection, so once it has closed there is nobody to dial. */
+  #dialPort(port: MessagePortLike): Link {
+    if (this.#portDialled) throw new NotListeningError(`the connection over ${this.path} has closed, and a port carries only one`);
+    this.#portDialled = true;
+    return new MessagePortLink(port, this.path, REPLY_LINE_LIMIT);
   }
 
   /** Start `link` and run the handshake on it; resolves once requests may be sent. */
@@ -157,7 +184,7 @@ export class Connection {
           else if (greeted) peer.line(text, bytes);
           else handshakeLine(text);
         },
-        badLine: () => this.#fatal(link, new ProtocolError('BAD_JSON', 'the host sent a line that is not valid UTF-8')),
+        badLine: (_n, reason) => this.#fatal(link, new ProtocolError('BAD_JSON', `the host sent ${reason ?? 'a line that is not valid UTF-8'}`)),
         overflow: (n) => this.#fatal(link, new ProtocolError('TOO_LARGE', `the host sent a line of more than ${n} bytes`)),
         // The host half-closed (it is closing, or refused us): it will send nothing more, so hang up too.
         ended: () => link.close(),

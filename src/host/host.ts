@@ -17,6 +17,7 @@ import { jsonOf, stringOf } from '../safe-functions';
 import type { Link } from '../transport/link';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../transport/lines';
 import { listenLocal } from '../transport/local-link';
+import { MessagePortLink, type MessagePortLike, portAddress } from '../transport/message-port-link';
 import { checkSocketPath, isWindowsPipe } from '../transport/socket-path';
 import { type Listener, listenUnix } from '../transport/unix';
 import { Admission, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_UNAUTHENTICATED } from './admission';
@@ -89,7 +90,17 @@ export interface ServeOptions extends AccessOptions {
   closeGraceMs?: number;
 }
 
+/**
+ * serve(obj, { port }): a host whose one connection is a message port (a worker's parentPort, a
+ * MessagePort, a Worker, a child's IPC channel, Electron's MessagePortMain…). A port is private to
+ * its two ends, so there is no address to claim, no local bypass, and exactly one peer.
+ */
+export interface PortServeOptions extends Omit<ServeOptions, 'localBypass' | 'maxConnections' | 'maxUnauthenticated'> {
+  port: MessagePortLike;
+}
+
 let listenHost: <T>(host: Host<T>, localBypass: boolean) => Promise<void>;
+let listenPortHost: <T>(host: Host<T>, port: MessagePortLike) => void;
 
 export class Host<T = unknown> {
   readonly #target: T;
@@ -113,13 +124,14 @@ export class Host<T = unknown> {
 
   static {
     listenHost = (host, localBypass) => host.#listen(localBypass);
+    listenPortHost = (host, port) => host.#listenPort(port);
   }
 
-  /** @internal use serve() */
-  constructor(target: T, socketPath: string, options: ServeOptions = {}) {
+  /** @internal use serve(); `label`: the address is a port's name (port:…), not a path */
+  constructor(target: T, socketPath: string, options: ServeOptions = {}, label = false) {
     markLibraryOwned(this);
     this.#target = target;
-    this.#path = isWindowsPipe(socketPath) ? socketPath : path.resolve(socketPath);
+    this.#path = label || isWindowsPipe(socketPath) ? socketPath : path.resolve(socketPath);
     this.#maxMessageBytes = positive(options, 'maxMessageBytes', DEFAULT_MAX_MESSAGE_BYTES);
     this.#lock = new FifoLock(options.mode ?? 'auto');
     this.#fulfillFinal = options.fulfillFinal ?? true;
@@ -162,7 +174,7 @@ export class Host<T = unknown> {
     };
   }
 
-  /** The absolute socket path (or the pipe name). */
+  /** The absolute socket path (or the pipe name; for a port, its name: `port:parent thread`, `port:child 4242`…). */
   get path(): string {
     return this.#path;
   }
@@ -199,6 +211,13 @@ export class Host<T = unknown> {
   async #listen(localBypass: boolean): Promise<void> {
     this.#listener = await listenUnix(this.#path, this.#maxMessageBytes, (link) => this.#accept(link));
     if (localBypass) this.#unlistenLocal = listenLocal(this.#path, (link) => this.#accept(link));
+  }
+
+  /** Serve on a port: its one connection starts now (the far side's messages wait in the link until then). */
+  #listenPort(port: MessagePortLike): void {
+    const link = new MessagePortLink(port, this.#path, this.#maxMessageBytes);
+    this.#listener = { close: () => Promise.resolve() }; // nothing to stop accepting: a port carries one connection
+    this.#accept(link);
   }
 
   /** Run the requests queued so far (manual mode), and any that arrive meanwhile; resolves with how many ran. */
@@ -340,10 +359,23 @@ function positive(options: ServeOptions, name: keyof ServeOptions, fallback: num
 /**
  * Host `target` on `socketPath` and start listening. Resolves once clients can connect.
  * A stale socket file is replaced; a path where a live host answers is refused.
+ * Or host it on a message port, for the one client at its other end: `serve(obj, { port })`.
  */
-export async function serve<T>(target: T, socketPath: string, options: ServeOptions = {}): Promise<Host<T>> {
+export async function serve<T>(target: T, options: PortServeOptions): Promise<Host<T>>;
+// The path form last: Parameters<typeof serve> (used by callers' helpers) sees this one.
+export async function serve<T>(target: T, socketPath: string, options?: ServeOptions): Promise<Host<T>>;
+export async function serve<T>(target: T, socketPath: string | PortServeOptions, options: ServeOptions = {}): Promise<Host<T>> {
+  if (typeof socketPath !== 'string') return servePort(target, socketPath);
   checkSocketPath(socketPath); // before it is resolved: "127.0.0.1:7777" must not become a file in the working directory
   const host = new Host(target, socketPath, options);
   await listenHost(host, options.localBypass ?? true);
   return host;
+}
+
+function servePort<T>(target: T, options: PortServeOptions): Promise<Host<T>> {
+  const { port, ...rest } = options ?? ({} as PortServeOptions);
+  if (port === null || typeof port !== 'object') throw new TypeError('serve(obj, { port }) needs a port: a MessagePort, parentPort, Worker, ChildProcess or process with an IPC channel');
+  const host = new Host(target, portAddress(port), { ...rest, localBypass: false, maxConnections: 1 }, true);
+  listenPortHost(host, port);
+  return Promise.resolve(host);
 }
