@@ -81,7 +81,7 @@ interface LoosePort {
 }
 
 /** A queued outgoing message: text (with the line characters it carries, for `written`), or end/close. */
-type Outgoing = { text: string; chars: number } | 'end' | 'close';
+type Outgoing = { text: string; readonly chars: number } | 'end' | 'close';
 /** A received item waiting to be delivered: a data message, the far side's end, or a bad message. */
 type Incoming = string | { end: true } | { bad: string };
 
@@ -395,23 +395,10 @@ export class MessagePortLink implements Link {
 
   // --- sending -------------------------------------------------------------------------------
 
-  /** The writer's batch of lines: split at line boundaries into messages that fit a window. */
+  /** The writer's batch of lines (one tick's): queued, and posted as far as the window allows. */
   #queue(data: string, chars: number): boolean {
     if (this.#closed) return false;
-    const max = this.#farWindow;
-    if (data.length <= max) {
-      this.#out.push({ text: data, chars });
-    } else {
-      let start = 0;
-      while (start < data.length) {
-        let cut = data.lastIndexOf('\n', start + max - 1);
-        if (cut < start) cut = data.indexOf('\n', start + max - 1); // one line longer than the window: alone
-        if (cut === -1) cut = data.length - 1;
-        const last = cut + 1 >= data.length;
-        this.#out.push({ text: data.slice(start, cut + 1), chars: last ? chars : 0 });
-        start = cut + 1;
-      }
-    }
+    this.#out.push({ text: data, chars });
     this.#pump();
     return this.#outHead >= this.#out.length;
   }
@@ -433,19 +420,29 @@ export class MessagePortLink implements Link {
         this.#control('close');
         return this.#finish();
       }
-      const n = item.text.length;
-      if (this.#outstanding > 0 && this.#outstanding + n > this.#farWindow) {
+      const text = item.text;
+      const room = this.#farWindow - this.#outstanding;
+      let cut = text.length; // post text[0, cut): whole lines that fit the room
+      if (text.length > room) {
+        cut = room > 0 ? text.lastIndexOf('\n', room - 1) + 1 : 0;
+        // Nothing outstanding: a line longer than the whole window goes alone.
+        if (cut === 0 && this.#outstanding === 0) cut = text.indexOf('\n') + 1 || text.length;
+      }
+      if (cut === 0) {
         if (!this.#waitSent) {
           this.#waitSent = true;
           this.#control('wait');
         }
         break;
       }
-      out[this.#outHead++] = SENT; // drop the reference to the text
-      this.#outstanding += n;
-      this.#postSafely(item.text);
+      const whole = cut === text.length;
+      const part = whole ? text : text.slice(0, cut);
+      if (whole) out[this.#outHead++] = SENT; // drop the reference to the text
+      else item.text = text.slice(cut); // the rest waits for credit (and carries the batch's `written`)
+      this.#outstanding += part.length;
+      this.#postSafely(part);
       if (this.#closed) return;
-      if (item.chars > 0) this.#events?.written?.(item.chars);
+      if (whole && item.chars > 0) this.#events?.written?.(item.chars);
     }
     if (this.#outHead >= out.length) {
       this.#out = [];
