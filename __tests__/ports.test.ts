@@ -133,6 +133,40 @@ describe('the seed counter over a port', () => {
   });
 });
 
+describe('the started side as the client', () => {
+  const CLIENT = path.join(__dirname, 'fixtures', 'port-client.js');
+  function total() {
+    return { total: 0, from: '', add(k: number) { return (this.total += k); }, report(where: string) { this.from = where; } };
+  }
+
+  test('the parent serves on the Worker; the worker connects on parentPort, then ends by itself', async () => {
+    const worker = new Worker(CLIENT, { workerData: { lib: compiledLib() } });
+    const threadId = worker.threadId; // -1 once it has exited
+    const exit = new Promise<number>((resolve) => worker.once('exit', resolve));
+    cleanups.push(() => worker.terminate());
+    const target = total();
+    const host = await serve(target, { port: worker });
+    expect(await exit).toBe(0);
+    expect(target).toMatchObject({ total: 55, from: `thread ${threadId}` });
+    await until(() => host.connections === 0);
+    await host.close();
+  });
+
+  test('the parent serves on the ChildProcess; the child connects on process, then exits by itself', async () => {
+    const child = fork(CLIENT, [compiledLib()], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
+    let out = '';
+    child.stderr!.on('data', (d) => (out += d));
+    const exit = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    cleanups.push(() => child.kill('SIGKILL'));
+    const target = total();
+    const host = await serve(target, { port: child });
+    expect({ code: await exit, out }).toEqual({ code: 0, out: '' });
+    expect(target).toMatchObject({ total: 55, from: `process ${child.pid}` });
+    await until(() => host.connections === 0);
+    await host.close();
+  });
+});
+
 describe('the far side killed mid-call', () => {
   async function midCall(remote: Remote<Counter>, kill: () => unknown): Promise<void> {
     expect(await remote.where()).toBeTruthy();
@@ -174,6 +208,10 @@ describe('the far side killed mid-call', () => {
     child.kill('SIGKILL');
     await exit;
     await expect(connect({ port: child })).rejects.toBeInstanceOf(NotListeningError);
+
+    const w = startWorker();
+    await w.worker.terminate();
+    await expect(connect({ port: w.worker })).rejects.toBeInstanceOf(NotListeningError);
   });
 });
 

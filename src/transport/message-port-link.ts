@@ -175,7 +175,8 @@ export class MessagePortLink implements Link {
       if (p.connected !== true) this.#farGone();
     });
     p.start?.(); // MessagePortMain and web ports queue messages until started
-    if (p.connected === false) {
+    // Gone already: a child whose channel has closed, a Worker that has exited (its threadId is then -1).
+    if (p.connected === false || (typeof p.terminate === 'function' && p.threadId === -1)) {
       this.#farGone();
       return;
     }
