@@ -20,6 +20,7 @@ import { type Address, checkAddressOptions, formatAddress, parseAddress } from '
 import { dialSsh, type SshOptions } from '../transport/ssh';
 import { dialTcp } from '../transport/tcp';
 import { dialTls, type TlsOptions } from '../transport/tls';
+import { MessagePortLink, type MessagePortLike, portAddress } from '../transport/message-port-link';
 import { dialUnix } from '../transport/unix';
 import { ClientHandshake, type Greeting } from './handshake';
 
@@ -68,6 +69,14 @@ export interface ConnectOptions {
   strict?: boolean;
 }
 
+/** connect({ port }): the client of the host at the other end of a message port (one connection per port). */
+export interface PortConnectOptions extends Omit<ConnectOptions, 'localBypass' | 'reconnect'> {
+  port: MessagePortLike;
+}
+
+/** A message port's connection has no address to parse: its name (`port:…`) says which port. */
+type PortName = { kind: 'port'; name: string };
+
 /**
  * What `remote.$connection` emits. `close`: an open connection ended (the host closed or died,
  * the link broke, or this client closed it); `reason` says which (a NotListeningError, with the
@@ -82,13 +91,16 @@ export interface ConnectionEvents {
 
 export class Connection extends EventEmitter<ConnectionEvents> {
   readonly path: string;
-  readonly #address: Address;
+  readonly #address: Address | PortName;
   hostPid = 0;
   /** Whether this connection talks to a host in the same process (no socket). */
   local = false;
   readonly options: ConnectOptions;
   #link?: Link;
   #peer?: Peer;
+  /** connect({ port }): the port, until its one connection has been dialled. */
+  #port?: MessagePortLike;
+  #portDialled = false;
   #state: 'connecting' | 'open' | 'closed' = 'connecting';
   #closedByClient = false;
   #closeReason?: Error;
@@ -96,11 +108,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   #reopening?: Promise<void>;
   readonly #closeWaiters: (() => void)[] = [];
 
-  private constructor(address: Address, options: ConnectOptions) {
+  private constructor(address: Address | PortName, options: ConnectOptions) {
     super();
     markLibraryOwned(this);
     this.#address = address;
-    this.path = formatAddress(address);
+    this.path = address.kind === 'port' ? address.name : formatAddress(address);
     this.options = { ...options };
   }
 
@@ -110,6 +122,17 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     if (options.secret !== undefined && options.secret.length === 0) throw new TypeError('secret must not be empty');
     checkAddressOptions(parsed, 'connect', options, address);
     const conn = new Connection(parsed, options);
+    await conn.#establish();
+    return conn;
+  }
+
+  /** Open the connection at the other end of a message port and wait for the host's hello. */
+  static async openPort(options: PortConnectOptions): Promise<Connection> {
+    const { port, ...rest } = options ?? ({} as PortConnectOptions);
+    if (port === null || typeof port !== 'object') throw new TypeError('connect({ port }) needs a port: a MessagePort, parentPort, Worker, ChildProcess or process with an IPC channel');
+    if (rest.secret !== undefined && rest.secret.length === 0) throw new TypeError('secret must not be empty');
+    const conn = new Connection({ kind: 'port', name: portAddress(port) }, { ...rest, localBypass: false });
+    conn.#port = port;
     await conn.#establish();
     return conn;
   }
@@ -127,7 +150,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   async #establish(): Promise<void> {
     this.#state = 'connecting';
     this.#closeReason = undefined;
-    const local = this.options.localBypass === false || this.#address.kind === 'ssh' ? undefined : dialLocal(this.path);
+    const local = this.options.localBypass === false || this.#address.kind === 'ssh' || this.#address.kind === 'port' ? undefined : dialLocal(this.path);
     this.local = local !== undefined;
     if (local) return this.#greet(local, undefined);
     const timeoutMs = this.options.connectTimeout ?? 5000;
@@ -153,7 +176,16 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         return dialTls(a.host, a.port, this.options.tls ?? {}, this.path, signal, REPLY_LINE_LIMIT);
       case 'ssh':
         return dialSsh(a, this.options.ssh ?? {}, this.path, signal, REPLY_LINE_LIMIT);
+      case 'port':
+        return Promise.resolve(this.#dialPort(this.#port!));
     }
+  }
+
+  /** The port's link; a port carries one connection, so once it has closed there is nobody to dial. */
+  #dialPort(port: MessagePortLike): Link {
+    if (this.#portDialled) throw new NotListeningError(`the connection over ${this.path} has closed, and a port carries only one`);
+    this.#portDialled = true;
+    return new MessagePortLink(port, this.path, REPLY_LINE_LIMIT);
   }
 
   /** Start `link` and run the handshake on it; resolves once requests may be sent. */
@@ -196,7 +228,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
           else if (greeted) peer.line(text, bytes);
           else handshakeLine(text);
         },
-        badLine: () => this.#fatal(link, new ProtocolError('BAD_JSON', 'the host sent a line that is not valid UTF-8')),
+        badLine: (_n, reason) => this.#fatal(link, new ProtocolError('BAD_JSON', `the host sent ${reason ?? 'a line that is not valid UTF-8'}`)),
         overflow: (n) => this.#fatal(link, new ProtocolError('TOO_LARGE', `the host sent a line of more than ${n} bytes`)),
         // The host half-closed (it is closing, or refused us): it will send nothing more, so hang up too.
         ended: () => link.close(),
