@@ -25,6 +25,9 @@ export function libKind(): LibKind {
 
 /** The file a module of the library lives in, e.g. libFile('protocol/codec'). */
 export function libFile(module: string): string {
+  // run.ts transpiles src/ for its child processes (compile.ts compileSrc): plain JavaScript, no ts-node.
+  const transpiled = process.env.BENCH_LIB_DIR;
+  if (libKind() === 'src' && transpiled) return path.join(transpiled, `${module}.js`);
   return libKind() === 'src' ? path.join(ROOT, 'src', `${module}.ts`) : path.join(ROOT, 'dist', `${module}.js`);
 }
 
@@ -39,7 +42,7 @@ export function loadRemoteobj(): typeof Remoteobj {
  * only with BENCH_LIB=src do they need ts-node, to load src/*.ts.
  */
 export function childExecArgv(extra: string[] = []): string[] {
-  return libKind() === 'src' ? ['-r', 'ts-node/register', ...extra] : extra;
+  return libKind() === 'src' && !process.env.BENCH_LIB_DIR ? ['-r', 'ts-node/register', ...extra] : extra;
 }
 
 /** CPU pinning of the client (worker) and host processes: none, both on CPU 0, or client on 0 and host on 1. */

@@ -30,7 +30,7 @@ import { performance } from 'node:perf_hooks';
 import { CASES, type CaseName, type CaseResults, FULL, QUICK } from './cases';
 import { IMPLS } from './impls';
 import { childExecArgv, forkVia, libKind, type Pinning, pinning, ROOT } from './lib';
-import { compileBench } from './compile';
+import { compileBench, compileSrc } from './compile';
 import { makeCertificate } from './impls/raw-tls';
 import { renderInterleaved, renderMem, renderTable, renderTargets } from './table';
 import type { InterleavedResult } from './interleaved';
@@ -149,6 +149,7 @@ async function main(): Promise<void> {
   const params = opts.quick ? QUICK : FULL;
   const t0 = performance.now();
   benchDir = compileBench();
+  if (libKind() === 'src') process.env.BENCH_LIB_DIR = compileSrc();
   // One certificate for the TLS baseline, shared by every process of the run (made by openssl).
   let tlsDir: string | undefined;
   if (opts.impls.includes('raw-tls')) {
