@@ -9,7 +9,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import path from 'node:path';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
-import { AuthError, ConnectionClosedError, connect, NotListeningError, ProtocolError, type Remote, serve } from 'remoteobj';
+import { AuthError, ConnectionClosedError, connect, LimitError, NotListeningError, ProtocolError, type Remote, serve } from 'remoteobj';
 import { MessagePortLink } from '../src/transport/message-port-link';
 import type { LinkEvents } from '../src/transport/link';
 import { compiledLib } from './fixtures/compiled-lib';
@@ -252,6 +252,22 @@ describe('in one thread, over a MessageChannel', () => {
     await host.close();
   });
 
+  test('a second connection on a port in use is refused with LimitError; once the first has closed, the port can carry a new one', async () => {
+    const { port1, port2 } = channel();
+    const host = await serve({ n: 1 }, { port: port1 });
+    const remote = await connect<{ n: number }>({ port: port2 });
+    await expect(connect({ port: port2 })).rejects.toMatchObject({ name: 'LimitError', limit: 'port' });
+    await expect(serve({}, { port: port1 })).rejects.toBeInstanceOf(LimitError);
+    expect(await remote.n).toBe(1);
+    await host.close();
+    await until(() => !remote.$connection.isOpen);
+    const again = await serve({ n: 2 }, { port: port1 });
+    const remote2 = await connect<{ n: number }>({ port: port2 });
+    expect(await remote2.n).toBe(2);
+    await remote2.$close();
+    await again.close();
+  });
+
   test('host.close() with fulfillFinal runs what has arrived, then the client sees the host gone', async () => {
     const { port1, port2 } = channel();
     const target = { n: 0, add(k: number) { return (this.n += k); } };
@@ -462,6 +478,23 @@ describe('the link: window, half-close, death', () => {
     expect(ev.lines).toEqual(['a', 'b', 'c', 'd']);
     port2.close();
     await until(() => ev.closed.mock.calls.length === 1);
+  });
+
+  test("what arrives before the far side's open is left over from an earlier connection on the port, and ignored", async () => {
+    const { port1, port2 } = channel();
+    port2.postMessage({ remoteobjLink: 'close' }); // an earlier connection's last words, still queued
+    port2.postMessage({ remoteobjLink: 'end' });
+    port2.postMessage('stale\n');
+    const link = new MessagePortLink(port1);
+    const ev = events();
+    link.start(ev);
+    port2.postMessage({ remoteobjLink: 'open', window: 1 << 20 });
+    port2.postMessage('fresh\n');
+    await until(() => ev.lines.length === 1);
+    expect(ev.lines).toEqual(['fresh']);
+    expect(ev.closed).not.toHaveBeenCalled();
+    expect(ev.ended).not.toHaveBeenCalled();
+    link.destroy();
   });
 
   test('a port that can neither post nor emit is refused with a TypeError; so is process without an IPC channel', () => {

@@ -35,6 +35,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { parentPort as threadParentPort } from 'node:worker_threads';
+import { LimitError } from '../errors';
 import type { Link, LinkEvents } from './link';
 import { type BatchSealer, DEFAULT_MAX_MESSAGE_BYTES, LineWriter } from './lines';
 
@@ -86,6 +87,9 @@ type Outgoing = { text: string; readonly chars: number } | 'end' | 'close';
 type Incoming = string | { end: true } | { bad: string };
 
 const END_IN: Incoming = { end: true };
+
+/** Ports that carry a live link: a second one on the same port would read the first one's messages. */
+const inUse = new WeakSet<object>();
 const SENT: Outgoing = { text: '', chars: 0 };
 
 /** A name for the far side of `port`, for messages and error origins. */
@@ -143,6 +147,9 @@ export class MessagePortLink implements Link {
 
   constructor(port: MessagePortLike, address = portAddress(port), maxLineBytes = DEFAULT_MAX_MESSAGE_BYTES) {
     const p = port as LoosePort;
+    if (inUse.has(p)) {
+      throw new LimitError('port', `${address} already carries a connection: a port carries one (make a MessageChannel for each connection)`);
+    }
     this.#port = p;
     this.address = address;
     this.maxLineBytes = maxLineBytes;
@@ -165,6 +172,8 @@ export class MessagePortLink implements Link {
       throw new TypeError("a port must emit 'message' events (on() or addEventListener())");
     }
     this.#writer = new LineWriter((data, chars) => this.#queue(data, chars));
+    inUse.add(p);
+    this.#detach.push(() => inUse.delete(p));
     // Listen from now on, not from start(): a Worker or a child emits messages nobody listens to into the void.
     this.#listen('message', (m: unknown) => this.#message(m));
     this.#listen('messageerror', () => this.#bad('a message that could not be deserialized'));
@@ -259,8 +268,12 @@ export class MessagePortLink implements Link {
     let m = raw;
     // Electron's MessagePortMain and parentPort, and web ports, hand out an event around the message.
     if (typeof m !== 'string' && m !== null && typeof m === 'object' && !(CONTROL in m) && 'data' in m) m = (m as { data: unknown }).data;
+    const control = m !== null && typeof m === 'object' && CONTROL in m ? (m as Record<string, unknown>) : undefined;
+    // The far link posts `open` before anything else: what comes before it is left over from an
+    // earlier connection on this port (its last `close`, say), and is not ours.
+    if (!this.#farReady && control?.[CONTROL] !== 'open' && control?.[CONTROL] !== 'ready') return;
+    if (control) return this.#onControl(control);
     if (typeof m === 'string') return this.#data(m);
-    if (m !== null && typeof m === 'object' && CONTROL in m) return this.#onControl(m as Record<string, unknown>);
     this.#bad(`a message that is not a string (${m === null ? 'null' : typeof m}): a port carries NDJSON text`);
   }
 
