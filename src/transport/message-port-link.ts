@@ -9,8 +9,9 @@
  * unchanged. A port has no half-close and cannot stop its sender, so the link adds a few control
  * messages of its own, plain objects `{ remoteobjLink: OP, ... }` that never reach the protocol:
  *
- *   open  {window}   sent by each end when it starts listening: "I am here, send me at most
- *                    `window` characters that I have not acknowledged"
+ *   open  {window}   sent by each end first, when it starts listening: "I am here, send me at
+ *                    most `window` characters that I have not acknowledged" (what arrives before
+ *                    the far side's open or ready is left over from an earlier connection: ignored)
  *   ready {window}   the answer to an open (the first open may have been posted before the far
  *                    side listened: a Worker or a ChildProcess drops messages nobody listens to)
  *   ack   {chars}    "I have consumed `chars` more characters of yours": credit back
