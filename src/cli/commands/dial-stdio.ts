@@ -1,8 +1,8 @@
 /**
  * dial-stdio: bridge stdin and stdout to a local host's socket, byte for byte (like `docker
  * system dial-stdio`). It is what an ssh:// client runs on the far machine, so that ssh carries
- * the protocol and the socket's 0600 mode stays the check. Half-closes pass through both ways; it
- * exits once the socket has closed. Exit 3 (and a line on stderr) when no host listens there.
+ * the protocol and the socket's 0600 mode stays the check. The client's half-close passes through;
+ * when the host has sent its last byte the bridge ends, and it exits once the socket has closed. Exit 3 (and a line on stderr) when no host listens there.
  */
 import fs from 'node:fs';
 import net from 'node:net';
@@ -54,7 +54,13 @@ function bridge(socket: net.Socket): Promise<number> {
     });
     stdout.on('drain', () => socket.resume());
     stdout.on('error', () => socket.destroy()); // the far side is gone
-    socket.on('end', () => halfCloseStdout());
+    // The host will send nothing more (it is closing, or it died): pass that on, and finish our
+    // side too once stdout has taken what came before. Without it, over a pipe that cannot be
+    // half-closed (sshd's), the far client would wait for replies forever.
+    socket.on('end', () => {
+      halfCloseStdout();
+      stdout.write('', () => socket.end());
+    });
     socket.once('close', () => {
       stdin.unpipe(socket);
       stdin.pause();
