@@ -32,6 +32,9 @@ export const ErrorCodes = {
   PROCESS_EXITED: 'PROCESS_EXITED',
   AUTH_FAILED: 'AUTH_FAILED',
   LIMIT: 'LIMIT',
+  BAD_ADDRESS: 'BAD_ADDRESS',
+  TLS_REFUSED: 'TLS_REFUSED',
+  SSH_FAILED: 'SSH_FAILED',
   /** @deprecated No error has this code: a RemoteError keeps the code it had on the host. */
   REMOTE: 'REMOTE',
 } as const;
@@ -187,5 +190,46 @@ export class MissingMemberError extends RemoteObjError {
     super(ErrorCodes.MISSING_MEMBER, message, options);
     this.member = member;
     this.suggestions = suggestions;
+  }
+}
+
+/**
+ * An address that is not one of the forms serve/connect accept (docs/transports.md), or one these
+ * options cannot use (tcp:// without a secret, tls:// without certificates, serving on ssh://).
+ * Thrown before anything is opened or created. `address` is the text given.
+ */
+export class AddressError extends RemoteObjError {
+  readonly address: string;
+  constructor(message: string, address: string, options?: ErrorOptions) {
+    super(ErrorCodes.BAD_ADDRESS, message, options);
+    this.address = address;
+  }
+}
+
+/**
+ * TLS refused the connection before any request ran: the host's certificate did not verify (an
+ * unknown CA, a wrong host name, expired), or the host refused ours (missing, foreign, expired).
+ * `reason` is OpenSSL's or Node's code (e.g. ERR_TLS_CERT_ALTNAME_INVALID, CERT_HAS_EXPIRED,
+ * ERR_SSL_TLSV13_ALERT_CERTIFICATE_REQUIRED); the original error is the `cause`.
+ */
+export class TlsRefusedError extends RemoteObjError {
+  readonly reason: string;
+  constructor(reason: string, message: string, options?: ErrorOptions) {
+    super(ErrorCodes.TLS_REFUSED, message, options);
+    this.reason = reason;
+  }
+}
+
+/**
+ * The ssh command of an ssh:// address failed (host key mismatch, authentication, unknown host,
+ * no `remoteobj` on the far side): `stderr` holds what ssh said, `exitCode` how it exited.
+ */
+export class SshError extends RemoteObjError {
+  readonly stderr: string;
+  readonly exitCode: number | null;
+  constructor(message: string, stderr: string, exitCode: number | null, options?: ErrorOptions) {
+    super(ErrorCodes.SSH_FAILED, message, options);
+    this.stderr = stderr;
+    this.exitCode = exitCode;
   }
 }

@@ -24,6 +24,8 @@ export type { RemoteData, NotSendable } from './client/data';
 export type { Description, MemberInfo } from './evaluate';
 export type { AccessOptions, AccessPolicy, AccessRequest, AccessKind } from './access';
 export { socketPath, checkSocketPath, MAX_SOCKET_PATH_BYTES } from './transport/socket-path';
+export { parseAddress, formatAddress } from './transport/address';
+export type { Address, AddressKind } from './transport/address';
 export {
   RemoteObjError,
   RemoteError,
@@ -39,6 +41,9 @@ export {
   MissingMemberError,
   TimeoutError,
   ProcessExitedError,
+  AddressError,
+  TlsRefusedError,
+  SshError,
   ErrorCodes,
 } from './errors';
 export type { ErrorCode, ErrorOrigin, RemoteErrorOptions } from './errors';

@@ -5,9 +5,10 @@
 import { Connection, type Result } from '../client/connection';
 import type { Op } from '../protocol/messages';
 import { wireOps } from '../protocol/wire';
-import { checkSocketPath } from '../transport/socket-path';
+import { parseAddress } from '../transport/address';
 import { UsageError } from './exit-codes';
 import type { Io } from './io';
+import { forAddress, transportOptions } from './transport-options';
 
 /** How long to wait for a host's hello when no --timeout is given. */
 export const DEFAULT_CONNECT_MS = 5000;
@@ -22,10 +23,10 @@ export interface RequestOptions {
   strict?: boolean;
 }
 
-/** A socket path the OS would reject or truncate is a usage error, found before connecting. */
+/** An address that is not one (docs/transports.md), or a socket path the OS would reject or truncate, is a usage error, found before connecting. */
 export function checkPath(socketPath: string, command: string): void {
   try {
-    checkSocketPath(socketPath);
+    parseAddress(socketPath);
   } catch (e) {
     throw new UsageError((e as Error).message, command);
   }
@@ -39,6 +40,7 @@ export async function sendChain(socketPath: string, ops: Op[], opts: RequestOpti
     connectTimeout: limited ? opts.timeoutMs : DEFAULT_CONNECT_MS,
     captureStack: false,
     localBypass: false,
+    ...cliTransport(socketPath, opts.command),
   });
   try {
     if (opts.verbose) {
@@ -52,4 +54,9 @@ export async function sendChain(socketPath: string, ops: Op[], opts: RequestOpti
   } finally {
     await conn.close();
   }
+}
+
+/** The secret, TLS files and ssh command the environment gives for this address (transport-options.ts). */
+export function cliTransport(address: string, command: string) {
+  return forAddress(address, transportOptions(command));
 }

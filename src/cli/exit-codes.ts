@@ -4,7 +4,7 @@
  *   0 success · 1 the remote operation threw · 2 usage or syntax error ·
  *   3 no host listening / connection failed · 4 timeout · 5 no such member (unless --allow-missing)
  */
-import { HostUnavailableError, MissingMemberError, ProtocolError, RemoteObjError, TimeoutError } from '../errors';
+import { AddressError, HostUnavailableError, MissingMemberError, ProtocolError, RemoteObjError, SshError, TimeoutError, TlsRefusedError } from '../errors';
 import { ExprSyntaxError } from './grammar';
 
 export const EXIT = {
@@ -40,8 +40,9 @@ export function isFromHost(err: unknown): boolean {
 }
 
 export function exitCodeFor(err: unknown): ExitCode {
-  if (err instanceof UsageError || err instanceof ExprSyntaxError) return EXIT.USAGE;
-  if (err instanceof HostUnavailableError) return EXIT.UNAVAILABLE;
+  if (err instanceof UsageError || err instanceof ExprSyntaxError || err instanceof AddressError) return EXIT.USAGE;
+  // A TLS refusal comes from the host (it says why), but it is a failure to connect.
+  if (err instanceof HostUnavailableError || err instanceof TlsRefusedError || err instanceof SshError) return EXIT.UNAVAILABLE;
   if (err instanceof MissingMemberError) return EXIT.MISSING;
   if (isFromHost(err)) return EXIT.REMOTE;
   if (err instanceof TimeoutError) return EXIT.TIMEOUT;

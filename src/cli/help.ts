@@ -211,6 +211,21 @@ Exit codes: 0 every request succeeded · otherwise the highest exit of the faile
             (1 a remote error · 2 a malformed line · 3 connection lost · 4 timeout) ·
             2 usage error · 3 no host listening (nothing is read, nothing is written)
 `,
+  'dial-stdio': `Usage: remoteobj dial-stdio SOCKET
+
+Bridge stdin and stdout to the host's socket on this machine, byte for byte (like
+\`docker system dial-stdio\`). A client's ssh://USER@HOST/SOCKET address runs this on HOST
+through ssh, so the protocol travels inside ssh and the socket's 0600 mode stays the check.
+Half-closes pass through; it exits once the socket closes.
+
+Example:
+  ssh app@db1 remoteobj dial-stdio /run/app.sock     (what connect('ssh://app@db1/run/app.sock') runs)
+
+Options:
+  -h, --help             this help
+
+Exit codes: 0 the host closed the connection · 3 no host listening at SOCKET · 2 usage error
+`,
   demo: `Usage: remoteobj demo [--pause SECONDS]
 
 The counter example of the original remoteobj, end to end and narrated: starts a host in a
@@ -241,12 +256,17 @@ Commands:
   repl  SOCKET               a Node.js REPL with \`remote\` bound
   batch SOCKET               requests from stdin, one JSON per line; results likewise
   serve MODULE [EXPORT]      host an object exported by a module
+  dial-stdio SOCKET          bridge stdin/stdout to a local host (what ssh:// runs)
   demo                       the counter example, end to end, narrated
 
 Examples:
   remoteobj get /run/app.sock 'cache.stats.hits'
   remoteobj call /run/app.sock 'setLevel("debug", {"sticky": true})'
   remoteobj serve ./counter.js --path /tmp/c.sock
+
+SOCKET is a path or an address: unix:PATH, tls://HOST:PORT, tcp://127.0.0.1:PORT,
+ssh://[USER@]HOST[:PORT]/PATH (REMOTEOBJ_SECRET, REMOTEOBJ_TLS_KEY/CERT/CA, REMOTEOBJ_SSH and
+REMOTEOBJ_SSH_REMOTE in the environment: docs/transports.md).
 
 Run \`remoteobj COMMAND --help\` for a command's options and examples.
 remoteobj --version prints the version.

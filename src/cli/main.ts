@@ -23,6 +23,8 @@ function exit(code: number): void {
   const done = () => {
     if (--pending === 0) process.exit(code);
   };
-  process.stdout.write('', done);
+  // dial-stdio may have half-closed stdout already (writing to it now would be an error).
+  if (process.stdout.writableEnded) done();
+  else process.stdout.write('', done);
   process.stderr.write('', done);
 }

@@ -23,6 +23,7 @@ export const COMMANDS: Record<string, () => Command> = {
   repl: () => (require('./commands/repl') as typeof import('./commands/repl')).repl,
   serve: () => (require('./commands/serve') as typeof import('./commands/serve')).serve,
   demo: () => (require('./commands/demo') as typeof import('./commands/demo')).demo,
+  'dial-stdio': () => (require('./commands/dial-stdio') as typeof import('./commands/dial-stdio')).dialStdio,
 };
 
 export async function run(argv: readonly string[], given: Io): Promise<number> {

@@ -12,14 +12,15 @@ import type { Remote } from './types';
 export type { ConnectOptions, PortConnectOptions };
 
 /**
- * Connect to the host at `socketPath`. Rejects with NotListeningError when no host serves it.
+ * Connect to the host at `address` (a socket path, unix:PATH, tls://, tcp://, ssh://;
+ * docs/transports.md). Rejects with NotListeningError when no host serves it.
  * Or to the host at the other end of a message port: `connect({ port })` (docs/transports-ports.md).
  */
 export async function connect<T = any>(options: PortConnectOptions): Promise<Remote<T>>;
-// The path form last: Parameters<typeof connect> (used by callers' helpers) sees this one.
-export async function connect<T = any>(socketPath: string, options?: ConnectOptions): Promise<Remote<T>>;
-export async function connect<T = any>(socketPath: string | PortConnectOptions, options: ConnectOptions = {}): Promise<Remote<T>> {
-  const conn = typeof socketPath === 'string' ? await Connection.open(socketPath, options) : await Connection.openPort(socketPath);
+// The address form last: Parameters<typeof connect> (used by callers' helpers) sees this one.
+export async function connect<T = any>(address: string, options?: ConnectOptions): Promise<Remote<T>>;
+export async function connect<T = any>(address: string | PortConnectOptions, options: ConnectOptions = {}): Promise<Remote<T>> {
+  const conn = typeof address === 'string' ? await Connection.open(address, options) : await Connection.openPort(address);
   return createRootProxy(conn) as Remote<T>;
 }
 
@@ -38,6 +39,9 @@ export interface WaitOptions {
   interval?: number;
   /** The host's secret, if it has one (without it, a host asking for one still counts as listening). */
   secret?: string | Buffer;
+  /** For tls:// and ssh:// addresses, as in connect(). */
+  tls?: ConnectOptions['tls'];
+  ssh?: ConnectOptions['ssh'];
 }
 
 /** Resolve once a host answers on `socketPath` with a valid hello. */
@@ -79,7 +83,7 @@ export function waitUntilListening(socketPath: string, options: WaitOptions = {}
       deadline = setTimeout(() => finish(new TimeoutError(`no host listened on ${socketPath} within ${timeout} ms`)), timeout);
     }
     const attempt = () => {
-      Connection.open(socketPath, { connectTimeout: 2000, secret: options.secret }).then(
+      Connection.open(socketPath, { connectTimeout: 2000, secret: options.secret, tls: options.tls, ssh: options.ssh }).then(
         (conn) => {
           void conn.close();
           finish();

@@ -6,7 +6,6 @@
  * once: by its reply, by a timeout, or by the connection closing. With `reconnect`, a request made
  * after the connection dropped dials again first.
  */
-import path from 'node:path';
 import { AuthError, NotListeningError, ProtocolError, TimeoutError } from '../errors';
 import { markLibraryOwned } from '../owned';
 import { LineSealer, LineVerifier } from '../protocol/line-auth';
@@ -17,7 +16,10 @@ import type { Link } from '../transport/link';
 import { MAX_SEALED_BATCH_CHARS } from '../transport/lines';
 import { dialLocal } from '../transport/local-link';
 import { MessagePortLink, type MessagePortLike, portAddress } from '../transport/message-port-link';
-import { checkSocketPath, isWindowsPipe } from '../transport/socket-path';
+import { type Address, checkAddressOptions, formatAddress, parseAddress } from '../transport/address';
+import { dialSsh, type SshOptions } from '../transport/ssh';
+import { dialTcp } from '../transport/tcp';
+import { dialTls, type TlsOptions } from '../transport/tls';
 import { dialUnix } from '../transport/unix';
 import { ClientHandshake, type Greeting } from './handshake';
 
@@ -46,6 +48,10 @@ export interface ConnectOptions {
   captureStack?: boolean | number;
   /** The host's shared secret, when it has one (mutual HMAC challenge; see docs/security.md). */
   secret?: string | Buffer;
+  /** For a tls:// address: this client's key and certificate, and the CA that signed the host's (docs/transports.md). */
+  tls?: TlsOptions;
+  /** For an ssh:// address: more ssh arguments (identity, known_hosts), the ssh program, the remote command. */
+  ssh?: SshOptions;
   /**
    * After the connection drops, connect again on the next request instead of failing with
    * NotListeningError (default false). Requests in flight when it dropped still reject with
@@ -69,6 +75,8 @@ export interface PortConnectOptions extends Omit<ConnectOptions, 'localBypass' |
 
 export class Connection {
   readonly path: string;
+  /** Undefined for a port (connect({ port })): its link is made by #dialPort. */
+  readonly #address?: Address;
   hostPid = 0;
   /** Whether this connection talks to a host in the same process (no socket). */
   local = false;
@@ -85,17 +93,20 @@ export class Connection {
   #reopening?: Promise<void>;
   readonly #closeWaiters: (() => void)[] = [];
 
-  private constructor(address: string, options: ConnectOptions) {
+  /** `address`: parsed, or a port's name (port:…). */
+  private constructor(address: Address | string, options: ConnectOptions) {
     markLibraryOwned(this);
-    this.path = address;
+    this.#address = typeof address === 'string' ? undefined : address;
+    this.path = typeof address === 'string' ? address : formatAddress(address);
     this.options = { ...options };
   }
 
   /** Open a connection and wait for the host's hello. Rejects with NotListeningError when nobody serves the path. */
-  static async open(socketPath: string, options: ConnectOptions = {}): Promise<Connection> {
-    checkSocketPath(socketPath);
+  static async open(address: string, options: ConnectOptions = {}): Promise<Connection> {
+    const parsed = parseAddress(address);
     if (options.secret !== undefined && options.secret.length === 0) throw new TypeError('secret must not be empty');
-    const conn = new Connection(isWindowsPipe(socketPath) ? socketPath : path.resolve(socketPath), options);
+    checkAddressOptions(parsed, 'connect', options, address);
+    const conn = new Connection(parsed, options);
     await conn.#establish();
     return conn;
   }
@@ -124,14 +135,14 @@ export class Connection {
   async #establish(): Promise<void> {
     this.#state = 'connecting';
     this.#closeReason = undefined;
-    const local = this.options.localBypass === false || this.#port ? undefined : dialLocal(this.path);
+    const local = this.options.localBypass === false || this.#port || this.#address?.kind === 'ssh' ? undefined : dialLocal(this.path);
     this.local = local !== undefined;
     if (local) return this.#greet(local, undefined);
     const timeoutMs = this.options.connectTimeout ?? 5000;
     const deadline = new AbortController();
     const timer = setTimeout(() => deadline.abort(new TimeoutError(`no hello from a host at ${this.path} within ${timeoutMs} ms`)), timeoutMs);
     try {
-      await this.#greet(this.#port ? this.#dialPort(this.#port) : await dialUnix(this.path, deadline.signal, REPLY_LINE_LIMIT), deadline.signal);
+      await this.#greet(this.#port ? this.#dialPort(this.#port) : await this.#dial(deadline.signal), deadline.signal);
     } finally {
       clearTimeout(timer);
     }
@@ -142,6 +153,22 @@ export class Connection {
     if (this.#portDialled) throw new NotListeningError(`the connection over ${this.path} has closed, and a port carries only one`);
     this.#portDialled = true;
     return new MessagePortLink(port, this.path, REPLY_LINE_LIMIT);
+  }
+
+  /** Open a link to the host by the address's transport. */
+  #dial(signal: AbortSignal): Promise<Link> {
+    const a = this.#address!;
+    switch (a.kind) {
+      case 'unix':
+      case 'pipe':
+        return dialUnix(a.path, signal, REPLY_LINE_LIMIT);
+      case 'tcp':
+        return dialTcp(a.host, a.port, this.path, signal, REPLY_LINE_LIMIT);
+      case 'tls':
+        return dialTls(a.host, a.port, this.options.tls ?? {}, this.path, signal, REPLY_LINE_LIMIT);
+      case 'ssh':
+        return dialSsh(a, this.options.ssh ?? {}, this.path, signal, REPLY_LINE_LIMIT);
+    }
   }
 
   /** Start `link` and run the handshake on it; resolves once requests may be sent. */
@@ -192,7 +219,7 @@ export class Connection {
           if (!greeted) {
             greeted = true;
             deadline?.removeEventListener('abort', onDeadline);
-            reject(this.#closeReason ?? new NotListeningError(`the host at ${this.path} closed the connection before saying hello`));
+            reject(this.#closeReason ?? link.failure ?? new NotListeningError(`the host at ${this.path} closed the connection before saying hello`));
           }
           if (this.#link === link) this.#onClosed(new NotListeningError(`the host at ${this.path} ${link.inProcess ? 'closed' : 'is gone'}`));
         },

@@ -5,10 +5,9 @@
  * fields: a client that reaches a Host object (the access rules refuse it anyway) finds nothing
  * but the getters below.
  */
-import path from 'node:path';
 import type { AccessOptions } from '../access';
 import { accessOptions } from '../access';
-import { LimitError } from '../errors';
+import { LimitError, type TlsRefusedError } from '../errors';
 import { markLibraryOwned } from '../owned';
 import { errorToWire } from '../protocol/error-wire';
 import type { Op } from '../protocol/messages';
@@ -18,7 +17,9 @@ import type { Link } from '../transport/link';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../transport/lines';
 import { listenLocal } from '../transport/local-link';
 import { MessagePortLink, type MessagePortLike, portAddress } from '../transport/message-port-link';
-import { checkSocketPath, isWindowsPipe } from '../transport/socket-path';
+import { type Address, checkAddressOptions, formatAddress, parseAddress } from '../transport/address';
+import { listenTcp } from '../transport/tcp';
+import { listenTls, type TlsOptions } from '../transport/tls';
 import { type Listener, listenUnix } from '../transport/unix';
 import { Admission, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_UNAUTHENTICATED } from './admission';
 import { type ConnectionHost, HostConnection } from './connection';
@@ -80,6 +81,11 @@ export interface ServeOptions extends AccessOptions {
   maxUnsentBytesTotal?: number;
   /** Most ms a request may wait for the lock; after that it is answered with TimeoutError instead of running (default: no limit). */
   lockTimeout?: number;
+  /**
+   * For a tls:// address: the host's key and certificate, and the CA its clients' certificates
+   * must be signed by (mutual authentication; docs/transports.md).
+   */
+  tls?: TlsOptions;
   /** Let clients in this process use the host without a socket (default true). */
   localBypass?: boolean;
   /**
@@ -104,7 +110,11 @@ let listenPortHost: <T>(host: Host<T>, port: MessagePortLike) => void;
 
 export class Host<T = unknown> {
   readonly #target: T;
-  readonly #path: string;
+  /** Undefined for a port: it has no listener to start (#listenPort). */
+  readonly #address?: Address;
+  readonly #tls?: TlsOptions;
+  /** The address as text; for a port asked as 0, the real port once listening. */
+  #path: string;
   readonly #maxMessageBytes: number;
   readonly #lock: FifoLock;
   readonly #runner: Runner;
@@ -127,11 +137,13 @@ export class Host<T = unknown> {
     listenPortHost = (host, port) => host.#listenPort(port);
   }
 
-  /** @internal use serve(); `label`: the address is a port's name (port:…), not a path */
-  constructor(target: T, socketPath: string, options: ServeOptions = {}, label = false) {
+  /** @internal use serve(); a string address is a port's name (port:…): serve(obj, { port }) */
+  constructor(target: T, address: Address | string, options: ServeOptions = {}) {
     markLibraryOwned(this);
     this.#target = target;
-    this.#path = label || isWindowsPipe(socketPath) ? socketPath : path.resolve(socketPath);
+    this.#address = typeof address === 'string' ? undefined : address;
+    this.#tls = options.tls;
+    this.#path = typeof address === 'string' ? address : formatAddress(address);
     this.#maxMessageBytes = positive(options, 'maxMessageBytes', DEFAULT_MAX_MESSAGE_BYTES);
     this.#lock = new FifoLock(options.mode ?? 'auto');
     this.#fulfillFinal = options.fulfillFinal ?? true;
@@ -158,7 +170,9 @@ export class Host<T = unknown> {
     };
     const host = this;
     this.#connectionHost = {
-      address: this.#path,
+      get address() {
+        return host.#path;
+      },
       maxMessageBytes: this.#maxMessageBytes,
       secret: this.#secret,
       authTimeoutMs: this.#authTimeoutMs,
@@ -174,7 +188,7 @@ export class Host<T = unknown> {
     };
   }
 
-  /** The absolute socket path (or the pipe name; for a port, its name: `port:parent thread`, `port:child 4242`…). */
+  /** The address: the absolute socket path (or the pipe name), or tcp://HOST:PORT / tls://HOST:PORT with the real port; for a port, its name (`port:parent thread`, `port:child 4242`…). */
   get path(): string {
     return this.#path;
   }
@@ -209,7 +223,13 @@ export class Host<T = unknown> {
   }
 
   async #listen(localBypass: boolean): Promise<void> {
-    this.#listener = await listenUnix(this.#path, this.#maxMessageBytes, (link) => this.#accept(link));
+    const a = this.#address!;
+    const accept = (link: Link) => this.#accept(link);
+    if (a.kind === 'tcp' || a.kind === 'tls') {
+      const listener = a.kind === 'tcp' ? await listenTcp(a.host, a.port, this.#maxMessageBytes, accept) : await listenTls(a.host, a.port, this.#tls!, this.#maxMessageBytes, accept, (link, why) => this.#refuse(link, why));
+      this.#path = listener.address;
+      this.#listener = listener;
+    } else this.#listener = await listenUnix(this.#path, this.#maxMessageBytes, accept);
     if (localBypass) this.#unlistenLocal = listenLocal(this.#path, (link) => this.#accept(link));
   }
 
@@ -266,14 +286,18 @@ export class Host<T = unknown> {
     if (this.#admission.full) {
       // No slot: say so and close (with a secret too: there would be no slot after authenticating).
       // A refused connection is never read, so it is closed as soon as the refusal is written.
-      const refusal = new LimitError('maxConnections', `the host at ${this.#path} already has ${this.#admission.limits.maxConnections} connections`);
-      link.send(errorReplyLine(null, errorToWire(refusal, { pid: process.pid, path: this.#path })));
-      link.close();
+      this.#refuse(link, new LimitError('maxConnections', `the host at ${this.#path} already has ${this.#admission.limits.maxConnections} connections`));
       return;
     }
     const connection = new HostConnection(link, this.#connectionHost);
     this.#connections.add(connection);
     connection.start();
+  }
+
+  /** Tell a connection why it is refused (in place of the hello) and close it; it is never read. */
+  #refuse(link: Link, refusal: Error): void {
+    link.send(errorReplyLine(null, errorToWire(refusal, { pid: process.pid, path: this.#path })));
+    link.close();
   }
 
   /**
@@ -357,17 +381,20 @@ function positive(options: ServeOptions, name: keyof ServeOptions, fallback: num
 }
 
 /**
- * Host `target` on `socketPath` and start listening. Resolves once clients can connect.
- * A stale socket file is replaced; a path where a live host answers is refused.
+ * Host `target` at `address` (a socket path, unix:PATH, tls://HOST:PORT, tcp://127.0.0.1:PORT;
+ * docs/transports.md) and start listening. Resolves once clients can connect. A stale socket file
+ * is replaced; a path where a live host answers is refused.
  * Or host it on a message port, for the one client at its other end: `serve(obj, { port })`.
  */
 export async function serve<T>(target: T, options: PortServeOptions): Promise<Host<T>>;
-// The path form last: Parameters<typeof serve> (used by callers' helpers) sees this one.
-export async function serve<T>(target: T, socketPath: string, options?: ServeOptions): Promise<Host<T>>;
-export async function serve<T>(target: T, socketPath: string | PortServeOptions, options: ServeOptions = {}): Promise<Host<T>> {
-  if (typeof socketPath !== 'string') return servePort(target, socketPath);
-  checkSocketPath(socketPath); // before it is resolved: "127.0.0.1:7777" must not become a file in the working directory
-  const host = new Host(target, socketPath, options);
+// The address form last: Parameters<typeof serve> (used by callers' helpers) sees this one.
+export async function serve<T>(target: T, address: string, options?: ServeOptions): Promise<Host<T>>;
+export async function serve<T>(target: T, address: string | PortServeOptions, options: ServeOptions = {}): Promise<Host<T>> {
+  if (typeof address !== 'string') return servePort(target, address);
+  // Parsed first: "127.0.0.1:7777" must not become a file in the working directory.
+  const parsed = parseAddress(address);
+  checkAddressOptions(parsed, 'serve', options, address);
+  const host = new Host(target, parsed, options);
   await listenHost(host, options.localBypass ?? true);
   return host;
 }
@@ -375,7 +402,7 @@ export async function serve<T>(target: T, socketPath: string | PortServeOptions,
 function servePort<T>(target: T, options: PortServeOptions): Promise<Host<T>> {
   const { port, ...rest } = options ?? ({} as PortServeOptions);
   if (port === null || typeof port !== 'object') throw new TypeError('serve(obj, { port }) needs a port: a MessagePort, parentPort, Worker, ChildProcess or process with an IPC channel');
-  const host = new Host(target, portAddress(port), { ...rest, localBypass: false, maxConnections: 1 }, true);
+  const host = new Host(target, portAddress(port), { ...rest, localBypass: false, maxConnections: 1 });
   listenPortHost(host, port);
   return Promise.resolve(host);
 }

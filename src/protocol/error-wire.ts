@@ -26,6 +26,7 @@ import {
   RemoteObjError,
   ShutdownError,
   TimeoutError,
+  TlsRefusedError,
 } from '../errors';
 import { thrownByLibrary, withoutLibraryFrames } from './library-frames';
 
@@ -62,6 +63,7 @@ const LIBRARY = new Map<string, { name: string; make: (message: string, w: Wire)
   ['TIMEOUT', { name: 'TimeoutError', make: (m) => new TimeoutError(m) }],
   ['PROCESS_EXITED', { name: 'ProcessExitedError', make: (m) => new ProcessExitedError(m) }],
   ['AUTH_FAILED', { name: 'AuthError', make: (m) => new AuthError(m) }],
+  ['TLS_REFUSED', { name: 'TlsRefusedError', make: (m, w) => new TlsRefusedError(typeof w.reason === 'string' ? w.reason : 'TLS', m) }],
   ['LIMIT', { name: 'LimitError', make: (m, w) => new LimitError(typeof w.limit === 'string' ? w.limit : 'unknown', m) }],
   ['MISSING_MEMBER', { name: 'MissingMemberError', make: (m, w) => new MissingMemberError(m, typeof w.member === 'string' ? w.member : '', stringList(w.suggestions)) }],
   ...(['BAD_JSON', 'BAD_MESSAGE', 'UNKNOWN_OP', 'BAD_VALUE', 'TOO_LARGE', 'VERSION_MISMATCH'] as const).map(
@@ -142,6 +144,7 @@ function markLibraryErrors(source: Error, out: Wire, depth: number): void {
     out.code = source.code;
     if (source instanceof AccessError) out.rule = source.rule;
     if (source instanceof LimitError) out.limit = source.limit;
+    if (source instanceof TlsRefusedError) out.reason = source.reason;
   }
   if (typeof out.stack === 'string') {
     const header = typeof out.message === 'string' && out.message ? `${String(out.name)}: ${out.message}` : String(out.name);

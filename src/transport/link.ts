@@ -33,6 +33,11 @@ export interface Link {
   readonly address: string;
   /** In the same process (the local bypass): nothing travels, so nothing needs authenticating. */
   readonly inProcess: boolean;
+  /**
+   * Why the transport closed, when it knows better than "the far side hung up": a TLS refusal, ssh
+   * failing. A typed error, set before `closed`; undefined for an ordinary hang-up.
+   */
+  readonly failure?: Error;
   /** Start delivering events; call once. */
   start(events: LinkEvents): void;
   /** Send one line (no "\n"). Lines sent in one tick leave in one write, in order. */

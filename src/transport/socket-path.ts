@@ -26,8 +26,8 @@ export function checkSocketPath(p: string): void {
   const network = networkAddressKind(p);
   if (network !== undefined) {
     throw new TypeError(
-      `${JSON.stringify(p)} looks like ${network}, not a socket path: TCP, TLS and ssh addresses are not supported yet; ` +
-        `give the path of a Unix socket${IS_WINDOWS ? ' or a \\\\.\\pipe\\ name' : ''}${network === 'a URL' ? '' : ` (for a file of that name, write ./${p})`}`,
+      `${JSON.stringify(p)} looks like ${network}, not a socket path: write it as a tls://, tcp:// or ssh:// address ` +
+        `(serve, connect and the CLI take those; docs/transports.md)${network === 'a URL' ? '' : ` or, for a file of that name, ./${p}`}`,
     );
   }
   if (IS_WINDOWS) return;

@@ -4,6 +4,7 @@
  * on the way out, exact pause and resume, and byte accounting of what is not written yet.
  */
 import type { Duplex } from 'node:stream';
+import { RemoteObjError } from '../errors';
 import type { Link, LinkEvents } from './link';
 import { type BatchSealer, DEFAULT_MAX_MESSAGE_BYTES, LineSplitter, LineWriter } from './lines';
 
@@ -25,15 +26,23 @@ export class StreamLink implements Link {
   #writesHead = 0;
   #paused = false;
   #closing = false;
+  #failure?: Error;
   /** Whether someone wants `written` events: otherwise writes go without a callback (they cost one each). */
   #tracking = false;
 
-  constructor(stream: LinkStream, address: string, maxLineBytes = DEFAULT_MAX_MESSAGE_BYTES) {
+  /**
+   * `failure` turns an error of the stream into the typed reason the link closed (link.ts), or
+   * undefined for an ordinary hang-up; by default only the library's own errors count (a
+   * transport's stream may end itself with one).
+   */
+  constructor(stream: LinkStream, address: string, maxLineBytes = DEFAULT_MAX_MESSAGE_BYTES, failure: (e: Error) => Error | undefined = ownError) {
     this.#stream = stream;
     this.address = address;
     stream.setNoDelay?.(true);
     // ECONNRESET and friends: 'close' follows (and until start(), nobody else listens).
-    stream.on('error', () => undefined);
+    stream.on('error', (e: Error) => {
+      this.#failure ??= failure(e);
+    });
     this.#splitter = new LineSplitter(
       {
         line: (text, bytes) => this.#events!.line(text, bytes),
@@ -47,6 +56,10 @@ export class StreamLink implements Link {
       this.#writes.push(chars);
       return stream.write(data, this.#written);
     });
+  }
+
+  get failure(): Error | undefined {
+    return this.#failure;
   }
 
   get maxLineBytes(): number {
@@ -134,4 +147,8 @@ export class StreamLink implements Link {
     }
     this.#events?.written?.(n);
   };
+}
+
+function ownError(e: Error): Error | undefined {
+  return e instanceof RemoteObjError ? e : undefined;
 }

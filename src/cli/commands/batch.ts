@@ -5,7 +5,7 @@
 import { Writable } from 'node:stream';
 import { Connection } from '../../client/connection';
 import { runBatch } from '../batch-run';
-import { checkPath, DEFAULT_CONNECT_MS } from '../client';
+import { checkPath, cliTransport, DEFAULT_CONNECT_MS } from '../client';
 import type { Command } from '../context';
 import { UsageError } from '../exit-codes';
 import type { Out } from '../io';
@@ -22,6 +22,7 @@ export const batch: Command = {
       connectTimeout: limited ? ctx.timeoutMs : DEFAULT_CONNECT_MS,
       captureStack: false,
       localBypass: false,
+      ...cliTransport(socketPath, 'batch'),
     });
     try {
       if (ctx.verbose) ctx.io.stderr.write(`remoteobj: connected to pid ${conn.hostPid} at ${conn.path}; reading requests from stdin\n`);

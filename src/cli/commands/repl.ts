@@ -9,7 +9,7 @@ import nodeRepl from 'node:repl';
 import { connect } from '../../client/connect';
 import type { Connection } from '../../client/connection';
 import type { Description } from '../../evaluate';
-import { checkPath, DEFAULT_CONNECT_MS } from '../client';
+import { checkPath, cliTransport, DEFAULT_CONNECT_MS } from '../client';
 import type { Command } from '../context';
 import { EXIT } from '../exit-codes';
 import { parseChain } from '../grammar';
@@ -56,6 +56,7 @@ export const repl: Command = {
     checkPath(socketPath, 'repl');
     const limited = ctx.timeoutMs !== undefined && Number.isFinite(ctx.timeoutMs);
     const remote = await connect(socketPath, {
+      ...cliTransport(socketPath, 'repl'),
       localBypass: false,
       connectTimeout: limited ? ctx.timeoutMs : DEFAULT_CONNECT_MS,
       timeout: limited ? ctx.timeoutMs : undefined,

@@ -8,7 +8,8 @@ import path from 'node:path';
 import { type Host, serve as serveObject } from '../../host/host';
 import { socketPath as defaultSocketPath } from '../../transport/socket-path';
 import { flag, secondsOption, stringOption } from '../args';
-import { checkPath } from '../client';
+import { parseAddress } from '../../transport/address';
+import { checkPath, cliTransport } from '../client';
 import type { Command } from '../context';
 import { EXIT, UsageError } from '../exit-codes';
 import { loadModule, materialize, pickExport } from '../load-module';
@@ -22,7 +23,8 @@ const MAX_TIMER_MS = 2 ** 31 - 1;
 function pathFor(moduleFile: string, given: string | undefined): string {
   if (given !== undefined) {
     checkPath(given, 'serve');
-    return path.resolve(given);
+    const address = parseAddress(given);
+    return address.kind === 'unix' ? address.path : given;
   }
   const name = path.basename(moduleFile).replace(/\.[^.]*$/, '').replace(/[^\w.-]/g, '_').slice(0, 64) || 'remoteobj';
   const p = defaultSocketPath(name);
@@ -103,6 +105,7 @@ export const serve: Command = {
         expose,
         fulfillFinal: !flag(ctx.args, 'no-fulfill-final'),
         closeGraceMs: grace === undefined ? undefined : Math.min(grace, MAX_TIMER_MS),
+        ...cliTransport(socketPath, 'serve'),
       });
       ServeControlObject.attach(control, host);
       if (closing) {

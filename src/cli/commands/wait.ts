@@ -1,6 +1,6 @@
 /** wait: exit 0 once a host answers on the path; 4 at the timeout; 3 for errors waiting cannot fix. */
 import { waitUntilListening } from '../../client/connect';
-import { checkPath } from '../client';
+import { checkPath, cliTransport } from '../client';
 import type { Command } from '../context';
 import { EXIT } from '../exit-codes';
 
@@ -14,7 +14,7 @@ export const wait: Command = {
     checkPath(socketPath, 'wait');
     const limit = ctx.timeoutMs ?? DEFAULT_WAIT_MS;
     const started = Date.now();
-    await waitUntilListening(socketPath, { timeout: Number.isFinite(limit) ? limit : undefined });
+    await waitUntilListening(socketPath, { timeout: Number.isFinite(limit) ? limit : undefined, ...cliTransport(socketPath, 'wait') });
     if (ctx.verbose) ctx.io.stderr.write(`remoteobj: a host answers on ${socketPath} (waited ${Date.now() - started} ms)\n`);
     return EXIT.OK;
   },
