@@ -15,6 +15,11 @@ describe.each(TRANSPORTS.map((t) => [t.name, t] as const))('over %s', (_name, tr
   const skip = transport.unavailable?.();
   const it = skip ? test.skip : test;
   if (skip) test(`(skipped: ${skip})`, () => undefined);
+  // A message port: one connection per host, and no serving in this process over a child's IPC channel.
+  const serves = skip || transport.noServeHere ? test.skip : test;
+  const manyClients = skip || transport.oneConnection || transport.noServeHere ? test.skip : test;
+  if (!skip && transport.oneConnection) test(`(one lock and reconnect skipped: ${transport.oneConnection})`, () => undefined);
+  if (!skip && transport.noServeHere) test(`(limits skipped: ${transport.noServeHere})`, () => undefined);
 
   const cleanup = new Cleanup();
   beforeAll(async () => {
@@ -43,7 +48,7 @@ describe.each(TRANSPORTS.map((t) => [t.name, t] as const))('over %s', (_name, tr
     expect(await exited(child)).toEqual({ code: 0, signal: null });
   });
 
-  it('one lock: a second client waits while the first holds it, and runs after', async () => {
+  manyClients('one lock: a second client waits while the first holds it, and runs after', async () => {
     const gate = cleanup.gate(new Gate());
     const log: string[] = [];
     const host = cleanup.host(
@@ -84,7 +89,7 @@ describe.each(TRANSPORTS.map((t) => [t.name, t] as const))('over %s', (_name, tr
     await expect(Promise.resolve(remote.value)).rejects.toBeInstanceOf(NotListeningError);
   });
 
-  it('reconnect: after the host restarts at the same address, the next request connects again', async () => {
+  manyClients('reconnect: after the host restarts at the same address, the next request connects again', async () => {
     const first = await transport.serve({ generation: 1 });
     const address = first.path;
     const remote = cleanup.remote(await transport.connect<{ generation: number }>(address, { reconnect: true }));
@@ -96,7 +101,7 @@ describe.each(TRANSPORTS.map((t) => [t.name, t] as const))('over %s', (_name, tr
     expect(await remote.generation).toBe(2);
   });
 
-  it('limits: maxConnections refuses one more with LimitError; a 2 MB value crosses intact; errors keep their class', async () => {
+  serves('limits: maxConnections refuses one more with LimitError; a 2 MB value crosses intact; errors keep their class', async () => {
     const host = cleanup.host(
       await transport.serve(
         {

@@ -93,6 +93,10 @@ const END_IN: Incoming = { end: true };
 const inUse = new WeakSet<object>();
 const SENT: Outgoing = { text: '', chars: 0 };
 
+/** Numbers for ports without a better name, so two connections' errors tell them apart. */
+const portNumbers = new WeakMap<object, number>();
+let lastPortNumber = 0;
+
 /** A name for the far side of `port`, for messages and error origins. */
 export function portAddress(port: MessagePortLike): string {
   const p = port as LoosePort;
@@ -100,7 +104,9 @@ export function portAddress(port: MessagePortLike): string {
   if (threadParentPort !== null && port === (threadParentPort as unknown)) return 'port:parent thread';
   if (typeof p.terminate === 'function' && typeof p.threadId === 'number') return `port:worker ${p.threadId}`;
   if (typeof p.kill === 'function' && typeof p.pid === 'number') return `port:child ${p.pid}`;
-  return 'port:message port';
+  let n = portNumbers.get(port);
+  if (n === undefined) portNumbers.set(port, (n = ++lastPortNumber));
+  return `port:message port ${n}`;
 }
 
 export class MessagePortLink implements Link {
@@ -149,7 +155,8 @@ export class MessagePortLink implements Link {
   constructor(port: MessagePortLike, address = portAddress(port), maxLineBytes = DEFAULT_MAX_MESSAGE_BYTES) {
     const p = port as LoosePort;
     if (inUse.has(p)) {
-      throw new LimitError('port', `${address} already carries a connection: a port carries one (make a MessageChannel for each connection)`);
+      // A port host's maxConnections is 1: the same limit, refused before anything is sent.
+      throw new LimitError('maxConnections', `${address} already carries a connection: a port carries one (make a MessageChannel for each connection)`);
     }
     this.#port = p;
     this.address = address;
