@@ -14,7 +14,7 @@ export type { ConnectOptions, PortConnectOptions };
 /**
  * Connect to the host at `address` (a socket path, unix:PATH, tls://, tcp://, ssh://;
  * docs/transports.md). Rejects with NotListeningError when no host serves it.
- * Or to the host at the other end of a message port: `connect({ port })` (docs/transports-ports.md).
+ * Or to the host at the other end of a message port: `connect({ port })` (docs/transports.md).
  */
 export async function connect<T = any>(options: PortConnectOptions): Promise<Remote<T>>;
 // The address form last: Parameters<typeof connect> (used by callers' helpers) sees this one.

@@ -16,16 +16,20 @@ import { jsonOf, stringOf } from '../safe-functions';
 import type { Link } from '../transport/link';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../transport/lines';
 import { listenLocal } from '../transport/local-link';
-import { MessagePortLink, type MessagePortLike, portAddress } from '../transport/message-port-link';
 import { type Address, checkAddressOptions, formatAddress, parseAddress } from '../transport/address';
 import { listenTcp } from '../transport/tcp';
 import { listenTls, type TlsOptions } from '../transport/tls';
+import { MessagePortLink, type MessagePortLike, portAddress } from '../transport/message-port-link';
 import { type Listener, listenUnix } from '../transport/unix';
+import { BesideRuns, type BesideRule, besideRule, type ConcurrentOption } from './concurrent';
 import { Admission, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_UNAUTHENTICATED } from './admission';
 import { type ConnectionHost, HostConnection } from './connection';
 import { DEFAULT_FLOW_LIMITS, FlowBudget } from './flow';
 import { FifoLock } from './lock';
 import { type JobGate, QueuedRequest, type Replier, type Runner } from './serving';
+
+/** A message port's host has no address to parse: its name (`port:…`) says which port. */
+type PortName = { kind: 'port'; name: string };
 
 export type PasstoFunction = (value: any, ...args: any[]) => unknown;
 
@@ -82,6 +86,13 @@ export interface ServeOptions extends AccessOptions {
   /** Most ms a request may wait for the lock; after that it is answered with TimeoutError instead of running (default: no limit). */
   lockTimeout?: number;
   /**
+   * Methods whose calls run without taking the lock (long polls, I/O waits): a list of the hosted
+   * object's method names, or a predicate `(name, args, path) => boolean`. Only a chain of reads
+   * ending in one call counts as a call of a method (see "Methods beside the lock" in docs/api.md);
+   * everything else stays serialized. Default: none.
+   */
+  concurrent?: ConcurrentOption;
+  /**
    * For a tls:// address: the host's key and certificate, and the CA its clients' certificates
    * must be signed by (mutual authentication; docs/transports.md).
    */
@@ -110,8 +121,7 @@ let listenPortHost: <T>(host: Host<T>, port: MessagePortLike) => void;
 
 export class Host<T = unknown> {
   readonly #target: T;
-  /** Undefined for a port: it has no listener to start (#listenPort). */
-  readonly #address?: Address;
+  readonly #address: Address | PortName;
   readonly #tls?: TlsOptions;
   /** The address as text; for a port asked as 0, the real port once listening. */
   #path: string;
@@ -125,6 +135,8 @@ export class Host<T = unknown> {
   readonly #admission: Admission;
   readonly #budget: FlowBudget;
   readonly #connections = new Set<HostConnection>();
+  readonly #besideRule: BesideRule;
+  readonly #beside = new BesideRuns();
   #closing = false;
   #closePromise?: Promise<void>;
   #listener?: Listener;
@@ -137,13 +149,13 @@ export class Host<T = unknown> {
     listenPortHost = (host, port) => host.#listenPort(port);
   }
 
-  /** @internal use serve(); a string address is a port's name (port:…): serve(obj, { port }) */
-  constructor(target: T, address: Address | string, options: ServeOptions = {}) {
+  /** @internal use serve() */
+  constructor(target: T, address: Address | PortName, options: ServeOptions = {}) {
     markLibraryOwned(this);
     this.#target = target;
-    this.#address = typeof address === 'string' ? undefined : address;
+    this.#address = address;
     this.#tls = options.tls;
-    this.#path = typeof address === 'string' ? address : formatAddress(address);
+    this.#path = address.kind === 'port' ? address.name : formatAddress(address);
     this.#maxMessageBytes = positive(options, 'maxMessageBytes', DEFAULT_MAX_MESSAGE_BYTES);
     this.#lock = new FifoLock(options.mode ?? 'auto');
     this.#fulfillFinal = options.fulfillFinal ?? true;
@@ -162,6 +174,7 @@ export class Host<T = unknown> {
       maxQueuedBytesTotal: positive(options, 'maxQueuedBytesTotal', DEFAULT_FLOW_LIMITS.maxQueuedBytesTotal),
       maxUnsentBytesTotal: positive(options, 'maxUnsentBytesTotal', DEFAULT_FLOW_LIMITS.maxUnsentBytesTotal),
     });
+    this.#besideRule = besideRule(options.concurrent);
     const functions = options.replaceFunctions ? { ...options.functions } : { ...DEFAULT_FUNCTIONS, ...options.functions };
     this.#runner = {
       target,
@@ -188,7 +201,7 @@ export class Host<T = unknown> {
     };
   }
 
-  /** The address: the absolute socket path (or the pipe name), or tcp://HOST:PORT / tls://HOST:PORT with the real port; for a port, its name (`port:parent thread`, `port:child 4242`…). */
+  /** The address: the absolute socket path (or the pipe name), tcp://HOST:PORT / tls://HOST:PORT with the real port, or for a port its name (`port:parent thread`, `port:child 4242`…). */
   get path(): string {
     return this.#path;
   }
@@ -223,7 +236,7 @@ export class Host<T = unknown> {
   }
 
   async #listen(localBypass: boolean): Promise<void> {
-    const a = this.#address!;
+    const a = this.#address;
     const accept = (link: Link) => this.#accept(link);
     if (a.kind === 'tcp' || a.kind === 'tls') {
       const listener = a.kind === 'tcp' ? await listenTcp(a.host, a.port, this.#maxMessageBytes, accept) : await listenTls(a.host, a.port, this.#tls!, this.#maxMessageBytes, accept, (link, why) => this.#refuse(link, why));
@@ -271,9 +284,11 @@ export class Host<T = unknown> {
   }
 
   #enqueue(ops: Op[], strict: boolean, reply: Replier, gate: JobGate): void {
-    const job = new QueuedRequest(this.#runner, ops, strict, reply, gate);
+    const beside = this.#besideRule?.(ops) === true;
+    const job = new QueuedRequest(this.#runner, ops, strict, reply, gate, beside ? this.#beside : undefined);
     // Behind this connection's parked requests, if it has any: its requests run in the order it sent them.
-    if (gate.hasParked) gate.park(job);
+    if (gate.hasParked || (beside && !gate.mayRun())) gate.park(job);
+    else if (beside) job.run();
     else this.#lock.push(job);
   }
 
@@ -326,10 +341,10 @@ export class Host<T = unknown> {
     let settled: Promise<unknown>;
     if (this.#fulfillFinal) {
       this.#lock.setAuto();
-      settled = this.#allRun();
+      settled = Promise.all([this.#allRun(), this.#beside.idle()]);
     } else {
       this.#cancelWaiting('fulfillFinal: false');
-      settled = this.#lock.idle(); // the request running now may finish
+      settled = Promise.all([this.#lock.idle(), this.#beside.idle()]); // the requests running now may finish
     }
     // A request that never settles (an async method stuck forever), or a connection that never
     // reads its replies, must not hold close() hostage.
@@ -402,7 +417,7 @@ export async function serve<T>(target: T, address: string | PortServeOptions, op
 function servePort<T>(target: T, options: PortServeOptions): Promise<Host<T>> {
   const { port, ...rest } = options ?? ({} as PortServeOptions);
   if (port === null || typeof port !== 'object') throw new TypeError('serve(obj, { port }) needs a port: a MessagePort, parentPort, Worker, ChildProcess or process with an IPC channel');
-  const host = new Host(target, portAddress(port), { ...rest, localBypass: false, maxConnections: 1 });
+  const host = new Host(target, { kind: 'port', name: portAddress(port) }, { ...rest, localBypass: false, maxConnections: 1 });
   listenPortHost(host, port);
   return Promise.resolve(host);
 }
