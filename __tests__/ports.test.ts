@@ -324,6 +324,39 @@ describe('in one thread, over a MessageChannel', () => {
     };
   }
 
+  test("a client that stops acknowledging its replies: the host posts one window, holds the rest, and goes on when acknowledged", async () => {
+    const { port1, port2 } = channel();
+    const host = await serve({ big: (n: number) => 'r'.repeat(n) }, { port: port1, closeGraceMs: 200, maxUnsentBytesPerConnection: 20_000 });
+    cleanups.push(() => host.close());
+    const got: unknown[] = [];
+    port2.on('message', (m) => got.push(m));
+    port2.postMessage({ remoteobjLink: 'open', window: 10_000 }); // this client accepts 10,000 characters unacknowledged
+    const data = () => got.filter((m): m is string => typeof m === 'string');
+    const chars = () => data().reduce((n, m) => n + m.length, 0);
+    await until(() => data().length === 1); // the hello
+    let acked = 0;
+    const ack = () => {
+      port2.postMessage({ remoteobjLink: 'ack', chars: chars() - acked });
+      acked = chars();
+    };
+    ack();
+    const requests = Array.from({ length: 40 }, (_, i) => `{"id":${i + 1},"ops":[{"op":"get","key":"big"},{"op":"call","args":[3000]}]}`);
+    port2.postMessage(`${requests.join('\n')}\n`);
+    // The host's link is out of credit (it says "wait"); its unsent replies pass 20,000 bytes, so it
+    // stops reading and running this connection's requests.
+    await until(() => got.some((m) => (m as { remoteobjLink?: string }).remoteobjLink === 'wait'));
+    await sleep(50);
+    expect(chars() - acked).toBeLessThanOrEqual(10_000); // one window crossed the port, no more
+    const replies = () => data().slice(1).join('').split('\n').filter(Boolean);
+    expect(replies().length).toBeLessThan(40);
+    await until(() => {
+      if (chars() > acked) ack();
+      return replies().length === 40;
+    });
+    expect(replies().map((l) => JSON.parse(l).id)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    expect(host.queued).toBe(0);
+  });
+
   test('bad input, typed: non-string messages, malformed JSON, unknown controls; the connection goes on', async () => {
     const { port1, port2 } = channel();
     const host = await serve({ n: 7 }, { port: port1, closeGraceMs: 200 });
