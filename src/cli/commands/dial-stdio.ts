@@ -57,10 +57,7 @@ function bridge(socket: net.Socket): Promise<number> {
     // The host will send nothing more (it is closing, or it died): pass that on, and finish our
     // side too once stdout has taken what came before. Without it, over a pipe that cannot be
     // half-closed (sshd's), the far client would wait for replies forever.
-    socket.on('end', () => {
-      halfCloseStdout();
-      stdout.write('', () => socket.end());
-    });
+    socket.on('end', () => halfCloseStdout(() => socket.end()));
     socket.once('close', () => {
       stdin.unpipe(socket);
       stdin.pause();
@@ -70,16 +67,17 @@ function bridge(socket: net.Socket): Promise<number> {
 }
 
 /**
- * Tell the far side that the host will send nothing more. Over a socket (ssh's channel and
+ * Tell the far side that the host will send nothing more, then call `then`. Over a socket (ssh's channel and
  * Node's child stdio are socketpairs) that is shutdown(SHUT_WR); a pipe cannot be half-closed
  * without closing it, which the exit that follows the socket's close does.
  */
-function halfCloseStdout(): void {
+function halfCloseStdout(then: () => void): void {
   let isSocket = false;
   try {
     isSocket = fs.fstatSync(1).isSocket();
   } catch {
     /* no stdout */
   }
-  if (isSocket) process.stdout.end();
+  if (isSocket) process.stdout.end(then);
+  else process.stdout.write('', then);
 }
