@@ -16,6 +16,8 @@ import { compiledLib } from './fixtures/compiled-lib';
 import { sleep, until } from './helpers';
 
 const FIXTURE = path.join(__dirname, 'fixtures', 'port-counter.js');
+/** A worker or a child loading the library on a busy machine can take seconds to say hello. */
+const CONNECT_MS = 30_000;
 
 interface Counter {
   count: number;
@@ -85,7 +87,7 @@ async function counterScenario(remote: Remote<Counter>): Promise<void> {
 describe('the seed counter over a port', () => {
   test("a worker serves on its parentPort; the client connects on the Worker; stop ends the thread by itself", async () => {
     const { worker, exit } = startWorker();
-    const remote = await connect<Counter>({ port: worker });
+    const remote = await connect<Counter>({ port: worker, connectTimeout: CONNECT_MS });
     expect(await remote.where()).toMatch(/^thread \d+$/);
     expect(remote.$connection.path).toBe(`port:worker ${worker.threadId}`);
     await counterScenario(remote);
@@ -94,7 +96,7 @@ describe('the seed counter over a port', () => {
 
   test('a MessageChannel port handed to a worker: served on one end, connected on the other', async () => {
     const { port, exit } = startWorker({ channel: true });
-    const remote = await connect<Counter>({ port });
+    const remote = await connect<Counter>({ port, connectTimeout: CONNECT_MS });
     expect(await remote.where()).toMatch(/^thread \d+$/);
     await counterScenario(remote);
     expect(await exit).toBe(0);
@@ -102,7 +104,7 @@ describe('the seed counter over a port', () => {
 
   test("a child process serves on its IPC channel (child_process.fork); stop ends the process by itself", async () => {
     const { child, exit, output } = startChild();
-    const remote = await connect<Counter>({ port: child, connectTimeout: 15000 });
+    const remote = await connect<Counter>({ port: child, connectTimeout: CONNECT_MS });
     expect(await remote.where()).toBe(`process ${child.pid}`);
     await counterScenario(remote);
     const { code, signal } = await exit;
@@ -111,19 +113,19 @@ describe('the seed counter over a port', () => {
 
   test("Electron's event shape ({ data, ports }, start()) on the serving side, over a worker and over a child", async () => {
     const w = startWorker({ electron: true });
-    const viaWorker = await connect<Counter>({ port: w.port });
+    const viaWorker = await connect<Counter>({ port: w.port, connectTimeout: CONNECT_MS });
     await counterScenario(viaWorker);
     expect(await w.exit).toBe(0);
 
     const c = startChild({ electron: true });
-    const viaChild = await connect<Counter>({ port: c.child, connectTimeout: 15000 });
+    const viaChild = await connect<Counter>({ port: c.child, connectTimeout: CONNECT_MS });
     await counterScenario(viaChild);
     expect((await c.exit).code).toBe(0);
   });
 
   test('values beyond JSON and a 5 MB string cross a port; 2,000 calls in one tick keep their order', async () => {
     const { port } = startWorker({ channel: true });
-    const remote = await connect<Counter>({ port });
+    const remote = await connect<Counter>({ port, connectTimeout: CONNECT_MS });
     const value = { d: new Date(0), m: new Map([[1, 'a']]), b: 10n ** 20n, u: new Uint8Array([1, 2, 3]), big: 'é'.repeat(2_500_000) };
     expect(await remote.echo(value)).toEqual(value);
     const calls = Array.from({ length: 2000 }, (_, i) => remote.echo(i));
@@ -184,17 +186,17 @@ describe('the far side killed mid-call', () => {
 
   test('worker.terminate() → ConnectionClosedError (connected on the Worker)', async () => {
     const { worker, port } = startWorker();
-    await midCall(await connect<Counter>({ port }), () => void worker.terminate());
+    await midCall(await connect<Counter>({ port, connectTimeout: CONNECT_MS }), () => void worker.terminate());
   });
 
   test("worker.terminate() → ConnectionClosedError (connected on a MessageChannel port: its 'close')", async () => {
     const { worker, port } = startWorker({ channel: true });
-    await midCall(await connect<Counter>({ port }), () => void worker.terminate());
+    await midCall(await connect<Counter>({ port, connectTimeout: CONNECT_MS }), () => void worker.terminate());
   });
 
   test("child.kill('SIGKILL') → ConnectionClosedError", async () => {
     const { child, exit } = startChild();
-    await midCall(await connect<Counter>({ port: child, connectTimeout: 15000 }), () => child.kill('SIGKILL'));
+    await midCall(await connect<Counter>({ port: child, connectTimeout: CONNECT_MS }), () => child.kill('SIGKILL'));
     expect((await exit).signal).toBe('SIGKILL');
   });
 
