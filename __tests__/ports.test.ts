@@ -9,13 +9,15 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import path from 'node:path';
 import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
-import { AuthError, ConnectionClosedError, connect, NotListeningError, ProtocolError, type Remote, serve } from 'remoteobj';
+import { AuthError, ConnectionClosedError, connect, LimitError, NotListeningError, ProtocolError, type Remote, serve } from 'remoteobj';
 import { MessagePortLink } from '../src/transport/message-port-link';
 import type { LinkEvents } from '../src/transport/link';
 import { compiledLib } from './fixtures/compiled-lib';
 import { sleep, until } from './helpers';
 
 const FIXTURE = path.join(__dirname, 'fixtures', 'port-counter.js');
+/** A worker or a child loading the library on a busy machine can take seconds to say hello. */
+const CONNECT_MS = 30_000;
 
 interface Counter {
   count: number;
@@ -85,7 +87,7 @@ async function counterScenario(remote: Remote<Counter>): Promise<void> {
 describe('the seed counter over a port', () => {
   test("a worker serves on its parentPort; the client connects on the Worker; stop ends the thread by itself", async () => {
     const { worker, exit } = startWorker();
-    const remote = await connect<Counter>({ port: worker });
+    const remote = await connect<Counter>({ port: worker, connectTimeout: CONNECT_MS });
     expect(await remote.where()).toMatch(/^thread \d+$/);
     expect(remote.$connection.path).toBe(`port:worker ${worker.threadId}`);
     await counterScenario(remote);
@@ -94,7 +96,7 @@ describe('the seed counter over a port', () => {
 
   test('a MessageChannel port handed to a worker: served on one end, connected on the other', async () => {
     const { port, exit } = startWorker({ channel: true });
-    const remote = await connect<Counter>({ port });
+    const remote = await connect<Counter>({ port, connectTimeout: CONNECT_MS });
     expect(await remote.where()).toMatch(/^thread \d+$/);
     await counterScenario(remote);
     expect(await exit).toBe(0);
@@ -102,7 +104,7 @@ describe('the seed counter over a port', () => {
 
   test("a child process serves on its IPC channel (child_process.fork); stop ends the process by itself", async () => {
     const { child, exit, output } = startChild();
-    const remote = await connect<Counter>({ port: child, connectTimeout: 15000 });
+    const remote = await connect<Counter>({ port: child, connectTimeout: CONNECT_MS });
     expect(await remote.where()).toBe(`process ${child.pid}`);
     await counterScenario(remote);
     const { code, signal } = await exit;
@@ -111,19 +113,19 @@ describe('the seed counter over a port', () => {
 
   test("Electron's event shape ({ data, ports }, start()) on the serving side, over a worker and over a child", async () => {
     const w = startWorker({ electron: true });
-    const viaWorker = await connect<Counter>({ port: w.port });
+    const viaWorker = await connect<Counter>({ port: w.port, connectTimeout: CONNECT_MS });
     await counterScenario(viaWorker);
     expect(await w.exit).toBe(0);
 
     const c = startChild({ electron: true });
-    const viaChild = await connect<Counter>({ port: c.child, connectTimeout: 15000 });
+    const viaChild = await connect<Counter>({ port: c.child, connectTimeout: CONNECT_MS });
     await counterScenario(viaChild);
     expect((await c.exit).code).toBe(0);
   });
 
   test('values beyond JSON and a 5 MB string cross a port; 2,000 calls in one tick keep their order', async () => {
     const { port } = startWorker({ channel: true });
-    const remote = await connect<Counter>({ port });
+    const remote = await connect<Counter>({ port, connectTimeout: CONNECT_MS });
     const value = { d: new Date(0), m: new Map([[1, 'a']]), b: 10n ** 20n, u: new Uint8Array([1, 2, 3]), big: 'é'.repeat(2_500_000) };
     expect(await remote.echo(value)).toEqual(value);
     const calls = Array.from({ length: 2000 }, (_, i) => remote.echo(i));
@@ -184,17 +186,17 @@ describe('the far side killed mid-call', () => {
 
   test('worker.terminate() → ConnectionClosedError (connected on the Worker)', async () => {
     const { worker, port } = startWorker();
-    await midCall(await connect<Counter>({ port }), () => void worker.terminate());
+    await midCall(await connect<Counter>({ port, connectTimeout: CONNECT_MS }), () => void worker.terminate());
   });
 
   test("worker.terminate() → ConnectionClosedError (connected on a MessageChannel port: its 'close')", async () => {
     const { worker, port } = startWorker({ channel: true });
-    await midCall(await connect<Counter>({ port }), () => void worker.terminate());
+    await midCall(await connect<Counter>({ port, connectTimeout: CONNECT_MS }), () => void worker.terminate());
   });
 
   test("child.kill('SIGKILL') → ConnectionClosedError", async () => {
     const { child, exit } = startChild();
-    await midCall(await connect<Counter>({ port: child, connectTimeout: 15000 }), () => child.kill('SIGKILL'));
+    await midCall(await connect<Counter>({ port: child, connectTimeout: CONNECT_MS }), () => child.kill('SIGKILL'));
     expect((await exit).signal).toBe('SIGKILL');
   });
 
@@ -242,7 +244,7 @@ describe('in one thread, over a MessageChannel', () => {
   test('one port is one connection: after $close the client cannot reconnect, and host.close() ends cleanly', async () => {
     const { port1, port2 } = channel();
     const host = await serve({ n: 1 }, { port: port1 });
-    expect(host.path).toBe('port:message port');
+    expect(host.path).toMatch(/^port:message port \d+$/);
     const remote = await connect<{ n: number }>({ port: port2 });
     expect(await remote.n).toBe(1);
     expect(host.connections).toBe(1);
@@ -250,6 +252,22 @@ describe('in one thread, over a MessageChannel', () => {
     await until(() => host.connections === 0);
     await expect(remote.n.$get()).rejects.toBeInstanceOf(NotListeningError);
     await host.close();
+  });
+
+  test('a second connection on a port in use is refused with LimitError; once the first has closed, the port can carry a new one', async () => {
+    const { port1, port2 } = channel();
+    const host = await serve({ n: 1 }, { port: port1 });
+    const remote = await connect<{ n: number }>({ port: port2 });
+    await expect(connect({ port: port2 })).rejects.toMatchObject({ name: 'LimitError', limit: 'maxConnections' });
+    await expect(serve({}, { port: port1 })).rejects.toBeInstanceOf(LimitError);
+    expect(await remote.n).toBe(1);
+    await host.close();
+    await until(() => !remote.$connection.isOpen);
+    const again = await serve({ n: 2 }, { port: port1 });
+    const remote2 = await connect<{ n: number }>({ port: port2 });
+    expect(await remote2.n).toBe(2);
+    await remote2.$close();
+    await again.close();
   });
 
   test('host.close() with fulfillFinal runs what has arrived, then the client sees the host gone', async () => {
@@ -307,6 +325,39 @@ describe('in one thread, over a MessageChannel', () => {
       post: (m) => port.postMessage(m),
     };
   }
+
+  test("a client that stops acknowledging its replies: the host posts one window, holds the rest, and goes on when acknowledged", async () => {
+    const { port1, port2 } = channel();
+    const host = await serve({ big: (n: number) => 'r'.repeat(n) }, { port: port1, closeGraceMs: 200, maxUnsentBytesPerConnection: 20_000 });
+    cleanups.push(() => host.close());
+    const got: unknown[] = [];
+    port2.on('message', (m) => got.push(m));
+    port2.postMessage({ remoteobjLink: 'open', window: 10_000 }); // this client accepts 10,000 characters unacknowledged
+    const data = () => got.filter((m): m is string => typeof m === 'string');
+    const chars = () => data().reduce((n, m) => n + m.length, 0);
+    await until(() => data().length === 1); // the hello
+    let acked = 0;
+    const ack = () => {
+      port2.postMessage({ remoteobjLink: 'ack', chars: chars() - acked });
+      acked = chars();
+    };
+    ack();
+    const requests = Array.from({ length: 40 }, (_, i) => `{"id":${i + 1},"ops":[{"op":"get","key":"big"},{"op":"call","args":[3000]}]}`);
+    port2.postMessage(`${requests.join('\n')}\n`);
+    // The host's link is out of credit (it says "wait"); its unsent replies pass 20,000 bytes, so it
+    // stops reading and running this connection's requests.
+    await until(() => got.some((m) => (m as { remoteobjLink?: string }).remoteobjLink === 'wait'));
+    await sleep(50);
+    expect(chars() - acked).toBeLessThanOrEqual(10_000); // one window crossed the port, no more
+    const replies = () => data().slice(1).join('').split('\n').filter(Boolean);
+    expect(replies().length).toBeLessThan(40);
+    await until(() => {
+      if (chars() > acked) ack();
+      return replies().length === 40;
+    });
+    expect(replies().map((l) => JSON.parse(l).id)).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+    expect(host.queued).toBe(0);
+  });
 
   test('bad input, typed: non-string messages, malformed JSON, unknown controls; the connection goes on', async () => {
     const { port1, port2 } = channel();
@@ -462,6 +513,23 @@ describe('the link: window, half-close, death', () => {
     expect(ev.lines).toEqual(['a', 'b', 'c', 'd']);
     port2.close();
     await until(() => ev.closed.mock.calls.length === 1);
+  });
+
+  test("what arrives before the far side's open is left over from an earlier connection on the port, and ignored", async () => {
+    const { port1, port2 } = channel();
+    port2.postMessage({ remoteobjLink: 'close' }); // an earlier connection's last words, still queued
+    port2.postMessage({ remoteobjLink: 'end' });
+    port2.postMessage('stale\n');
+    const link = new MessagePortLink(port1);
+    const ev = events();
+    link.start(ev);
+    port2.postMessage({ remoteobjLink: 'open', window: 1 << 20 });
+    port2.postMessage('fresh\n');
+    await until(() => ev.lines.length === 1);
+    expect(ev.lines).toEqual(['fresh']);
+    expect(ev.closed).not.toHaveBeenCalled();
+    expect(ev.ended).not.toHaveBeenCalled();
+    link.destroy();
   });
 
   test('a port that can neither post nor emit is refused with a TypeError; so is process without an IPC channel', () => {

@@ -48,6 +48,8 @@ export interface WaitOptions {
 export function waitUntilListening(socketPath: string, options: WaitOptions = {}): Promise<void> {
   const { timeout, process: child } = options;
   let interval = options.interval ?? 25;
+  // One attempt over ssh starts ssh and remoteobj on the far side: seconds on a busy machine.
+  const attemptMs = /^ssh:\/\//i.test(socketPath) ? 30_000 : 2000;
   return new Promise<void>((resolve, reject) => {
     // An exited child's unread stderr has been dropped by Node already: it may have written something all the same.
     const exitedBefore = child !== undefined && (child.exitCode !== null || child.signalCode !== null);
@@ -83,7 +85,7 @@ export function waitUntilListening(socketPath: string, options: WaitOptions = {}
       deadline = setTimeout(() => finish(new TimeoutError(`no host listened on ${socketPath} within ${timeout} ms`)), timeout);
     }
     const attempt = () => {
-      Connection.open(socketPath, { connectTimeout: 2000, secret: options.secret, tls: options.tls, ssh: options.ssh }).then(
+      Connection.open(socketPath, { connectTimeout: attemptMs, secret: options.secret, tls: options.tls, ssh: options.ssh }).then(
         (conn) => {
           void conn.close();
           finish();

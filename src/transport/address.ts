@@ -51,11 +51,8 @@ export function parseAddress(text: string): Address {
 function unixPath(text: string, p: string): Address {
   if (p.length === 0) throw new AddressError(`${JSON.stringify(text)}: unix: needs a path`, text);
   if (isWindowsPipe(p)) return { kind: 'pipe', path: p };
-  try {
-    checkSocketPath(p.includes(':') && !path.isAbsolute(p) ? `./${p}` : p);
-  } catch (e) {
-    throw new AddressError((e as Error).message, text, { cause: e });
-  }
+  // A path the OS would truncate or refuse stays the RangeError/TypeError it always was.
+  checkSocketPath(p.includes(':') && !path.isAbsolute(p) ? `./${p}` : p);
   return { kind: 'unix', path: path.resolve(p) };
 }
 

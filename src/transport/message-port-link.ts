@@ -9,8 +9,9 @@
  * unchanged. A port has no half-close and cannot stop its sender, so the link adds a few control
  * messages of its own, plain objects `{ remoteobjLink: OP, ... }` that never reach the protocol:
  *
- *   open  {window}   sent by each end when it starts listening: "I am here, send me at most
- *                    `window` characters that I have not acknowledged"
+ *   open  {window}   sent by each end first, when it starts listening: "I am here, send me at
+ *                    most `window` characters that I have not acknowledged" (what arrives before
+ *                    the far side's open or ready is left over from an earlier connection: ignored)
  *   ready {window}   the answer to an open (the first open may have been posted before the far
  *                    side listened: a Worker or a ChildProcess drops messages nobody listens to)
  *   ack   {chars}    "I have consumed `chars` more characters of yours": credit back
@@ -35,6 +36,7 @@
  */
 import { Buffer } from 'node:buffer';
 import { parentPort as threadParentPort } from 'node:worker_threads';
+import { LimitError } from '../errors';
 import type { Link, LinkEvents } from './link';
 import { type BatchSealer, DEFAULT_MAX_MESSAGE_BYTES, LineWriter } from './lines';
 
@@ -86,7 +88,14 @@ type Outgoing = { text: string; readonly chars: number } | 'end' | 'close';
 type Incoming = string | { end: true } | { bad: string };
 
 const END_IN: Incoming = { end: true };
+
+/** Ports that carry a live link: a second one on the same port would read the first one's messages. */
+const inUse = new WeakSet<object>();
 const SENT: Outgoing = { text: '', chars: 0 };
+
+/** Numbers for ports without a better name, so two connections' errors tell them apart. */
+const portNumbers = new WeakMap<object, number>();
+let lastPortNumber = 0;
 
 /** A name for the far side of `port`, for messages and error origins. */
 export function portAddress(port: MessagePortLike): string {
@@ -95,7 +104,9 @@ export function portAddress(port: MessagePortLike): string {
   if (threadParentPort !== null && port === (threadParentPort as unknown)) return 'port:parent thread';
   if (typeof p.terminate === 'function' && typeof p.threadId === 'number') return `port:worker ${p.threadId}`;
   if (typeof p.kill === 'function' && typeof p.pid === 'number') return `port:child ${p.pid}`;
-  return 'port:message port';
+  let n = portNumbers.get(port);
+  if (n === undefined) portNumbers.set(port, (n = ++lastPortNumber));
+  return `port:message port ${n}`;
 }
 
 export class MessagePortLink implements Link {
@@ -143,6 +154,10 @@ export class MessagePortLink implements Link {
 
   constructor(port: MessagePortLike, address = portAddress(port), maxLineBytes = DEFAULT_MAX_MESSAGE_BYTES) {
     const p = port as LoosePort;
+    if (inUse.has(p)) {
+      // A port host's maxConnections is 1: the same limit, refused before anything is sent.
+      throw new LimitError('maxConnections', `${address} already carries a connection: a port carries one (make a MessageChannel for each connection)`);
+    }
     this.#port = p;
     this.address = address;
     this.maxLineBytes = maxLineBytes;
@@ -165,6 +180,8 @@ export class MessagePortLink implements Link {
       throw new TypeError("a port must emit 'message' events (on() or addEventListener())");
     }
     this.#writer = new LineWriter((data, chars) => this.#queue(data, chars));
+    inUse.add(p);
+    this.#detach.push(() => inUse.delete(p));
     // Listen from now on, not from start(): a Worker or a child emits messages nobody listens to into the void.
     this.#listen('message', (m: unknown) => this.#message(m));
     this.#listen('messageerror', () => this.#bad('a message that could not be deserialized'));
@@ -259,8 +276,12 @@ export class MessagePortLink implements Link {
     let m = raw;
     // Electron's MessagePortMain and parentPort, and web ports, hand out an event around the message.
     if (typeof m !== 'string' && m !== null && typeof m === 'object' && !(CONTROL in m) && 'data' in m) m = (m as { data: unknown }).data;
+    const control = m !== null && typeof m === 'object' && CONTROL in m ? (m as Record<string, unknown>) : undefined;
+    // The far link posts `open` before anything else: what comes before it is left over from an
+    // earlier connection on this port (its last `close`, say), and is not ours.
+    if (!this.#farReady && control?.[CONTROL] !== 'open' && control?.[CONTROL] !== 'ready') return;
+    if (control) return this.#onControl(control);
     if (typeof m === 'string') return this.#data(m);
-    if (m !== null && typeof m === 'object' && CONTROL in m) return this.#onControl(m as Record<string, unknown>);
     this.#bad(`a message that is not a string (${m === null ? 'null' : typeof m}): a port carries NDJSON text`);
   }
 

@@ -1,8 +1,8 @@
 /**
  * dial-stdio: bridge stdin and stdout to a local host's socket, byte for byte (like `docker
  * system dial-stdio`). It is what an ssh:// client runs on the far machine, so that ssh carries
- * the protocol and the socket's 0600 mode stays the check. Half-closes pass through both ways; it
- * exits once the socket has closed. Exit 3 (and a line on stderr) when no host listens there.
+ * the protocol and the socket's 0600 mode stays the check. The client's half-close passes through;
+ * when the host has sent its last byte the bridge ends, and it exits once the socket has closed. Exit 3 (and a line on stderr) when no host listens there.
  */
 import fs from 'node:fs';
 import net from 'node:net';
@@ -54,7 +54,10 @@ function bridge(socket: net.Socket): Promise<number> {
     });
     stdout.on('drain', () => socket.resume());
     stdout.on('error', () => socket.destroy()); // the far side is gone
-    socket.on('end', () => halfCloseStdout());
+    // The host will send nothing more (it is closing, or it died): pass that on, and finish our
+    // side too once stdout has taken what came before. Without it, over a pipe that cannot be
+    // half-closed (sshd's), the far client would wait for replies forever.
+    socket.on('end', () => halfCloseStdout(() => socket.end()));
     socket.once('close', () => {
       stdin.unpipe(socket);
       stdin.pause();
@@ -64,16 +67,17 @@ function bridge(socket: net.Socket): Promise<number> {
 }
 
 /**
- * Tell the far side that the host will send nothing more. Over a socket (ssh's channel and
+ * Tell the far side that the host will send nothing more, then call `then`. Over a socket (ssh's channel and
  * Node's child stdio are socketpairs) that is shutdown(SHUT_WR); a pipe cannot be half-closed
  * without closing it, which the exit that follows the socket's close does.
  */
-function halfCloseStdout(): void {
+function halfCloseStdout(then: () => void): void {
   let isSocket = false;
   try {
     isSocket = fs.fstatSync(1).isSocket();
   } catch {
     /* no stdout */
   }
-  if (isSocket) process.stdout.end();
+  if (isSocket) process.stdout.end(then);
+  else process.stdout.write('', then);
 }
