@@ -46,4 +46,4 @@ test('npm run bench -- --quick prints every row for every implementation, the ta
     fs.rmSync(json, { force: true });
     fs.rmSync(svg, { force: true });
   }
-}, 120_000); // a dozen fresh processes: ~20 s on a quiet machine, more when the 2 cores are busy
+}, 180_000); // ~20 fresh processes and worker threads: ~30 s on a quiet machine, 60 s with the 2 cores loaded (load average 13)

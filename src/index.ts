@@ -1,9 +1,11 @@
 /** remoteobj: talk to a live object in another process. */
 export { serve, Host, DEFAULT_FUNCTIONS } from './host/host';
-export type { ServeOptions, PasstoFunction } from './host/host';
+export type { ServeOptions, PortServeOptions, PasstoFunction } from './host/host';
+export type { ConcurrentOption, ConcurrentPredicate } from './host/concurrent';
 export { connect, waitUntilListening } from './client/connect';
-export type { ConnectOptions, WaitOptions } from './client/connect';
-export type { Connection } from './client/connection';
+export type { ConnectOptions, PortConnectOptions, WaitOptions } from './client/connect';
+export type { MessagePortLike } from './transport/message-port-link';
+export type { Connection, ConnectionEvents } from './client/connection';
 export type { GetOptions } from './client/proxy';
 export type {
   Remote,

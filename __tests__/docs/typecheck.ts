@@ -85,28 +85,35 @@ export function publicNames(): Set<string> {
 /**
  * A `signature` block (`name<T>(params): Result`, one per line) as a module that checks each line
  * against the real export both ways: the documented function is assignable to the real one's
- * type and the real one to the documented type.
+ * type and the real one to the documented type. Consecutive lines of one name are its overloads,
+ * checked together (serve(target, path) and serve(target, { port })).
  */
 export function signatureModule(block: Block, exported: Set<string>): { text: string; offset: number } {
   const lines = block.code.split('\n');
   const used = new Set<string>();
   const checks: string[] = [];
   const decls: string[] = [];
+  let previous: { name: string; id: number } | undefined;
   lines.forEach((raw, i) => {
     const line = raw.replace(/\/\/.*$/, '').trim();
     if (!line) {
       decls.push('');
+      previous = undefined;
       return;
     }
     const m = /^([A-Za-z_$][\w$]*)\s*(<.*?>)?\s*\((.*)\)\s*:\s*(.+?);?$/.exec(line);
     if (!m) {
       decls.push(`/* not a signature: ${line.replace(/\*\//g, '')} */ const __bad${i}: never = 0;`);
+      previous = undefined;
       return;
     }
     const [, name, generics = '', params, result] = m as unknown as [string, string, string | undefined, string, string];
     for (const id of `${params} ${result} ${generics}`.match(/[A-Za-z_$][\w$]*/g) ?? []) if (exported.has(id) && id !== name) used.add(id);
-    decls.push(`declare function __doc${i}${generics}(${params}): ${result};`);
-    checks.push(`export const __real${i}: typeof __api.${name} = __doc${i};`, `export const __back${i}: typeof __doc${i} = __api.${name};`);
+    const overload = previous?.name === name;
+    const id = overload ? previous!.id : i;
+    previous = { name, id };
+    decls.push(`declare function __doc${id}${generics}(${params}): ${result};`);
+    if (!overload) checks.push(`export const __real${id}: typeof __api.${name} = __doc${id};`, `export const __back${id}: typeof __doc${id} = __api.${name};`);
   });
   const header = [`import * as __api from 'remoteobj';`, used.size ? `import type { ${[...used].join(', ')} } from 'remoteobj';` : ''];
   return { text: [...header, ...decls, ...checks].join('\n') + '\n', offset: header.length };

@@ -7,6 +7,7 @@ import type { CaseResults } from './cases';
 import type { InterleavedResult } from './interleaved';
 import { checkTargets, med, ROWS } from './table';
 import { fmt } from './stats';
+import { IN_CLIENT_PROCESS } from './impls/names';
 
 export const START = '<!-- bench:results:start (written by npm run bench; do not edit by hand) -->';
 export const END = '<!-- bench:results:end -->';
@@ -23,7 +24,7 @@ export function resultsMarkdown(header: string, impls: string[], byImpl: Map<str
   out.push(`| case | unit | ${impls.join(' | ')} |`, `|---|---|${impls.map(() => '---:').join('|')}|`);
   for (const row of ROWS) {
     const raw = med(byImpl.get('raw') ?? [], row);
-    const cells = impls.map((i) => cell(med(byImpl.get(i) ?? [], row), raw, row.ratio && i !== 'raw', row.unit, row.label));
+    const cells = impls.map((i) => (row.host && IN_CLIENT_PROCESS.includes(i) ? 'in client' : row.socket && IN_CLIENT_PROCESS.includes(i) ? 'no socket' : cell(med(byImpl.get(i) ?? [], row), raw, row.ratio && i !== 'raw', row.unit, row.label)));
     if (cells.every((c) => c === 'n/a')) continue;
     out.push(`| ${row.label.trim()} | ${row.unit} | ${cells.join(' | ')} |`);
   }

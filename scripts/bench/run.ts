@@ -15,7 +15,7 @@
  * --base    DIR: also run remoteobj built in DIR/dist (e.g. main's) as remoteobj@baseline (the same as
  *           BENCH_BASELINE=DIR), in the same run: an A/B whose two sides meet the same neighbours
  * --pin     two (default: client on CPU 0, host on CPU 1), one (both on CPU 0: pure software cost), none
- * --cases   a subset of a,b,c,d;  --impls  a subset of raw,remoteobj,vscode-jsonrpc,birpc
+ * --cases   a subset of a,b,c,d;  --impls  a subset of raw,remoteobj,remoteobj+secret,vscode-jsonrpc,birpc,raw-tls
  * --svg     FILE: write the plot of latency percentiles (vega-lite, SVG) there
  * --no-docs a full run writes its results into docs/performance.md (between the bench:results
  *           markers) and the plot to docs/performance-latency.svg; this skips that (--quick,
@@ -31,6 +31,7 @@ import { CASES, type CaseName, type CaseResults, FULL, QUICK } from './cases';
 import { IMPLS } from './impls';
 import { childExecArgv, forkVia, libKind, type Pinning, pinning, ROOT } from './lib';
 import { compileBench } from './compile';
+import { makeCertificate } from './impls/raw-tls';
 import { renderInterleaved, renderMem, renderTable, renderTargets } from './table';
 import type { InterleavedResult } from './interleaved';
 import { latencySvg } from './plot';
@@ -147,6 +148,14 @@ async function main(): Promise<void> {
   const params = opts.quick ? QUICK : FULL;
   const t0 = performance.now();
   benchDir = compileBench();
+  // One certificate for the TLS baseline, shared by every process of the run (made by openssl).
+  let tlsDir: string | undefined;
+  if (opts.impls.includes('raw-tls')) {
+    tlsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ro-bench-tls-'));
+    makeCertificate(tlsDir);
+    process.env.BENCH_TLS_DIR = tlsDir;
+    process.once('exit', () => fs.rmSync(tlsDir!, { recursive: true, force: true }));
+  }
   const cpus = os.cpus();
   console.log(
     `remoteobj benchmark${opts.quick ? ' (--quick: smoke pass, figures are not meaningful)' : ''}\n` +

@@ -2,6 +2,7 @@
 import type { CaseResults } from './cases';
 import { fmt, fmtMiB, median } from './stats';
 import type { MemSample } from './worker';
+import { IN_CLIENT_PROCESS } from './impls/names';
 import type { InterleavedResult } from './interleaved';
 
 export interface Row {
@@ -10,6 +11,10 @@ export interface Row {
   value(r: CaseResults): number | undefined;
   /** Show the ratio to raw in each cell. */
   ratio: boolean;
+  /** A figure of the host process (none of its own for the message-port baselines: "in client"). */
+  host?: true;
+  /** Bytes written to the socket (none for the message-port baselines: "no socket"). */
+  socket?: true;
 }
 
 export const ROWS: Row[] = [
@@ -19,9 +24,9 @@ export const ROWS: Row[] = [
   { label: '(a) sequential tiny call, p99.9', unit: 'µs', ratio: true, value: (r) => r.a?.p999Us },
   { label: '(a) sequential calls/s', unit: 'calls/s', ratio: true, value: (r) => r.a?.callsPerSec },
   { label: '(a) scavenges per 10k calls, client', unit: 'count', ratio: false, value: (r) => r.a?.gc.client.scavengesPer10k },
-  { label: '    scavenges per 10k calls, host', unit: 'count', ratio: false, value: (r) => r.a?.gc.host.scavengesPer10k },
+  { label: '    scavenges per 10k calls, host', unit: 'count', host: true, ratio: false, value: (r) => r.a?.gc.host.scavengesPer10k },
   { label: '    scavenge pause (mean), client', unit: 'µs', ratio: false, value: (r) => r.a?.gc.client.scavengeMeanUs },
-  { label: '    scavenge pause (mean), host', unit: 'µs', ratio: false, value: (r) => r.a?.gc.host.scavengeMeanUs },
+  { label: '    scavenge pause (mean), host', unit: 'µs', host: true, ratio: false, value: (r) => r.a?.gc.host.scavengeMeanUs },
   { label: '(a) calls > p99 during a GC pause', unit: '%', ratio: false, value: (r) => r.a && (100 * (r.a.gc.slowDuringClientGc + r.a.gc.slowDuringHostGc)) / Math.max(1, r.a.gc.slowCalls) },
   { label: '(b) 8 clients pipelined', unit: 'calls/s', ratio: true, value: (r) => r.b?.callsPerSec },
   { label: '(c) 1-op request', unit: 'µs', ratio: true, value: (r) => r.c?.oneUs },
@@ -31,14 +36,14 @@ export const ROWS: Row[] = [
   { label: '(c) five round trips ÷ chain', unit: '×', ratio: false, value: (r) => r.c && r.c.fiveUs / r.c.chainUs },
   { label: '(d) 1 MiB mixed JSON echo', unit: 'MB/s', ratio: true, value: (r) => r.d?.jsonMBps },
   { label: '(d) 1 MiB Uint8Array echo', unit: 'MB/s', ratio: true, value: (r) => r.d?.bytesMBps },
-  { label: '(d) host CPU per JSON + bytes echo', unit: 'ms', ratio: true, value: (r) => r.d?.hostCpuMsPerPair },
+  { label: '(d) host CPU per JSON + bytes echo', unit: 'ms', host: true, ratio: true, value: (r) => r.d?.hostCpuMsPerPair },
   { label: '    client CPU per JSON + bytes echo', unit: 'ms', ratio: true, value: (r) => r.d?.clientCpuMsPerPair },
-  { label: '(d) JSON request bytes ÷ JSON text', unit: '×', ratio: false, value: (r) => r.d?.jsonWire },
-  { label: '(d) bytes request bytes ÷ 1 MiB', unit: '×', ratio: false, value: (r) => r.d?.bytesWire },
-  { label: '(e) host CPU per 100k calls, (b)', unit: 'ms', ratio: true, value: (r) => r.b?.hostCpuMsPer100k },
-  { label: '    of which system (kernel)', unit: 'ms', ratio: true, value: (r) => r.b?.hostSystemMsPer100k },
+  { label: '(d) JSON request bytes ÷ JSON text', unit: '×', socket: true, ratio: false, value: (r) => r.d?.jsonWire },
+  { label: '(d) bytes request bytes ÷ 1 MiB', unit: '×', socket: true, ratio: false, value: (r) => r.d?.bytesWire },
+  { label: '(e) host CPU per 100k calls, (b)', unit: 'ms', host: true, ratio: true, value: (r) => r.b?.hostCpuMsPer100k },
+  { label: '    of which system (kernel)', unit: 'ms', host: true, ratio: true, value: (r) => r.b?.hostSystemMsPer100k },
   { label: '    client CPU per 100k calls, (b)', unit: 'ms', ratio: true, value: (r) => r.b?.clientCpuMsPer100k },
-  { label: '(e) host CPU per 100k calls, (a)', unit: 'ms', ratio: true, value: (r) => r.a?.hostCpuMsPer100k },
+  { label: '(e) host CPU per 100k calls, (a)', unit: 'ms', host: true, ratio: true, value: (r) => r.a?.hostCpuMsPer100k },
   { label: '    client CPU per 100k calls, (a)', unit: 'ms', ratio: true, value: (r) => r.a?.clientCpuMsPer100k },
 ];
 
@@ -67,6 +72,8 @@ export function renderTable(impls: string[], byImpl: Map<string, CaseResults[]>)
   for (const row of ROWS) {
     const raw = med(byImpl.get('raw') ?? [], row);
     const cells = impls.map((impl) => {
+      if (row.host && IN_CLIENT_PROCESS.includes(impl)) return pad('in client', colW, true);
+      if (row.socket && IN_CLIENT_PROCESS.includes(impl)) return pad('no socket', colW, true);
       const v = med(byImpl.get(impl) ?? [], row);
       return pad(Number.isFinite(v) ? cell(row, v, raw, impl === 'raw') : 'n/a', colW, true);
     });

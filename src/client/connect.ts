@@ -4,19 +4,23 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { AuthError, NotListeningError, ProcessExitedError, TimeoutError } from '../errors';
-import { type ConnectOptions, Connection } from './connection';
+import { type ConnectOptions, Connection, type PortConnectOptions } from './connection';
 import { createRootProxy } from './proxy';
 import { STDERR_TAIL_LINES, watchStderr } from './stderr-tail';
 import type { Remote } from './types';
 
-export type { ConnectOptions };
+export type { ConnectOptions, PortConnectOptions };
 
 /**
  * Connect to the host at `address` (a socket path, unix:PATH, tls://, tcp://, ssh://;
  * docs/transports.md). Rejects with NotListeningError when no host serves it.
+ * Or to the host at the other end of a message port: `connect({ port })` (docs/transports.md).
  */
-export async function connect<T = any>(address: string, options: ConnectOptions = {}): Promise<Remote<T>> {
-  const conn = await Connection.open(address, options);
+export async function connect<T = any>(options: PortConnectOptions): Promise<Remote<T>>;
+// The address form last: Parameters<typeof connect> (used by callers' helpers) sees this one.
+export async function connect<T = any>(address: string, options?: ConnectOptions): Promise<Remote<T>>;
+export async function connect<T = any>(address: string | PortConnectOptions, options: ConnectOptions = {}): Promise<Remote<T>> {
+  const conn = typeof address === 'string' ? await Connection.open(address, options) : await Connection.openPort(address);
   return createRootProxy(conn) as Remote<T>;
 }
 

@@ -6,6 +6,7 @@
  * once: by its reply, by a timeout, or by the connection closing. With `reconnect`, a request made
  * after the connection dropped dials again first.
  */
+import { EventEmitter } from 'node:events';
 import { AuthError, NotListeningError, ProtocolError, TimeoutError } from '../errors';
 import { markLibraryOwned } from '../owned';
 import { LineSealer, LineVerifier } from '../protocol/line-auth';
@@ -19,6 +20,7 @@ import { type Address, checkAddressOptions, formatAddress, parseAddress } from '
 import { dialSsh, type SshOptions } from '../transport/ssh';
 import { dialTcp } from '../transport/tcp';
 import { dialTls, type TlsOptions } from '../transport/tls';
+import { MessagePortLink, type MessagePortLike, portAddress } from '../transport/message-port-link';
 import { dialUnix } from '../transport/unix';
 import { ClientHandshake, type Greeting } from './handshake';
 
@@ -67,15 +69,38 @@ export interface ConnectOptions {
   strict?: boolean;
 }
 
-export class Connection {
+/** connect({ port }): the client of the host at the other end of a message port (one connection per port). */
+export interface PortConnectOptions extends Omit<ConnectOptions, 'localBypass' | 'reconnect'> {
+  port: MessagePortLike;
+}
+
+/** A message port's connection has no address to parse: its name (`port:…`) says which port. */
+type PortName = { kind: 'port'; name: string };
+
+/**
+ * What `remote.$connection` emits. `close`: an open connection ended (the host closed or died,
+ * the link broke, or this client closed it); `reason` says which (a NotListeningError, with the
+ * underlying error as its `cause` when there is one). `reconnect` (with `reconnect: true`): a
+ * request made after a drop connected again, to a host whose pid is `hostPid`; listeners run
+ * before that request is sent, so requests they make (resubscribing) go first.
+ */
+export interface ConnectionEvents {
+  close: [reason: Error];
+  reconnect: [info: { hostPid: number }];
+}
+
+export class Connection extends EventEmitter<ConnectionEvents> {
   readonly path: string;
-  readonly #address: Address;
+  readonly #address: Address | PortName;
   hostPid = 0;
   /** Whether this connection talks to a host in the same process (no socket). */
   local = false;
   readonly options: ConnectOptions;
   #link?: Link;
   #peer?: Peer;
+  /** connect({ port }): the port, until its one connection has been dialled. */
+  #port?: MessagePortLike;
+  #portDialled = false;
   #state: 'connecting' | 'open' | 'closed' = 'connecting';
   #closedByClient = false;
   #closeReason?: Error;
@@ -83,10 +108,11 @@ export class Connection {
   #reopening?: Promise<void>;
   readonly #closeWaiters: (() => void)[] = [];
 
-  private constructor(address: Address, options: ConnectOptions) {
+  private constructor(address: Address | PortName, options: ConnectOptions) {
+    super();
     markLibraryOwned(this);
     this.#address = address;
-    this.path = formatAddress(address);
+    this.path = address.kind === 'port' ? address.name : formatAddress(address);
     this.options = { ...options };
   }
 
@@ -96,6 +122,17 @@ export class Connection {
     if (options.secret !== undefined && options.secret.length === 0) throw new TypeError('secret must not be empty');
     checkAddressOptions(parsed, 'connect', options, address);
     const conn = new Connection(parsed, options);
+    await conn.#establish();
+    return conn;
+  }
+
+  /** Open the connection at the other end of a message port and wait for the host's hello. */
+  static async openPort(options: PortConnectOptions): Promise<Connection> {
+    const { port, ...rest } = options ?? ({} as PortConnectOptions);
+    if (port === null || typeof port !== 'object') throw new TypeError('connect({ port }) needs a port: a MessagePort, parentPort, Worker, ChildProcess or process with an IPC channel');
+    if (rest.secret !== undefined && rest.secret.length === 0) throw new TypeError('secret must not be empty');
+    const conn = new Connection({ kind: 'port', name: portAddress(port) }, { ...rest, localBypass: false });
+    conn.#port = port;
     await conn.#establish();
     return conn;
   }
@@ -113,7 +150,7 @@ export class Connection {
   async #establish(): Promise<void> {
     this.#state = 'connecting';
     this.#closeReason = undefined;
-    const local = this.options.localBypass === false || this.#address.kind === 'ssh' ? undefined : dialLocal(this.path);
+    const local = this.options.localBypass === false || this.#address.kind === 'ssh' || this.#address.kind === 'port' ? undefined : dialLocal(this.path);
     this.local = local !== undefined;
     if (local) return this.#greet(local, undefined);
     const timeoutMs = this.options.connectTimeout ?? 5000;
@@ -139,7 +176,16 @@ export class Connection {
         return dialTls(a.host, a.port, this.options.tls ?? {}, this.path, signal, REPLY_LINE_LIMIT);
       case 'ssh':
         return dialSsh(a, this.options.ssh ?? {}, this.path, signal, REPLY_LINE_LIMIT);
+      case 'port':
+        return Promise.resolve(this.#dialPort(this.#port!));
     }
+  }
+
+  /** The port's link; a port carries one connection, so once it has closed there is nobody to dial. */
+  #dialPort(port: MessagePortLike): Link {
+    if (this.#portDialled) throw new NotListeningError(`the connection over ${this.path} has closed, and a port carries only one`);
+    this.#portDialled = true;
+    return new MessagePortLink(port, this.path, REPLY_LINE_LIMIT);
   }
 
   /** Start `link` and run the handshake on it; resolves once requests may be sent. */
@@ -182,7 +228,7 @@ export class Connection {
           else if (greeted) peer.line(text, bytes);
           else handshakeLine(text);
         },
-        badLine: () => this.#fatal(link, new ProtocolError('BAD_JSON', 'the host sent a line that is not valid UTF-8')),
+        badLine: (_n, reason) => this.#fatal(link, new ProtocolError('BAD_JSON', `the host sent ${reason ?? 'a line that is not valid UTF-8'}`)),
         overflow: (n) => this.#fatal(link, new ProtocolError('TOO_LARGE', `the host sent a line of more than ${n} bytes`)),
         // The host half-closed (it is closing, or refused us): it will send nothing more, so hang up too.
         ended: () => link.close(),
@@ -255,6 +301,7 @@ export class Connection {
     this.#reopening ??= this.#establish().then(
       () => {
         this.#reopening = undefined;
+        this.#announce(() => this.emit('reconnect', { hostPid: this.hostPid }));
       },
       (e: unknown) => {
         this.#reopening = undefined;
@@ -280,6 +327,23 @@ export class Connection {
       cause instanceof NotListeningError ? cause : cause ? new NotListeningError(`the connection to ${this.path} was closed: ${cause.message}`, { cause }) : reason;
     if (wasOpen) this.#peer?.failAll(`the connection to ${this.path} closed with the request in flight (it may or may not have run)`, cause);
     for (const w of this.#closeWaiters.splice(0)) w();
+    const closeReason = this.#closeReason;
+    if (wasOpen) this.#announce(() => this.emit('close', closeReason));
+  }
+
+  /**
+   * Emit an event once the connection's own state is settled. A listener that throws does not
+   * undo that state or fail the requests waiting on it: its error is rethrown on its own, as an
+   * uncaught exception (as a throwing listener of any emitter would be).
+   */
+  #announce(emit: () => void): void {
+    try {
+      emit();
+    } catch (e) {
+      queueMicrotask(() => {
+        throw e;
+      });
+    }
   }
 
   /** Wait for in-flight requests, then hang up. Later requests fail with NotListeningError (no reconnect). */

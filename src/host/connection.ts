@@ -90,9 +90,9 @@ export class HostConnection implements Admitted, Answerer, RequestHandler {
         if (this.#verifier) this.#verifier.line(text, bytes);
         else if (!this.#ended) this.#incoming(text, bytes);
       },
-      badLine: (n) => {
-        if (this.#verifier) this.#verifier.fail(`a line of ${n} bytes that is not UTF-8`);
-        else this.#peer.protocolError(null, 'BAD_JSON', `a line of ${n} bytes is not valid UTF-8`);
+      badLine: (n, reason) => {
+        if (this.#verifier) this.#verifier.fail(reason ?? `a line of ${n} bytes that is not UTF-8`);
+        else this.#peer.protocolError(null, 'BAD_JSON', reason ?? `a line of ${n} bytes is not valid UTF-8`);
       },
       overflow: (n) => {
         if (!this.#handshake.done) return this.refuse(new AuthError('authentication required: the first message must be an auth message'));

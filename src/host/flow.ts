@@ -170,6 +170,7 @@ export class ConnectionFlow {
 
   /** Keep `job` aside until this connection can take a reply again (the lock calls this). */
   park(job: Job): void {
+    job.parked = true;
     this.#parked.push(job);
     this.#budget.parked++;
     this.#budget.wait(this);
@@ -192,22 +193,35 @@ export class ConnectionFlow {
     this.#budget.unwait(this);
   }
 
+  /** A parked job was cancelled by its client: it stays in the list as a hole, no longer counted (O(1)). */
+  forget(job: Job): void {
+    if (job.dropped) return;
+    job.dropped = true;
+    this.#budget.parked--;
+  }
+
   cancelParked(reason: string): void {
-    const jobs = this.#parked;
-    if (jobs.length === 0) return;
-    this.#parked = [];
-    this.#budget.unparked(jobs.length);
+    if (this.#parked.length === 0) return;
+    const jobs = this.#unparkAll();
     for (const job of jobs) job.cancel(reason);
+  }
+
+  /** Take every parked job that was not forgotten, and count them out of the budget. */
+  #unparkAll(): Job[] {
+    const all = this.#parked;
+    this.#parked = [];
+    const jobs: Job[] = [];
+    for (const job of all) {
+      job.parked = false;
+      if (!job.dropped) jobs.push(job);
+    }
+    this.#budget.unparked(jobs.length);
+    return jobs;
   }
 
   /** Look again: resume or stop reading, and hand parked jobs back when they may run. */
   update(): void {
-    if (this.#parked.length > 0 && this.mayRun()) {
-      const jobs = this.#parked;
-      this.#parked = [];
-      this.#budget.unparked(jobs.length);
-      this.#io.requeue(jobs);
-    }
+    if (this.#parked.length > 0 && this.mayRun()) this.#io.requeue(this.#unparkAll());
     const mayRead = this.#mayRead();
     if (mayRead !== this.#reading && !this.#closed && !this.#ended) {
       if (!mayRead) {

@@ -19,12 +19,17 @@ import { listenLocal } from '../transport/local-link';
 import { type Address, checkAddressOptions, formatAddress, parseAddress } from '../transport/address';
 import { listenTcp } from '../transport/tcp';
 import { listenTls, type TlsOptions } from '../transport/tls';
+import { MessagePortLink, type MessagePortLike, portAddress } from '../transport/message-port-link';
 import { type Listener, listenUnix } from '../transport/unix';
+import { BesideRuns, type BesideRule, besideRule, type ConcurrentOption } from './concurrent';
 import { Admission, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_UNAUTHENTICATED } from './admission';
 import { type ConnectionHost, HostConnection } from './connection';
 import { DEFAULT_FLOW_LIMITS, FlowBudget } from './flow';
 import { FifoLock } from './lock';
 import { type JobGate, QueuedRequest, type Replier, type Runner } from './serving';
+
+/** A message port's host has no address to parse: its name (`port:…`) says which port. */
+type PortName = { kind: 'port'; name: string };
 
 export type PasstoFunction = (value: any, ...args: any[]) => unknown;
 
@@ -81,6 +86,13 @@ export interface ServeOptions extends AccessOptions {
   /** Most ms a request may wait for the lock; after that it is answered with TimeoutError instead of running (default: no limit). */
   lockTimeout?: number;
   /**
+   * Methods whose calls run without taking the lock (long polls, I/O waits): a list of the hosted
+   * object's method names, or a predicate `(name, args, path) => boolean`. Only a chain of reads
+   * ending in one call counts as a call of a method (see "Methods beside the lock" in docs/api.md);
+   * everything else stays serialized. Default: none.
+   */
+  concurrent?: ConcurrentOption;
+  /**
    * For a tls:// address: the host's key and certificate, and the CA its clients' certificates
    * must be signed by (mutual authentication; docs/transports.md).
    */
@@ -95,11 +107,21 @@ export interface ServeOptions extends AccessOptions {
   closeGraceMs?: number;
 }
 
+/**
+ * serve(obj, { port }): a host whose one connection is a message port (a worker's parentPort, a
+ * MessagePort, a Worker, a child's IPC channel, Electron's MessagePortMain…). A port is private to
+ * its two ends, so there is no address to claim, no local bypass, and exactly one peer.
+ */
+export interface PortServeOptions extends Omit<ServeOptions, 'localBypass' | 'maxConnections' | 'maxUnauthenticated'> {
+  port: MessagePortLike;
+}
+
 let listenHost: <T>(host: Host<T>, localBypass: boolean) => Promise<void>;
+let listenPortHost: <T>(host: Host<T>, port: MessagePortLike) => void;
 
 export class Host<T = unknown> {
   readonly #target: T;
-  readonly #address: Address;
+  readonly #address: Address | PortName;
   readonly #tls?: TlsOptions;
   /** The address as text; for a port asked as 0, the real port once listening. */
   #path: string;
@@ -113,6 +135,8 @@ export class Host<T = unknown> {
   readonly #admission: Admission;
   readonly #budget: FlowBudget;
   readonly #connections = new Set<HostConnection>();
+  readonly #besideRule: BesideRule;
+  readonly #beside = new BesideRuns();
   #closing = false;
   #closePromise?: Promise<void>;
   #listener?: Listener;
@@ -122,15 +146,16 @@ export class Host<T = unknown> {
 
   static {
     listenHost = (host, localBypass) => host.#listen(localBypass);
+    listenPortHost = (host, port) => host.#listenPort(port);
   }
 
   /** @internal use serve() */
-  constructor(target: T, address: Address, options: ServeOptions = {}) {
+  constructor(target: T, address: Address | PortName, options: ServeOptions = {}) {
     markLibraryOwned(this);
     this.#target = target;
     this.#address = address;
     this.#tls = options.tls;
-    this.#path = formatAddress(address);
+    this.#path = address.kind === 'port' ? address.name : formatAddress(address);
     this.#maxMessageBytes = positive(options, 'maxMessageBytes', DEFAULT_MAX_MESSAGE_BYTES);
     this.#lock = new FifoLock(options.mode ?? 'auto');
     this.#fulfillFinal = options.fulfillFinal ?? true;
@@ -149,6 +174,7 @@ export class Host<T = unknown> {
       maxQueuedBytesTotal: positive(options, 'maxQueuedBytesTotal', DEFAULT_FLOW_LIMITS.maxQueuedBytesTotal),
       maxUnsentBytesTotal: positive(options, 'maxUnsentBytesTotal', DEFAULT_FLOW_LIMITS.maxUnsentBytesTotal),
     });
+    this.#besideRule = besideRule(options.concurrent);
     const functions = options.replaceFunctions ? { ...options.functions } : { ...DEFAULT_FUNCTIONS, ...options.functions };
     this.#runner = {
       target,
@@ -175,7 +201,7 @@ export class Host<T = unknown> {
     };
   }
 
-  /** The address: the absolute socket path (or the pipe name), or tcp://HOST:PORT / tls://HOST:PORT with the real port. */
+  /** The address: the absolute socket path (or the pipe name), tcp://HOST:PORT / tls://HOST:PORT with the real port, or for a port its name (`port:parent thread`, `port:child 4242`…). */
   get path(): string {
     return this.#path;
   }
@@ -220,6 +246,13 @@ export class Host<T = unknown> {
     if (localBypass) this.#unlistenLocal = listenLocal(this.#path, (link) => this.#accept(link));
   }
 
+  /** Serve on a port: its one connection starts now (the far side's messages wait in the link until then). */
+  #listenPort(port: MessagePortLike): void {
+    const link = new MessagePortLink(port, this.#path, this.#maxMessageBytes);
+    this.#listener = { close: () => Promise.resolve() }; // nothing to stop accepting: a port carries one connection
+    this.#accept(link);
+  }
+
   /** Run the requests queued so far (manual mode), and any that arrive meanwhile; resolves with how many ran. */
   processRequests(): Promise<number> {
     return this.#lock.drain();
@@ -251,9 +284,11 @@ export class Host<T = unknown> {
   }
 
   #enqueue(ops: Op[], strict: boolean, reply: Replier, gate: JobGate): void {
-    const job = new QueuedRequest(this.#runner, ops, strict, reply, gate);
+    const beside = this.#besideRule?.(ops) === true;
+    const job = new QueuedRequest(this.#runner, ops, strict, reply, gate, beside ? this.#beside : undefined);
     // Behind this connection's parked requests, if it has any: its requests run in the order it sent them.
-    if (gate.hasParked) gate.park(job);
+    if (gate.hasParked || (beside && !gate.mayRun())) gate.park(job);
+    else if (beside) job.run();
     else this.#lock.push(job);
   }
 
@@ -306,10 +341,10 @@ export class Host<T = unknown> {
     let settled: Promise<unknown>;
     if (this.#fulfillFinal) {
       this.#lock.setAuto();
-      settled = this.#allRun();
+      settled = Promise.all([this.#allRun(), this.#beside.idle()]);
     } else {
       this.#cancelWaiting('fulfillFinal: false');
-      settled = this.#lock.idle(); // the request running now may finish
+      settled = Promise.all([this.#lock.idle(), this.#beside.idle()]); // the requests running now may finish
     }
     // A request that never settles (an async method stuck forever), or a connection that never
     // reads its replies, must not hold close() hostage.
@@ -364,12 +399,25 @@ function positive(options: ServeOptions, name: keyof ServeOptions, fallback: num
  * Host `target` at `address` (a socket path, unix:PATH, tls://HOST:PORT, tcp://127.0.0.1:PORT;
  * docs/transports.md) and start listening. Resolves once clients can connect. A stale socket file
  * is replaced; a path where a live host answers is refused.
+ * Or host it on a message port, for the one client at its other end: `serve(obj, { port })`.
  */
-export async function serve<T>(target: T, address: string, options: ServeOptions = {}): Promise<Host<T>> {
+export async function serve<T>(target: T, options: PortServeOptions): Promise<Host<T>>;
+// The address form last: Parameters<typeof serve> (used by callers' helpers) sees this one.
+export async function serve<T>(target: T, address: string, options?: ServeOptions): Promise<Host<T>>;
+export async function serve<T>(target: T, address: string | PortServeOptions, options: ServeOptions = {}): Promise<Host<T>> {
+  if (typeof address !== 'string') return servePort(target, address);
   // Parsed first: "127.0.0.1:7777" must not become a file in the working directory.
   const parsed = parseAddress(address);
   checkAddressOptions(parsed, 'serve', options, address);
   const host = new Host(target, parsed, options);
   await listenHost(host, options.localBypass ?? true);
   return host;
+}
+
+function servePort<T>(target: T, options: PortServeOptions): Promise<Host<T>> {
+  const { port, ...rest } = options ?? ({} as PortServeOptions);
+  if (port === null || typeof port !== 'object') throw new TypeError('serve(obj, { port }) needs a port: a MessagePort, parentPort, Worker, ChildProcess or process with an IPC channel');
+  const host = new Host(target, { kind: 'port', name: portAddress(port) }, { ...rest, localBypass: false, maxConnections: 1 });
+  listenPortHost(host, port);
+  return Promise.resolve(host);
 }

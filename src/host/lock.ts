@@ -24,11 +24,20 @@ export interface Job {
    */
   ready?(): boolean;
   park?(): void;
+  /**
+   * Set by forget() (or by the flow holding it parked): the job was cancelled before it started.
+   * It stays where it is, as a hole the runner skips, so forgetting it costs O(1), not a scan.
+   */
+  dropped?: boolean;
+  /** True while a connection's flow holds the job aside (flow.ts), not this queue. */
+  parked?: boolean;
 }
 
 export class FifoLock {
   #jobs: (Job | undefined)[] = [];
   #head = 0;
+  /** Forgotten jobs still in #jobs (holes the runner skips): not counted in size. */
+  #holes = 0;
   /** Manual mode: the host's exclusive() jobs, run whenever the lock is free. */
   #urgent: Job[] = [];
   #mode: 'auto' | 'manual';
@@ -45,7 +54,7 @@ export class FifoLock {
 
   /** Jobs waiting to run (queued requests and exclusive() calls; not parked ones). */
   get size(): number {
-    return this.#jobs.length - this.#head + this.#urgent.length;
+    return this.#jobs.length - this.#head - this.#holes + this.#urgent.length;
   }
 
   /** True while a job runs. */
@@ -56,6 +65,16 @@ export class FifoLock {
   push(job: Job): void {
     this.#jobs.push(job);
     this.#kick();
+  }
+
+  /**
+   * Forget a queued request (cancelled by its client) in O(1): it never runs and no longer
+   * counts in `size`. Only for a job waiting in this queue (not parked, not started).
+   */
+  forget(job: Job): void {
+    if (job.dropped) return;
+    job.dropped = true;
+    this.#holes++;
   }
 
   /** Put parked jobs back at the front of the queue, in their order (they arrived before anything queued now). */
@@ -96,7 +115,11 @@ export class FifoLock {
   /** Cancel every job that has not started (queued requests and exclusive() calls); returns how many. */
   cancelQueued(reason: string): number {
     const jobs = [...this.#urgent.splice(0)];
-    while (this.#head < this.#jobs.length) jobs.push(this.#take());
+    while (this.#head < this.#jobs.length) {
+      const job = this.#take();
+      if (job.dropped) this.#holes--;
+      else jobs.push(job);
+    }
     for (const job of jobs) job.cancel(reason);
     this.#settleDrains();
     return jobs.length;
@@ -124,7 +147,11 @@ export class FifoLock {
 
   #next(): Job | undefined {
     if (this.#urgent.length > 0) return this.#urgent.shift();
-    if (this.#head < this.#jobs.length && (this.#mode === 'auto' || this.#drains.length > 0)) return this.#take();
+    while (this.#head < this.#jobs.length && (this.#mode === 'auto' || this.#drains.length > 0)) {
+      const job = this.#take();
+      if (!job.dropped) return job;
+      this.#holes--;
+    }
     return undefined;
   }
 

@@ -10,6 +10,7 @@ import { type ErrorOrigin } from '../errors';
 import { errorToWire, type WireError } from '../protocol/error-wire';
 import type { Op, RequestId } from '../protocol/messages';
 import { errorReplyLine, selfReplyLine, valueReplyLine } from '../protocol/wire';
+import type { BesideRuns } from './concurrent';
 import type { Job } from './lock';
 
 /** What a queued request needs to run: the hosted object and how to reach into it. */
@@ -106,14 +107,22 @@ export class QueuedRequest implements Job {
   readonly #reply: Replier;
   readonly #queuedAt: number;
   readonly #gate: JobGate | undefined;
+  /** Set for a call of a `concurrent` method: it runs without holding the lock (concurrent.ts). */
+  readonly #beside: BesideRuns | undefined;
 
-  constructor(runner: Runner, ops: Op[], strict: boolean, reply: Replier, gate: JobGate | undefined) {
+  constructor(runner: Runner, ops: Op[], strict: boolean, reply: Replier, gate: JobGate | undefined, beside?: BesideRuns) {
     this.#runner = runner;
     this.#ops = ops;
     this.#strict = strict;
     this.#reply = reply;
-    this.#queuedAt = runner.lockTimeout === undefined ? 0 : performance.now();
+    this.#queuedAt = runner.lockTimeout === undefined || beside !== undefined ? 0 : performance.now();
     this.#gate = gate;
+    this.#beside = beside;
+  }
+
+  /** Whether it runs beside the lock. */
+  get beside(): boolean {
+    return this.#beside !== undefined;
   }
 
   ready(): boolean {
@@ -125,10 +134,18 @@ export class QueuedRequest implements Job {
   }
 
   run(): void | Promise<void> {
+    if (this.#beside === undefined) return this.#evaluate();
+    // Beside the lock: started (by the host at once, or by the lock after back-pressure parked
+    // it), never waited for by the lock; close() waits for it through BesideRuns.
+    const running = this.#evaluate();
+    if (running !== undefined) this.#beside.track(running);
+  }
+
+  #evaluate(): void | Promise<void> {
     const runner = this.#runner;
     const reply = this.#reply;
     const lockTimeout = runner.lockTimeout;
-    if (lockTimeout !== undefined && performance.now() - this.#queuedAt > lockTimeout) {
+    if (this.#queuedAt !== 0 && performance.now() - this.#queuedAt > lockTimeout!) {
       reply.error(new TimeoutError(`the request waited more than ${lockTimeout} ms for the host's lock and was not run`));
       return;
     }

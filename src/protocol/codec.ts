@@ -293,6 +293,10 @@ function enc(v: unknown, path: string, depth: number, seen: Set<object> | undefi
     // new String('x'), new Number(1)...: JSON sends the primitive inside, so do we (a boxed Symbol is refused there).
     return enc((o as { valueOf(): unknown }).valueOf(), path, depth + 1, seen);
   }
+  // The library's own objects say so before any other reason (a Forked is also an async iterable, a Connection an EventEmitter).
+  if ((replying || typeof (o as { toJSON?: unknown }).toJSON !== 'function') && isLibraryOwned(o)) {
+    throw new AccessError('library-owned', `cannot send one of remoteobj's own objects at ${path}`);
+  }
   if (
     types.isWeakMap(o) ||
     types.isWeakSet(o) ||
@@ -305,10 +309,6 @@ function enc(v: unknown, path: string, depth: number, seen: Set<object> | undefi
     // Weak collections cannot be listed; sockets, streams, servers and other emitters are live
     // resources, not data (their own fields are internals).
     throw new EncodeError(`cannot send ${describeKind(o)} at ${path}: only data can cross the wire`);
-  }
-  // The library's own objects say so before any other reason (a Forked is also an async iterable).
-  if ((replying || typeof (o as { toJSON?: unknown }).toJSON !== 'function') && isLibraryOwned(o)) {
-    throw new AccessError('library-owned', `cannot send one of remoteobj's own objects at ${path}`);
   }
   const iteration = iterationKind(o);
   if (iteration) throw new EncodeError(`cannot send ${iteration[0]} at ${path}: ${iteration[1]}`);

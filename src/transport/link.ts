@@ -13,8 +13,11 @@ import type { BatchSealer } from './lines';
 export interface LinkEvents {
   /** One line from the far side, without its "\n"; `bytes`: its UTF-8 length. */
   line(text: string, bytes: number): void;
-  /** A line that is not valid UTF-8 (`bytes` long) was skipped; lines go on. */
-  badLine(bytes: number): void;
+  /**
+   * A line that is not valid UTF-8 (`bytes` long) was skipped, or, with `reason`, a message that
+   * is no line at all (a port's message that is not a string); lines go on.
+   */
+  badLine(bytes: number, reason?: string): void;
   /** A line passed maxLineBytes: the link stops delivering lines (the owner is expected to close it). */
   overflow(bytes: number): void;
   /** The far side will send nothing more (it half-closed). Lines already delivered stay delivered. */

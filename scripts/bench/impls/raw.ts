@@ -28,8 +28,23 @@ function answer(target: BenchTarget, msg: RawRequest): unknown {
   }
 }
 
-function serve(target: BenchTarget, path: string): Promise<BenchServer> {
-  const server = net.createServer((socket) => {
+/** How a raw baseline listens and dials: plain `net` here, TLS in raw-tls.ts. */
+export interface RawTransport {
+  createServer(onSocket: (socket: net.Socket) => void): net.Server;
+  /** A socket to `path`, and the event that says it is ready to use. */
+  dial(path: string): { socket: net.Socket; ready: string };
+}
+
+const PLAIN: RawTransport = {
+  createServer: (onSocket) => net.createServer(onSocket),
+  dial: (path) => ({ socket: net.connect(path), ready: 'connect' }),
+};
+
+const serve = (target: BenchTarget, path: string) => serveOver(PLAIN, target, path);
+const connect = (path: string) => connectOver(PLAIN, path);
+
+export function serveOver(transport: RawTransport, target: BenchTarget, path: string): Promise<BenchServer> {
+  const server = transport.createServer((socket) => {
     const send = tickWriter(socket);
     socket.on('error', () => {});
     onLines(socket, (line) => {
@@ -43,9 +58,9 @@ function serve(target: BenchTarget, path: string): Promise<BenchServer> {
   });
 }
 
-function connect(path: string): Promise<BenchClient> {
+export function connectOver(transport: RawTransport, path: string): Promise<BenchClient> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect(path);
+    const { socket, ready } = transport.dial(path);
     const send = tickWriter(socket);
     const pending = new Map<number, (v: unknown) => void>();
     let nextId = 1;
@@ -63,7 +78,7 @@ function connect(path: string): Promise<BenchClient> {
         send(JSON.stringify(msg));
       });
     socket.once('error', reject);
-    socket.once('connect', () =>
+    socket.once(ready, () =>
       resolve({
         add: (n) => request({ m: 'add', a: n }),
         one: () => request({ m: 'get', p: ONE }),

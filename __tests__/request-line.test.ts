@@ -1,0 +1,51 @@
+/**
+ * The request line the client writes (protocol/wire.ts requestLine) is written partly by hand (get
+ * ops from a table by key, short argument lists without JSON.stringify): it must be exactly the
+ * line JSON.stringify gives for the same ops, for any keys and arguments.
+ */
+import { requestLine } from '../src/protocol/wire';
+import { encodeList } from '../src/protocol/codec';
+import type { Op } from '../src/protocol/messages';
+
+/** The line as written before the hand-written parts: JSON.stringify of each key and argument list. */
+function reference(id: number, ops: Op[]): string {
+  const text = ops.map((op) =>
+    op.op === 'get' ? `{"op":"get","key":${JSON.stringify(op.key)}}` : op.op === 'call' ? `{"op":"call","args":${JSON.stringify(encodeList(op.args, 'args'))}}` : JSON.stringify(op),
+  );
+  return `{"id":${id},"ops":[${text.join(',')}]}`;
+}
+
+const SCALARS: unknown[] = [
+  0, 1, -1, 1.5, -2.25, 1e21, 1e-7, 5e-324, Number.MAX_SAFE_INTEGER, 2 ** 53 + 2, -1e300, 123456789.123,
+  true, false, null,
+  '', 'a', 'add', 'with space', 'quote"inside', 'back\\slash', 'tab\there', 'new\nline', 'é', '日本', '\u0000', '\u001f', '\u007f', '\ud800', 'x'.repeat(64), 'y'.repeat(65), '~!@#$%^&*()_+{}|:<>?',
+];
+
+test('hand-written request lines are exactly what JSON.stringify writes', () => {
+  let checked = 0;
+  const keys = ['add', 'data', '', 'a b', 'quote"', '日本', 'k'.repeat(300), 0, 7, 1234];
+  for (const key of keys) {
+    for (let n = 0; n <= 10; n++) {
+      for (let start = 0; start < SCALARS.length; start += 3) {
+        const args = Array.from({ length: n }, (_, i) => SCALARS[(start + i * 7) % SCALARS.length]);
+        const ops: Op[] = [{ op: 'get', key }, { op: 'call', args }];
+        expect(requestLine(42, ops, false)).toBe(reference(42, ops));
+        checked++;
+      }
+    }
+  }
+  // Values that need the codec (undefined, -0, NaN, a Date) go through its tags, as before.
+  for (const args of [[undefined], [-0], [NaN, 1], [new Date(0)], [[1, 2]], [{ a: 1 }], [1, 'x', { $y: 1 }]]) {
+    const ops: Op[] = [{ op: 'get', key: 'f' }, { op: 'call', args }];
+    expect(requestLine(1, ops, false)).toBe(reference(1, ops));
+    checked++;
+  }
+  expect(checked).toBeGreaterThan(1000);
+});
+
+test('the table of get texts stays bounded and right after it is cleared', () => {
+  for (let i = 0; i < 2000; i++) {
+    const ops: Op[] = [{ op: 'get', key: `member${i}` }, { op: 'get', key: 'add' }];
+    expect(requestLine(i, ops, false)).toBe(reference(i, ops));
+  }
+});
