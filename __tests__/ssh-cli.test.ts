@@ -3,8 +3,8 @@
  * refused with ssh's own words, waitUntilListening over ssh, `remoteobj dial-stdio` itself, and
  * plain `ssh -L local.sock:remote.sock` forwarding (docs/transports.md).
  */
-import { spawn } from 'node:child_process';
-import { connect, NotListeningError, serve, SshError, waitUntilListening } from 'remoteobj';
+import { execFileSync, spawn } from 'node:child_process';
+import { ConnectionClosedError, connect, NotListeningError, serve, SshError, waitUntilListening } from 'remoteobj';
 import { cli, requireBuild, startCli } from './fixtures/cli-kit';
 import { Cleanup } from './fixtures/host-kit';
 import { haveSshd, startSshd, type TestSshd } from './fixtures/sshd';
@@ -83,6 +83,34 @@ maybe('ssh://', () => {
     await waiting;
     const remote = cleanup.remote(await connect<{ up: boolean }>(sshd.address(sock), { connectTimeout: 60_000, ssh: sshd.sshOptions() }));
     expect(await remote.up).toBe(true);
+  });
+
+  test('the ssh connection dropping mid-call (ssh killed): ConnectionClosedError, then NotListeningError', async () => {
+    const sock = tmpSock('sshdrop');
+    let started = false;
+    cleanup.host(
+      await serve(
+        {
+          value: 1,
+          hang: () => {
+            started = true;
+            return new Promise<never>(() => undefined);
+          },
+        },
+        sock,
+        { closeGraceMs: 100 },
+      ),
+    );
+    const remote = cleanup.remote(await connect<{ value: number; hang(): Promise<never> }>(sshd.address(sock), { connectTimeout: 60_000, ssh: sshd.sshOptions() }));
+    expect(await remote.value).toBe(1);
+    const call = remote.hang();
+    await until(() => started);
+    // The ssh client this process started for the connection.
+    const pids = execFileSync('pgrep', ['-P', String(process.pid), '-x', 'ssh'], { encoding: 'utf8' }).trim().split('\n');
+    expect(pids).toHaveLength(1);
+    process.kill(Number(pids[0]), 'SIGKILL');
+    await expect(Promise.resolve(call)).rejects.toBeInstanceOf(ConnectionClosedError);
+    await expect(Promise.resolve(remote.value)).rejects.toBeInstanceOf(NotListeningError);
   });
 
   test('plain ssh -L local.sock:remote.sock forwarding works with a path address', async () => {

@@ -27,6 +27,8 @@ export type { AccessOptions, AccessPolicy, AccessRequest, AccessKind } from './a
 export { socketPath, checkSocketPath, MAX_SOCKET_PATH_BYTES } from './transport/socket-path';
 export { parseAddress, formatAddress } from './transport/address';
 export type { Address, AddressKind } from './transport/address';
+export type { TlsOptions } from './transport/tls';
+export type { SshOptions } from './transport/ssh';
 export {
   RemoteObjError,
   RemoteError,
