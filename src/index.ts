@@ -19,7 +19,7 @@ export type {
   RemoteRoot,
   Resolved,
 } from './client/types';
-export type { RemoteData, NotSendable } from './client/data';
+export type { RemoteData, NotSendable, RemoteIterable } from './client/data';
 export type { Description, MemberInfo } from './evaluate';
 export type { AccessOptions, AccessPolicy, AccessRequest, AccessKind } from './access';
 export { socketPath, checkSocketPath, MAX_SOCKET_PATH_BYTES } from './transport/socket-path';
