@@ -23,6 +23,8 @@ interface Feed {
   idle(): AsyncGenerator<never>;
   failing(): AsyncGenerator<number>;
   readable(n: number): import('node:stream').Readable;
+  quietReadable(): import('node:stream').Readable;
+  destroyed: number;
   sum(values: AsyncIterable<number>): Promise<number>;
   takeFirst(values: AsyncIterable<number>, n: number): Promise<number[]>;
   heap(): number;
@@ -97,17 +99,26 @@ test('an error mid-stream rejects with its class name, message, code, own props 
   expect(caught!.stack).toContain('failing');
 });
 
-test('while a stream is open and idle, this client’s and other clients’ requests are answered', async () => {
+test('while a stream is open and idle, this client’s and other clients’ requests are answered, and break does not wait for the next item', async () => {
   const remote = await open();
   const other = await open();
+  // A generator waiting inside an await for its next item, outside the lock.
   const idle = await remote.idle();
-  const waiting = idle.next(); // the host's generator is now waiting forever, outside the lock
+  const waiting = idle.next();
   expect(await remote.ping()).toBe('pong');
   expect(await other.ping()).toBe('pong');
-  const before = await other.finallyRan;
+  // Leaving resolves at once: the host's generator cannot be interrupted inside its await (its
+  // return() takes effect at its next yield), and nobody waits for that.
   await idle.return();
   await expect(waiting).resolves.toEqual({ done: true, value: undefined });
-  expect(await other.finallyRan).toBe(before + 1);
+  // An idle Readable is destroyed at once by its iterator's return().
+  const before = await other.destroyed;
+  const quiet = await remote.quietReadable();
+  const pending = quiet.next();
+  expect(await other.ping()).toBe('pong');
+  await quiet.return();
+  await expect(pending).resolves.toEqual({ done: true, value: undefined });
+  await until(async () => (await other.destroyed) === before + 1);
 });
 
 test('a client killed mid-stream ends the host’s iterator (its finally runs)', async () => {

@@ -14,7 +14,10 @@
  *    RemoteStream: an AsyncIterableIterator that grants credit as it is read (the first grant at
  *    the first next(), so a stream never iterated never starts the producer), buffers at most
  *    the window, and whose return() (a `break` out of `for await`) asks the producer to stop and
- *    resolves once the producer's return() has run.
+ *    resolves once the producer has: after the iterator's return() has run when the iterator was
+ *    waiting at a yield (the usual case: its window full), or at once when it was busy producing
+ *    its next item (an async generator inside an await cannot be interrupted; its return() takes
+ *    effect at its next yield), so a `break` never waits for the host's next event.
  *
  * Nothing here builds a line: the peer gives both sides a StreamOutput that writes the messages
  * with protocol/wire.ts (`credit`, `item`, `end`, `return`), and feeds them the messages it reads.
@@ -67,14 +70,14 @@ class Producer {
   readonly #table: StreamProducers;
   #iterator: AsyncIterator<unknown> | undefined;
   #credit = 0;
-  /** A next() (or return()) of the iterator is running: nothing else may be called on it meanwhile. */
+  /** A next() of the iterator is running: no other next() may start meanwhile. */
   #busy = false;
   #state: ProducerState = 'open';
-  /** Why the stream stops, once return() has run (undefined: the consumer asked, so it ends done). */
-  #pendingError: unknown;
   /** The connection is gone: nothing more is sent. */
   #silent = false;
-  /** Settles when the stream is over (its end sent or its connection gone). */
+  /** The iterator's return(), once called (it is called at most once). */
+  #returning: Promise<unknown> | undefined;
+  /** Settles when the stream is over for this side (its end sent, or its connection gone). */
   readonly finished: Promise<void>;
   #finish!: () => void;
 
@@ -99,18 +102,15 @@ class Producer {
     if (!this.#busy) void this.#pump();
   }
 
-  /** The consumer wants no more: run the iterator's return() (after a next() in progress), then end. */
+  /** The consumer wants no more: run the iterator's return(), then end. */
   return(): void {
-    if (this.#state !== 'open') return;
     this.#stop(undefined);
   }
 
   /** The connection is gone: run the iterator's return(); nothing more is sent. */
   abandon(): void {
-    if (this.#state === 'done') return;
-    this.#state = 'returning';
     this.#silent = true;
-    if (!this.#busy) void this.#runReturn(undefined);
+    this.#stop(undefined);
   }
 
   #iter(): AsyncIterator<unknown> {
@@ -132,7 +132,7 @@ class Producer {
         this.#end(e);
         return;
       }
-      if (this.#state !== 'open') break; // return or a drop arrived while next() ran: the item is not wanted
+      if (this.#state !== 'open') break; // stopped while next() ran (#stop has dealt with it): the item is not wanted
       if (r.done) {
         this.#busy = false;
         this.#end(undefined);
@@ -142,36 +142,59 @@ class Producer {
         this.#table.out.item(this.id, r.value);
       } catch (e) {
         // The item cannot be sent (a symbol in it, say): the stream fails with why, and the iterator is closed.
-        this.#state = 'returning';
         this.#busy = false;
-        await this.#runReturn(e);
+        this.#state = 'returning';
+        await this.#callReturn();
+        this.#end(e);
         return;
       }
     }
     this.#busy = false;
-    if (this.#state === 'returning') await this.#runReturn(this.#pendingError);
   }
 
+  /**
+   * Stop: the iterator's return() runs (its finally blocks), then the end goes out (with `error`,
+   * else with return()'s own failure). When a next() is running, the iterator is between two items
+   * (an async generator waiting inside an await, which nothing can interrupt): its return() is
+   * called now and takes effect where it can (at the generator's next yield; at once for a
+   * Readable, which it destroys), and the end goes out at once, so the consumer never waits on the
+   * producer's next item.
+   */
   #stop(error: unknown): void {
+    if (this.#state !== 'open') return;
     this.#state = 'returning';
-    this.#pendingError = error;
-    if (!this.#busy) void this.#runReturn(error);
+    if (this.#busy) {
+      void this.#callReturn();
+      // A Node stream waiting for data: its iterator (an async generator too) would only destroy
+      // it once the read it waits for ends; destroying it now is what that return() does, at once.
+      const destroy = (this.#iterable as { destroy?: unknown }).destroy;
+      if (typeof destroy === 'function') {
+        try {
+          destroy.call(this.#iterable);
+        } catch {
+          // it was not a stream after all, or already gone: its return() still runs
+        }
+      }
+      this.#end(error);
+      return;
+    }
+    void this.#callReturn().then((failure) => this.#end(error ?? failure));
   }
 
-  /** Close the iterator (its finally blocks run), then send the end: `error` if given, else return()'s own failure. */
-  async #runReturn(error: unknown): Promise<void> {
-    this.#busy = true;
-    let failure = error;
+  /** Call the iterator's return() once; resolves with its failure (undefined when it returned). */
+  #callReturn(): Promise<unknown> {
+    if (this.#returning) return this.#returning;
     const it = this.#iterator;
-    if (it !== undefined && typeof it.return === 'function') {
+    if (it === undefined || typeof it.return !== 'function') return (this.#returning = Promise.resolve(undefined));
+    this.#returning = (async () => {
       try {
-        await it.return();
+        await it.return!();
+        return undefined;
       } catch (e) {
-        failure ??= e;
+        return e;
       }
-    }
-    this.#busy = false;
-    this.#end(failure);
+    })();
+    return this.#returning;
   }
 
   #end(error: unknown): void {
@@ -262,7 +285,8 @@ type ConsumerState = 'open' | 'returning' | 'ended';
  * The far side's stream, read here: `for await (const x of stream)`. One reader: items are taken
  * in order by whoever calls next(). Credit is granted as items are read (never more than
  * `window` ahead of them). `break`, `return()` or `await using` end it early: the producer's
- * iterator is returned, and return() resolves once it has been (rejecting if that failed).
+ * iterator is returned, and return() resolves once the producer has answered (see the top of this
+ * file; it rejects if the iterator's return() threw).
  */
 export class RemoteStream<T = unknown> implements AsyncIterableIterator<T, undefined, undefined>, AsyncDisposable {
   readonly #id: number;
