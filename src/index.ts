@@ -1,5 +1,7 @@
 /** remoteobj: talk to a live object in another process. */
 export { serve, Host, DEFAULT_FUNCTIONS } from './host/host';
+export { ref } from './ref';
+export type { Ref } from './ref';
 export type { ServeOptions, PasstoFunction } from './host/host';
 export { connect, waitUntilListening } from './client/connect';
 export type { ConnectOptions, WaitOptions } from './client/connect';
@@ -30,6 +32,7 @@ export {
   NotListeningError,
   ShutdownError,
   ConnectionClosedError,
+  ReleasedError,
   ProtocolError,
   EncodeError,
   AccessError,

@@ -23,6 +23,7 @@ import { Admission, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_UNAUTHENTICATED } from 
 import { type ConnectionHost, HostConnection } from './connection';
 import { DEFAULT_FLOW_LIMITS, FlowBudget } from './flow';
 import { FifoLock } from './lock';
+import type { RequestConnection } from './request-context';
 import { type JobGate, QueuedRequest, type Replier, type Runner } from './serving';
 
 export type PasstoFunction = (value: any, ...args: any[]) => unknown;
@@ -143,6 +144,7 @@ export class Host<T = unknown> {
       target,
       ctx: { functions, access: accessOptions(options) },
       lockTimeout: options.lockTimeout,
+      twoWay: false,
     };
     const host = this;
     this.#connectionHost = {
@@ -156,7 +158,14 @@ export class Host<T = unknown> {
       get closing() {
         return host.#closing;
       },
-      enqueue: (ops, strict, reply, gate) => this.#enqueue(ops, strict, reply, gate),
+      enqueue: (ops, strict, reply, gate, to, from) => this.#enqueue(ops, strict, reply, gate, to, from),
+      runInTurn: (ops, strict, reply, to, from, turn) => {
+        // Admitted into a running turn: it runs now, beside the lock its turn holds (the holder waits on it).
+        void new QueuedRequest(this.#runner, ops, strict, reply, undefined, to, from, turn).run();
+      },
+      upgraded: () => {
+        this.#runner.twoWay = true;
+      },
       requeue: (jobs) => this.#lock.requeue(jobs),
       gone: (c) => this.#connections.delete(c),
     };
@@ -196,6 +205,16 @@ export class Host<T = unknown> {
     return this.#connections.size;
   }
 
+  /**
+   * A snapshot: open connections, handles (ref() objects) held by clients over all connections,
+   * and requests waiting for the lock.
+   */
+  stats(): { connections: number; handles: number; queued: number } {
+    let handles = 0;
+    for (const c of this.#connections) handles += c.handles;
+    return { connections: this.#connections.size, handles, queued: this.queued };
+  }
+
   async #listen(localBypass: boolean): Promise<void> {
     this.#listener = await listenUnix(this.#path, this.#maxMessageBytes, (link) => this.#accept(link));
     if (localBypass) this.#unlistenLocal = listenLocal(this.#path, (link) => this.#accept(link));
@@ -231,8 +250,8 @@ export class Host<T = unknown> {
     });
   }
 
-  #enqueue(ops: Op[], strict: boolean, reply: Replier, gate: JobGate): void {
-    const job = new QueuedRequest(this.#runner, ops, strict, reply, gate);
+  #enqueue(ops: Op[], strict: boolean, reply: Replier, gate: JobGate, to?: object, from?: RequestConnection): void {
+    const job = new QueuedRequest(this.#runner, ops, strict, reply, gate, to, from);
     // Behind this connection's parked requests, if it has any: its requests run in the order it sent them.
     if (gate.hasParked) gate.park(job);
     else this.#lock.push(job);
