@@ -14,6 +14,7 @@ import { PROTOCOL_V2, type Op } from '../protocol/messages';
 import { clientHelloLine, type Json } from '../protocol/wire';
 import { NEEDS_CALLER, Peer, type ReplySink } from '../peer/peer';
 import { CallbackHandler, currentTurn } from './callbacks';
+import { PeerStreams } from '../peer/streams';
 import type { Link } from '../transport/link';
 import { MAX_SEALED_BATCH_CHARS } from '../transport/lines';
 import { dialLocal } from '../transport/local-link';
@@ -65,6 +66,11 @@ export interface ConnectOptions {
    * streams by reference and lets the host call back; 1 keeps to protocol v1 (values only).
    */
   protocol?: 1 | 2;
+  /**
+   * Protocol v2 streams (docs/api.md "Streams"): how many items of a stream the host may send
+   * ahead of what this client has read (1 to 4096; default 64, DEFAULT_STREAM_WINDOW).
+   */
+  streamWindow?: number;
 }
 
 export class Connection {
@@ -208,6 +214,7 @@ export class Connection {
       handler: new CallbackHandler(peer),
       currentTurn,
       makeHandle: this.handleMaker && ((id) => this.handleMaker!(id, peer)),
+      streams: new PeerStreams(peer, this.options.streamWindow),
     });
   }
 

@@ -15,6 +15,7 @@ import { errorReplyLine, isClientHello } from '../protocol/wire';
 import type { Link } from '../transport/link';
 import { MAX_SEALED_BATCH_CHARS } from '../transport/lines';
 import { Peer, type RequestHandler } from '../peer/peer';
+import { PeerStreams } from '../peer/streams';
 import { markLibraryOwned } from '../owned';
 import type { Admission, Admitted } from './admission';
 import { ConnectionFlow, type FlowBudget } from './flow';
@@ -40,6 +41,8 @@ export interface ConnectionHost {
   enqueue(ops: Op[], strict: boolean, reply: Replier, gate: JobGate, to?: object, from?: RequestConnection): void;
   /** v2: run a request now, inside the lock turn `turn` its connection was granted (the lock rule for callbacks). */
   runInTurn(ops: Op[], strict: boolean, reply: Replier, to: object | undefined, from: RequestConnection, turn: number): void;
+  /** The credit window this host grants the streams its clients pass it (serve()'s streamWindow). */
+  readonly streamWindow?: number;
   /** A connection switched to protocol v2. */
   upgraded(): void;
   requeue(jobs: Job[]): void;
@@ -257,6 +260,7 @@ export class HostConnection implements Admitted, Answerer, RequestHandler, Reque
         if (n > 0) this.#grants.set(turn, n);
         else this.#grants.delete(turn);
       },
+      streams: new PeerStreams(this.#peer, this.#host.streamWindow),
     });
     this.#host.upgraded();
   }

@@ -88,6 +88,11 @@ export interface ServeOptions extends AccessOptions {
    * its client sees ConnectionClosedError, and requests queued behind it get ShutdownError.
    */
   closeGraceMs?: number;
+  /**
+   * Protocol v2 streams a client passes as arguments (docs/api.md "Streams"): how many items it may
+   * send ahead of what the host has read (1 to 4096; default 64, DEFAULT_STREAM_WINDOW).
+   */
+  streamWindow?: number;
 }
 
 let listenHost: <T>(host: Host<T>, localBypass: boolean) => Promise<void>;
@@ -153,6 +158,7 @@ export class Host<T = unknown> {
       secret: this.#secret,
       authTimeoutMs: this.#authTimeoutMs,
       decodeOptions: { regexp: options.acceptRegExp === true },
+      streamWindow: options.streamWindow,
       admission: this.#admission,
       budget: this.#budget,
       get closing() {

@@ -161,6 +161,16 @@ export class Peer implements CodecContext {
     return this.#codec;
   }
 
+  /** Decode a value the far side sent outside a request or reply (a stream item), as this connection decodes its values. */
+  decodeValue(json: unknown): unknown {
+    return decode(json, this.#decodeOptions);
+  }
+
+  /** This side's origin for the errors it sends. */
+  get origin(): WireError['origin'] {
+    return this.#options.origin;
+  }
+
   /** Switch to protocol v2: requests both ways, reference tags, control messages. */
   upgrade(setup: V2Setup): void {
     this.#v2 = setup;

@@ -26,6 +26,11 @@
  * (Cap'n Web multiplexes streams per id the same way; fork() uses the same window for yields).
  */
 import { ConnectionClosedError, ProtocolError } from '../errors';
+import type { CodecContext } from '../protocol/codec';
+import { errorFromWire, errorToWire, type WireError } from '../protocol/error-wire';
+import type { ControlMessage } from '../protocol/messages';
+import { creditLine, endLine, itemLine, returnLine } from '../protocol/wire';
+import type { StreamHooks } from './peer';
 
 /**
  * Items a consumer lets a producer send ahead of what it has read, unless told otherwise
@@ -508,5 +513,80 @@ export class StreamConsumers {
     const all = [...this.#byId.values()];
     this.#byId.clear();
     for (const s of all) s.end(error);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The peer's side: both tables of one connection, speaking wire.ts lines (peer.ts StreamHooks).
+
+/** What PeerStreams needs of its peer. */
+export interface StreamPeer {
+  /** Send a line as it is. */
+  send(line: string): void;
+  /** The codec context for values this side sends (items may hold references too). */
+  readonly codec: CodecContext | undefined;
+  /** Decode a value of the far side's (the connection's context, a host's refusal of `$regexp`). Throws ProtocolError. */
+  decodeValue(json: unknown): unknown;
+  /** This side's origin, for the errors it sends. */
+  readonly origin: WireError['origin'];
+}
+
+type StreamMessage = Extract<ControlMessage, { kind: 'credit' | 'item' | 'end' | 'return' }>;
+
+/**
+ * The streams of one v2 connection, both ways: what this side exported (StreamProducers) and
+ * what it reads of the far side's (StreamConsumers). `window`: the credit this side grants
+ * (streamWindow of connect() or serve()).
+ */
+export class PeerStreams implements StreamHooks {
+  readonly producers: StreamProducers;
+  readonly consumers: StreamConsumers;
+  readonly #peer: StreamPeer;
+
+  constructor(peer: StreamPeer, window = DEFAULT_STREAM_WINDOW) {
+    this.#peer = peer;
+    const out: StreamOutput = {
+      item: (id, value) => peer.send(itemLine(id, value, peer.codec)),
+      end: (id, error) => peer.send(endLine(id, error === undefined ? undefined : errorToWire(error, peer.origin))),
+      credit: (id, n) => peer.send(creditLine(id, n)),
+      return: (id) => peer.send(returnLine(id)),
+    };
+    this.producers = new StreamProducers(out);
+    this.consumers = new StreamConsumers(out, window);
+  }
+
+  export(iterable: object, _path: string): number {
+    return this.producers.export(iterable as AsyncIterable<unknown>);
+  }
+
+  import(id: number): unknown {
+    return this.consumers.import(id);
+  }
+
+  message(m: StreamMessage): void {
+    switch (m.kind) {
+      case 'credit':
+        return this.producers.credit(m.stream, m.n);
+      case 'return':
+        return this.producers.return(m.stream);
+      case 'item': {
+        let value: unknown;
+        try {
+          value = this.#peer.decodeValue(m.value);
+        } catch (e) {
+          // An item this side cannot decode fails its stream (and stops the producer), not the connection.
+          return this.consumers.fail(m.stream, e as Error);
+        }
+        this.consumers.item(m.stream, value);
+        return;
+      }
+      case 'end':
+        return this.consumers.end(m.stream, m.error === undefined ? undefined : errorFromWire(m.error));
+    }
+  }
+
+  closed(reason: Error): void {
+    void this.producers.closeAll();
+    this.consumers.closeAll(reason instanceof ConnectionClosedError ? reason : new ConnectionClosedError(reason.message, { cause: reason }));
   }
 }

@@ -350,6 +350,12 @@ function enc(v: unknown, path: string, depth: number, seen: Set<object> | undefi
     // new String('x'), new Number(1)...: JSON sends the primitive inside, so do we (a boxed Symbol is refused there).
     return enc((o as { valueOf(): unknown }).valueOf(), path, depth + 1, seen);
   }
+  // Protocol v2: an async iterable travels as a stream — an object-mode Readable too (an emitter),
+  // but not an I/O handle (refused above) nor one of the library's own (a Forked).
+  if (context !== undefined && typeof (o as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function' && refusalOf(o) === undefined) {
+    const tag = context.exportValue(o, 'stream', path);
+    if (tag !== undefined) return tag;
+  }
   if (
     types.isWeakMap(o) ||
     types.isWeakSet(o) ||
