@@ -176,3 +176,27 @@ test('1,000,000 items to a slow reader: the host never runs more than the window
   const growth = Math.max(...heaps) - heaps[0]!;
   expect(growth).toBeLessThan(8 * 1024 * 1024);
 }, 180_000);
+
+test('a v1 client gets a clear NEEDS_PROTOCOL_2 error reply instead of a stream, and stays usable', async () => {
+  const v1 = await connect<Feed>(sock, { localBypass: false, protocol: 1 });
+  remotes.push(v1);
+  await expect(v1.count(3).$get()).rejects.toMatchObject({ name: 'ProtocolError', code: 'NEEDS_PROTOCOL_2', message: expect.stringMatching(/a stream \(an async iterable\)/) });
+  await expect(v1.readable(3).$get()).rejects.toMatchObject({ code: 'NEEDS_PROTOCOL_2' });
+  expect(await v1.ping()).toBe('pong');
+});
+
+test('streamWindow sets the window a client grants (and the host never runs further ahead)', async () => {
+  const narrow = await connect<Feed>(sock, { localBypass: false, streamWindow: 3 });
+  remotes.push(narrow);
+  const start = await narrow.produced;
+  let read = 0;
+  let worst = 0;
+  for await (const item of await narrow.count(300)) {
+    expect(item.i).toBe(read);
+    read++;
+    if (read % 30 === 0) worst = Math.max(worst, (await narrow.produced) - start - read);
+  }
+  expect(read).toBe(300);
+  expect(worst).toBeLessThanOrEqual(3);
+  await expect(connect<Feed>(sock, { localBypass: false, streamWindow: 0 })).rejects.toThrow(RangeError);
+});

@@ -14,7 +14,7 @@ import { PROTOCOL_V2, type Op } from '../protocol/messages';
 import { clientHelloLine, type Json } from '../protocol/wire';
 import { NEEDS_CALLER, Peer, type ReplySink } from '../peer/peer';
 import { CallbackHandler, currentTurn } from './callbacks';
-import { PeerStreams } from '../peer/streams';
+import { checkStreamWindow, PeerStreams } from '../peer/streams';
 import type { Link } from '../transport/link';
 import { MAX_SEALED_BATCH_CHARS } from '../transport/lines';
 import { dialLocal } from '../transport/local-link';
@@ -100,6 +100,7 @@ export class Connection {
   static async open(socketPath: string, options: ConnectOptions = {}): Promise<Connection> {
     checkSocketPath(socketPath);
     if (options.secret !== undefined && options.secret.length === 0) throw new TypeError('secret must not be empty');
+    checkStreamWindow(options.streamWindow);
     const conn = new Connection(isWindowsPipe(socketPath) ? socketPath : path.resolve(socketPath), options);
     await conn.#establish();
     return conn;

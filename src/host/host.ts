@@ -25,6 +25,7 @@ import { DEFAULT_FLOW_LIMITS, FlowBudget } from './flow';
 import { FifoLock } from './lock';
 import type { RequestConnection } from './request-context';
 import { type JobGate, QueuedRequest, type Replier, type Runner } from './serving';
+import { checkStreamWindow } from '../peer/streams';
 
 export type PasstoFunction = (value: any, ...args: any[]) => unknown;
 
@@ -127,6 +128,7 @@ export class Host<T = unknown> {
     this.#target = target;
     this.#path = isWindowsPipe(socketPath) ? socketPath : path.resolve(socketPath);
     this.#maxMessageBytes = positive(options, 'maxMessageBytes', DEFAULT_MAX_MESSAGE_BYTES);
+    checkStreamWindow(options.streamWindow);
     this.#lock = new FifoLock(options.mode ?? 'auto');
     this.#fulfillFinal = options.fulfillFinal ?? true;
     this.#closeGraceMs = options.closeGraceMs ?? 5000;

@@ -46,6 +46,14 @@ export const DEFAULT_STREAM_WINDOW = 64;
  */
 export const MAX_STREAM_WINDOW = 4096;
 
+/** Throws a RangeError unless `window` is a valid streamWindow (checked by connect() and serve(), before anything opens). */
+export function checkStreamWindow(window: number | undefined): void {
+  if (window === undefined) return;
+  if (!Number.isSafeInteger(window) || window < 1 || window > MAX_STREAM_WINDOW) {
+    throw new RangeError(`streamWindow must be an integer from 1 to ${MAX_STREAM_WINDOW}, not ${window}`);
+  }
+}
+
 /** How a peer writes stream messages (each one line of protocol/wire.ts). */
 export interface StreamOutput {
   /** An item of stream `id` this side produces. Throws (an EncodeError...) when the value cannot be sent. */
@@ -452,9 +460,7 @@ export class StreamConsumers {
   #closed: Error | undefined;
 
   constructor(out: StreamOutput, window = DEFAULT_STREAM_WINDOW) {
-    if (!Number.isSafeInteger(window) || window < 1 || window > MAX_STREAM_WINDOW) {
-      throw new RangeError(`streamWindow must be an integer from 1 to ${MAX_STREAM_WINDOW}, not ${window}`);
-    }
+    checkStreamWindow(window);
     this.out = out;
     this.#window = window;
   }
