@@ -216,6 +216,11 @@ test('seeded stream-message fuzz: the host stays up, answers right, and never se
     expect(raw.overrun).toEqual([]);
     if (round % 2 === 0) raw.close(); // dropped with streams open: the host returns them
   }
+  // The host judged the garbage (error replies naming no request) and streamed to the honest grants.
+  const all = raws.flatMap((r) => r.lines) as { kind?: string; id?: unknown; error?: { code?: string } }[];
+  expect(all.filter((l) => l.kind === 'error' && l.id === null && l.error?.code === 'BAD_MESSAGE').length).toBeGreaterThan(100);
+  expect(all.filter((l) => l.kind === 'item').length).toBeGreaterThan(50);
+  expect(all.filter((l) => l.kind === 'end').length).toBeGreaterThan(5);
   expect(await goodRun).toBe(20_000);
   for (const raw of raws) raw.close();
   await good.$close();
