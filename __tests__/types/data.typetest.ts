@@ -13,7 +13,7 @@
  */
 import type { EventEmitter } from 'node:events';
 import type { Socket } from 'node:net';
-import type { NotSendable, Remote, RemoteData } from 'remoteobj';
+import type { NotSendable, Remote, RemoteData, RemoteFunction } from 'remoteobj';
 import { assert, type Equal, expectType } from './expect';
 
 class Job {
@@ -163,7 +163,6 @@ export async function builtInsArriveAsThemselves(): Promise<void> {
 }
 
 /** Types that say why a value cannot arrive. */
-type NoFunction = NotSendable<'a function cannot be sent (until callbacks are supported)'>;
 type NoIterator = NotSendable<'an iterator cannot be sent yet: collect the values into an array on the host'>;
 type NoAsyncIterator = NotSendable<'an async iterator or async iterable cannot be sent yet: collect the values into an array on the host'>;
 type NoPromise = NotSendable<'a promise inside data cannot be sent: await it on the host'>;
@@ -175,7 +174,8 @@ export async function whatCannotBeSentSaysSo(): Promise<void> {
   expectType<NoIterator>()(await q.ids());
   expectType<NoIterator>()(await q.history.values());
   expectType<NoAsyncIterator>()(await q.stream());
-  expectType<NoFunction>()(await q.handler());
+  // Protocol 2: a function arrives as an async callable (twoway-functions.test.ts).
+  expectType<RemoteFunction<ReturnType<Queue['handler']>>>()(await q.handler());
   expectType<{ ready: NoPromise }>()(await q.pending());
   expectType<NoResource>()(await q.events());
   expectType<NoResource>()(await q.socket());
@@ -196,16 +196,12 @@ export async function whatCannotBeSentSaysSo(): Promise<void> {
   if (!step.done) expectType<RemoteData<Job>>()(step.value);
 }
 
-export function functionArgumentsDoNotCompile(): void {
-  // @ts-expect-error a function cannot be sent (Map.prototype.forEach's callback)
+export function functionArgumentsCompile(): void {
+  // Protocol 2 passes functions by reference (the host calls back into the client).
   void q.jobs.forEach((job) => job);
-  // @ts-expect-error nor to a method of the hosted object
   void q.onEach(() => undefined);
-  // @ts-expect-error nor to an array method
   void q.history.map((job) => job.id);
-  // @ts-expect-error an optional function parameter cannot take one either
   void q.maybe(() => undefined);
-  // @ts-expect-error a parameter that is a function or data takes only data
   void q.either(() => 'x');
   // What the host can receive still compiles.
   void q.maybe();
