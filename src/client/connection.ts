@@ -206,7 +206,7 @@ export class Connection {
     link.send(clientHelloLine());
     peer.upgrade({
       handler: new CallbackHandler(peer),
-      currentTurn,
+      currentTurn: () => currentTurn(peer),
       makeHandle: (id) => (this.handleMaker ? this.handleMaker(id, peer) : undefined),
     });
   }

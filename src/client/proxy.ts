@@ -70,7 +70,7 @@ class Entry implements ReplySink {
     this.ops = ops;
     // v2: made inside a callback of the host? Then it belongs to that callback's lock turn (the
     // outbox may be flushed from another context, so the turn is taken now).
-    this.turn = ctx.v2 ? (currentTurn() ?? 0) : undefined;
+    this.turn = ctx.v2 ? (currentTurn(handle ? handle.peer : ctx.conn.peer) ?? 0) : undefined;
   }
 
   /** v2: the lock turn the request belongs to (docs/architecture.md, the lock rule for callbacks); 0: none. */
