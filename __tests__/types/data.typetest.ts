@@ -6,7 +6,7 @@
  *    Map, Set, Date, RegExp, Buffer, typed arrays and errors as themselves;
  *  - a value the host cannot send (a function, an iterator, a generator, an async iterable, a
  *    promise inside data, a live resource) is a NotSendable that says why, never `{}`;
- *  - a function argument does not compile (functions cannot be sent until callbacks exist).
+ *  - a function argument compiles: protocol 2 passes it by reference (twoway-functions.test.ts).
  *
  * Each `// @ts-expect-error` line proves a lie is caught: if the types loosened, tsc would report
  * the unused directive. __tests__/codec-unsendable.test.ts checks the run time side.
