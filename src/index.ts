@@ -20,8 +20,9 @@ export type {
   RemoteAnyRoot,
   RemoteRoot,
   Resolved,
+  RemoteHandle,
 } from './client/types';
-export type { RemoteData, NotSendable, RemoteIterable } from './client/data';
+export type { RemoteData, NotSendable, RemoteFunction, RemoteIterable } from './client/data';
 export type { Description, MemberInfo } from './evaluate';
 export type { AccessOptions, AccessPolicy, AccessRequest, AccessKind } from './access';
 export { socketPath, checkSocketPath, MAX_SOCKET_PATH_BYTES } from './transport/socket-path';

@@ -15,11 +15,22 @@ import { type EvalContext, evaluate, OpFailure, type Outcome } from '../evaluate
 import type { Op, RequestId } from '../protocol/messages';
 import type { Peer, RequestHandler } from '../peer/peer';
 
-const turns = new AsyncLocalStorage<number>();
+/** The turn a callback runs in, and the peer (connection) that was granted it. */
+interface CallbackTurn {
+  readonly turn: number;
+  readonly peer: Peer;
+}
 
-/** The host's lock turn the code running now belongs to (inside a callback the host made), if any. */
-export function currentTurn(): number | undefined {
-  return turns.getStore();
+const turns = new AsyncLocalStorage<CallbackTurn>();
+
+/**
+ * The host's lock turn the code running now belongs to, for a request to `peer`: inside a callback
+ * that host made on that connection, its turn; else none (a request to another connection, even
+ * from inside the callback, is not part of the turn and waits for its host's lock).
+ */
+export function currentTurn(peer: Peer | undefined): number | undefined {
+  const t = turns.getStore();
+  return t !== undefined && t.peer === peer ? t.turn : undefined;
 }
 
 const CALLBACK_CONTEXT: EvalContext = { functions: {}, access: accessOptions({}) };
@@ -37,7 +48,7 @@ export class CallbackHandler implements RequestHandler {
       return;
     }
     if (turn === undefined) this.#run(id, ops, strict, to);
-    else turns.run(turn, () => this.#run(id, ops, strict, to));
+    else turns.run({ turn, peer: this.#peer }, () => this.#run(id, ops, strict, to));
   }
 
   #run(id: RequestId, ops: Op[], strict: boolean, to: object): void {

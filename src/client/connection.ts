@@ -213,8 +213,8 @@ export class Connection {
     link.send(clientHelloLine());
     peer.upgrade({
       handler: new CallbackHandler(peer),
-      currentTurn,
-      makeHandle: this.handleMaker && ((id) => this.handleMaker!(id, peer)),
+      currentTurn: () => currentTurn(peer),
+      makeHandle: (id) => (this.handleMaker ? this.handleMaker(id, peer) : undefined),
       streams: new PeerStreams(peer, this.options.streamWindow),
     });
   }
@@ -251,11 +251,11 @@ export class Connection {
    * Values are encoded here, so a value that cannot be sent fails at once and nothing is written.
    * With `reconnect`, a request made after the connection dropped first connects again.
    */
-  send(ops: readonly Op[], sink: ReplySink, timeout = this.options.timeout, callSite?: Error, strict = this.options.strict, to?: number): void {
+  send(ops: readonly Op[], sink: ReplySink, timeout = this.options.timeout, callSite?: Error, strict = this.options.strict, to?: number, turn?: number): void {
     if (this.#state !== 'open') {
       if (this.#reopening || (this.#state === 'closed' && this.options.reconnect && !this.#closedByClient)) {
         this.#reopen().then(
-          () => this.send(ops, sink, timeout, callSite, strict, to),
+          () => this.send(ops, sink, timeout, callSite, strict, to, turn),
           (e: Error) => sink.fail(e),
         );
         return;
@@ -263,7 +263,7 @@ export class Connection {
       sink.fail(this.#closeReason ?? new NotListeningError(`not connected to ${this.path}`));
       return;
     }
-    this.#peer!.request(ops, sink, timeout, callSite, strict, to);
+    this.#peer!.request(ops, sink, timeout, callSite, strict, to, turn);
   }
 
   /** One reconnect at a time; every request waiting on it shares the outcome. */

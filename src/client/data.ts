@@ -6,10 +6,12 @@
  *    instance arrives as a plain object of its own data, without its methods (recursively);
  *    Map, Set, Date, RegExp, Buffer, typed arrays and errors arrive as themselves; `toJSON()`
  *    is honoured. An async iterable arrives as a RemoteIterable (a stream). A value the codec
- *    refuses (a function, an iterator, a generator, a promise inside data, a live resource...) is
- *    a NotSendable that says why.
- *  - SendableArgs<P>: a method's parameters as a client may pass them: a function argument does not
- *    compile, since it cannot be sent (until callbacks are supported).
+ *    refuses (a symbol, an iterator, a generator, a promise inside data, a live resource...) is a
+ *    NotSendable that says why.
+ *  - SendableArgs<P>: a method's parameters as a client may pass them. Protocol 2 passes functions
+ *    by reference (the host gets an async function that runs the client's), so they compile.
+ *  - A function in a result arrives as an async callable (RemoteFunction); a ref() object as a
+ *    handle (see types.ts).
  *
  * What TypeScript cannot see: whether a member is a getter on the class (it does not arrive), or
  * an own property holding a function (the codec refuses it). Both are typed as data members.
@@ -64,9 +66,7 @@ export interface RemoteIterable<T> extends AsyncIterable<T>, AsyncDisposable {
 type IoStream = import('node:net').Socket | import('node:fs').ReadStream | import('node:http').IncomingMessage | import('node:readline').Interface;
 
 /** Why the codec refuses a value of type T; never when it does not. Checked in this order. */
-type WhyNotSendable<T> = T extends AnyFunction
-  ? 'a function cannot be sent (until callbacks are supported)'
-  : T extends symbol
+type WhyNotSendable<T> = T extends symbol
     ? 'a symbol cannot be sent'
     : T extends PromiseLike<unknown>
       ? 'a promise inside data cannot be sent: await it on the host'
@@ -86,7 +86,9 @@ export type RemoteData<T> =
     ? any
     : unknown extends T
       ? T
-      : T extends string | number | boolean | bigint | null | undefined | void
+      : T extends AnyFunction
+        ? RemoteFunction<T>
+        : T extends string | number | boolean | bigint | null | undefined | void
         ? T
         : T extends Kept
           ? T
@@ -118,13 +120,14 @@ type DataKey<T, K extends keyof T> = K extends string | number
       : K
   : never;
 
-/** A parameter as a client may pass it: never a function. */
-type Sendable<P> =
-  IsAny<P> extends true
-    ? any
-    : [P] extends [AnyFunction]
-      ? NotSendable<'a function cannot be sent (until callbacks are supported)'>
-      : Exclude<P, AnyFunction>;
+/**
+ * A function that arrived by reference (protocol 2): calling it runs the function on the other
+ * side, and always gives a promise of its awaited result as data.
+ */
+export type RemoteFunction<F extends AnyFunction> = (...args: Parameters<F>) => Promise<RemoteData<Awaited<ReturnType<F>>>>;
+
+/** A parameter as a client may pass it (functions too: protocol 2 passes them by reference). */
+type Sendable<P> = IsAny<P> extends true ? any : P;
 
 /** A method's parameters as a client may pass them (optional and rest parameters stay so). */
 export type SendableArgs<P extends readonly unknown[]> = { [I in keyof P]: Sendable<P[I]> };

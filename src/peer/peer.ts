@@ -78,7 +78,7 @@ export interface V2Setup {
   /** An outgoing request carrying `turn` was sent (+1) or settled (-1): the host grants that turn to this connection meanwhile. */
   readonly grant?: (turn: number, delta: 1 | -1) => void;
   /** The stand-in for the far side's `$handle` N (the client: a Remote proxy whose chains carry `"to": N`); default: a function-call stand-in. */
-  readonly makeHandle?: (id: number) => object;
+  readonly makeHandle?: (id: number) => object | undefined;
   /** The far side gave up on its request `id` (the control helper). */
   readonly cancel?: (id: RequestId) => void;
   /** Streams (the streams helper). */
@@ -194,7 +194,7 @@ export class Peer implements CodecContext {
    * `callSite`: where the request was made (its stack is appended to a remote error's). Positional,
    * not an options object: this is on every request's path.
    */
-  request(ops: readonly Op[], sink: ReplySink, timeout: number | undefined, callSite: Error | undefined, strict: boolean | undefined, to?: number): void {
+  request(ops: readonly Op[], sink: ReplySink, timeout: number | undefined, callSite: Error | undefined, strict: boolean | undefined, to?: number, turn?: number): void {
     if (this.#closed) {
       sink.fail(new ConnectionClosedError(this.#closed.message, { cause: this.#closed }));
       return;
@@ -202,11 +202,12 @@ export class Peer implements CodecContext {
     let line: string;
     const id = this.#nextId++;
     const v2 = this.#v2;
-    let turn: number | undefined;
     try {
       if (v2 === undefined) line = requestLine(id, ops, strict);
       else {
-        turn = v2.currentTurn?.();
+        // The turn: given by the caller (the proxy takes it when the request is made), else the one running now.
+        // 0: explicitly none.
+        turn = (turn ?? v2.currentTurn?.()) || undefined;
         line = requestLine(id, ops, strict, this, to, turn);
       }
     } catch (e) {
