@@ -9,8 +9,7 @@
  * an async iterable passed as an argument reaches the host as one; and 1,000,000 items to a slow
  * reader keep the host's memory flat.
  */
-import { connect, type Remote } from 'remoteobj';
-import { DEFAULT_STREAM_WINDOW } from '../src/peer/streams';
+import { connect, DEFAULT_STREAM_WINDOW, type Remote } from 'remoteobj';
 import { exited, killChildren, spawnTs, tmpSock, until } from './helpers';
 
 interface Feed {
