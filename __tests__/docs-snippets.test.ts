@@ -201,10 +201,10 @@ describe('json blocks parse (protocol messages by the protocol schemas)', () => 
             ? 'protocol' in o
               ? Hello
               : ClientHello
-            : 'id' in o && 'kind' in o
-              ? Reply
-              : typeof o.kind === 'string' && (CONTROL_KINDS as readonly string[]).includes(o.kind)
-                ? ControlMessage
+            : typeof o.kind === 'string' && (CONTROL_KINDS as readonly string[]).includes(o.kind)
+              ? ControlMessage
+              : 'id' in o && 'kind' in o
+                ? Reply
                 : undefined;
       if (schema) expect({ line: JSON.stringify(v), ok: schema.safeParse(v).success }).toEqual({ line: JSON.stringify(v), ok: true });
     }
