@@ -13,7 +13,7 @@ test(`${COUNT} fuzzed lines (seed 1): the host never crashes or hangs, and every
 
   expect(r.linesSent).toBe(COUNT); // the time limit was not what stopped it
   // Every generator ran (the corpus is what it claims to be).
-  for (const kind of ['random-bytes', 'truncated-json', 'wrong-types', 'huge-numbers', 'deep-nesting', 'unknown-ops', 'invalid-utf8', 'nul-bytes', 'enormous-string', 'hostile-keys', 'valid-weird', 'checked']) {
+  for (const kind of ['random-bytes', 'truncated-json', 'wrong-types', 'huge-numbers', 'deep-nesting', 'unknown-ops', 'invalid-utf8', 'nul-bytes', 'enormous-string', 'hostile-keys', 'valid-weird', 'v2-messages', 'checked']) {
     expect(r.kinds[kind]).toBeGreaterThan(0);
   }
   // The host judged the lines: answers of every kind came back, each reply well-formed.

@@ -444,6 +444,35 @@ const GENERATORS: [name: string, weight: number, gen: Gen][] = [
     },
   ],
   [
+    // Protocol 2's message kinds (docs/protocol.md, "Protocol 2"), valid and mutated: on a v2
+    // connection each is judged by the host's v2 reader, on a v1 one it is a bad request.
+    'v2-messages',
+    8,
+    (g) => {
+      const { rng } = g;
+      const id = () => rng.pick<unknown>([rng.int(1, 50), rng.int(0, 1e6), 0, -1, 2 ** 53, 'x', null, 1.5]);
+      const refs = () => Array.from({ length: rng.size(5) }, () => rng.pick<unknown>([[id(), id()], [id()], id(), []]));
+      const value = () => safeEncode(randomValue(g));
+      const tag = () => ({ [rng.pick(['$fn', '$handle', '$stream', '$yours'])]: id() });
+      const msgs: (() => unknown)[] = [
+        () => ({ kind: 'release', refs: refs() }),
+        () => ({ kind: 'cancel', id: id() }),
+        () => ({ kind: 'credit', stream: id(), n: id() }),
+        () => ({ kind: 'item', stream: id(), value: value() }),
+        () => ({ kind: 'end', stream: id(), ...(rng.chance(0.5) ? { error: rng.pick<unknown>([{ name: 'Error', message: 'x' }, 'x', null]) } : {}) }),
+        () => ({ kind: 'return', stream: id() }),
+        () => ({ id: rng.int(0, 1e6), to: id(), ops: randomOps(g) }),
+        () => ({ id: rng.int(0, 1e6), turn: id(), ops: randomOps(g) }),
+        () => ({ id: rng.int(0, 1e6), ops: [{ op: 'get', key: 'goodEcho' }, { op: 'call', args: [tag(), value()] }] }),
+        () => ({ kind: 'hello', version: rng.pick([2, 1, 3, '2']) }),
+        () => ({ id: id(), kind: rng.pick(['value', 'self', 'error']), value: value(), error: { name: 'E', message: 'm' } }),
+      ];
+      const msg = rng.pick(msgs)() as Record<string, unknown>;
+      if (rng.chance(0.2)) msg[rng.pick(['extra', 'kind', 'stream', 'refs'])] = rng.pick<unknown>([1, 'bogus', null, [], {}]);
+      return json(msg);
+    },
+  ],
+  [
     'checked',
     10,
     (g) => {
@@ -545,7 +574,8 @@ class FuzzConnection {
     private readonly onReply: (reply: Record<string, unknown>) => void,
   ) {}
 
-  static open(socketPath: string, onReply: (reply: Record<string, unknown>) => void): Promise<FuzzConnection> {
+  /** `v2`: opt into protocol 2 right after the hello, as a v2 client does. */
+  static open(socketPath: string, onReply: (reply: Record<string, unknown>) => void, v2 = false): Promise<FuzzConnection> {
     return new Promise((resolve, reject) => {
       const socket = net.connect(socketPath);
       const conn = new FuzzConnection(socket, onReply);
@@ -559,6 +589,7 @@ class FuzzConnection {
           conn.buffer = conn.buffer.slice(nl + 1);
           if (!greeted) {
             greeted = true;
+            if (v2) socket.write('{"kind":"hello","version":2}\n');
             resolve(conn);
             continue;
           }
@@ -818,7 +849,9 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
           const g: GenContext = { rng: new Rng(opts.seed * 1_000_003 + c), maxMessageBytes: opts.maxMessageBytes, expect: new Map(), nextCheckId: 0, kinds: report.kinds };
           const chunkRng = new Rng(opts.seed * 7919 + c);
           const onReply = onReplyFor(g);
-          let conn = await FuzzConnection.open(socketPath, onReply);
+          // Every other connection speaks protocol 2: the same lines meet both readers.
+          const v2 = c % 2 === 1;
+          let conn = await FuzzConnection.open(socketPath, onReply, v2);
           for (let made = 0; made < share && Date.now() < deadline && !hostDied && !aborted; ) {
             // A batch ends after a line past the limit: the host refuses it and hangs up, and the
             // lines after it would never be read (each line sent should be a line the host judged).
@@ -852,7 +885,7 @@ export async function runFuzz(opts: FuzzOptions): Promise<FuzzReport> {
               report.malformedReplies.push(...conn.malformed);
               conn.destroy();
               if (hostDied) break;
-              conn = await FuzzConnection.open(socketPath, onReply);
+              conn = await FuzzConnection.open(socketPath, onReply, v2);
               report.reconnects++;
             }
             if (report.linesSent % 10_000 < batch.length / 2) log(`${report.linesSent} lines, ${report.replies} replies, ${report.reconnects} reconnects`);

@@ -35,12 +35,18 @@ export const ErrorCodes = {
   BAD_ADDRESS: 'BAD_ADDRESS',
   TLS_REFUSED: 'TLS_REFUSED',
   SSH_FAILED: 'SSH_FAILED',
+  /** Protocol v2: a function, stream or handle cannot go to a client that speaks only v1. */
+  NEEDS_PROTOCOL_2: 'NEEDS_PROTOCOL_2',
+  /** Protocol v2: a handle or function reference that was released (or never existed on this connection). */
+  RELEASED: 'RELEASED',
+  /** Protocol v2: a request's `turn` is not one the host granted this connection (docs/architecture.md, the lock rule). */
+  BAD_TURN: 'BAD_TURN',
   /** @deprecated No error has this code: a RemoteError keeps the code it had on the host. */
   REMOTE: 'REMOTE',
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
-export type ProtocolErrorCode = 'BAD_JSON' | 'BAD_MESSAGE' | 'UNKNOWN_OP' | 'BAD_VALUE' | 'TOO_LARGE' | 'VERSION_MISMATCH';
+export type ProtocolErrorCode = 'BAD_JSON' | 'BAD_MESSAGE' | 'UNKNOWN_OP' | 'BAD_VALUE' | 'TOO_LARGE' | 'VERSION_MISMATCH' | 'NEEDS_PROTOCOL_2' | 'BAD_TURN';
 
 /** Base class of every error this library creates itself. */
 export class RemoteObjError extends Error {
@@ -231,5 +237,15 @@ export class SshError extends RemoteObjError {
     super(ErrorCodes.SSH_FAILED, message, options);
     this.stderr = stderr;
     this.exitCode = exitCode;
+  }
+}
+
+/**
+ * Protocol v2: a handle (ref()), a passed function or another reference was used after it was
+ * released (`$release()`, `await using`, or its connection closed on the side that owned it).
+ */
+export class ReleasedError extends RemoteObjError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCodes.RELEASED, message, options);
   }
 }

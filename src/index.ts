@@ -1,5 +1,7 @@
 /** remoteobj: talk to a live object in another process. */
 export { serve, Host, DEFAULT_FUNCTIONS } from './host/host';
+export { ref } from './ref';
+export type { Ref } from './ref';
 export type { ServeOptions, PortServeOptions, PasstoFunction } from './host/host';
 export type { ConcurrentOption, ConcurrentPredicate } from './host/concurrent';
 export { connect, waitUntilListening } from './client/connect';
@@ -20,8 +22,9 @@ export type {
   RemoteAnyRoot,
   RemoteRoot,
   Resolved,
+  RemoteHandle,
 } from './client/types';
-export type { RemoteData, NotSendable } from './client/data';
+export type { RemoteData, NotSendable, RemoteFunction, RemoteIterable } from './client/data';
 export type { Description, MemberInfo } from './evaluate';
 export type { AccessOptions, AccessPolicy, AccessRequest, AccessKind } from './access';
 export { socketPath, checkSocketPath, MAX_SOCKET_PATH_BYTES } from './transport/socket-path';
@@ -36,6 +39,7 @@ export {
   NotListeningError,
   ShutdownError,
   ConnectionClosedError,
+  ReleasedError,
   ProtocolError,
   EncodeError,
   AccessError,
@@ -52,6 +56,7 @@ export {
 export type { ErrorCode, ErrorOrigin, RemoteErrorOptions } from './errors';
 export type { ServeControl } from './cli/load-module';
 export { PROTOCOL_NAME, PROTOCOL_VERSION } from './protocol/messages';
+export { DEFAULT_STREAM_WINDOW, MAX_STREAM_WINDOW } from './peer/streams';
 export { fork, Forked } from './process/fork';
 export type { ForkOptions, ForkFunction, ExportRef, ForkResult, ForkYield, ExitInfo } from './process/fork';
 export { NotExportedError } from './process/locate';

@@ -27,6 +27,10 @@ class Cache {
 class Queue {
   paused = false;
   items = ['job1', 'job2'];
+  /** Each job as it is taken, `limit` of them: a stream, for `remoteobj watch` (docs/cli.md). */
+  async *watch(limit = Infinity) {
+    for (let n = 1; n <= limit; n++) yield { n, job: this.items[(n - 1) % this.items.length] };
+  }
   pause() {
     this.paused = true;
   }

@@ -129,6 +129,27 @@ ${COMMON}
 
 ${EXIT_CODES}
 `,
+  watch: `Usage: remoteobj watch SOCKET EXPR [options]
+
+Run EXPR once; it must give an async iterable (an async generator, an object-mode Readable...).
+Print each of its items as one JSON line (NDJSON; --raw prints strings as they are) until the
+stream ends, or until interrupted (Ctrl-C, SIGTERM, or stdout closed, e.g. | head -n 3): then the
+host's iterator is stopped (its finally blocks run) and watch exits 0. Items are read under a
+credit window, so a slow pipe holds the host back instead of filling its memory. --timeout bounds
+connecting and getting the stream, not the wait between items.
+
+${GRAMMAR}
+
+Examples:
+  remoteobj watch /run/app.sock 'logs.follow("error")'
+  remoteobj watch /run/app.sock 'events()' | jq -c 'select(.level == "warn")'
+
+${ALLOW_MISSING}
+
+${COMMON}
+
+${EXIT_CODES}
+`,
   repl: `Usage: remoteobj repl SOCKET [options]
 
 A Node.js REPL with \`remote\` bound to the hosted object: top-level await, and Tab completes
@@ -253,6 +274,7 @@ Commands:
   del   SOCKET EXPR          delete a property
   ls    SOCKET [EXPR]        list members (name, kind, type)
   wait  SOCKET               exit 0 once a host answers (for start-up scripts)
+  watch SOCKET EXPR          print a stream's items as JSON lines until interrupted
   repl  SOCKET               a Node.js REPL with \`remote\` bound
   batch SOCKET               requests from stdin, one JSON per line; results likewise
   serve MODULE [EXPORT]      host an object exported by a module

@@ -20,6 +20,7 @@ export const COMMANDS: Record<string, () => Command> = {
   ls: () => (require('./commands/chain') as typeof import('./commands/chain')).ls,
   batch: () => (require('./commands/batch') as typeof import('./commands/batch')).batch,
   wait: () => (require('./commands/wait') as typeof import('./commands/wait')).wait,
+  watch: () => (require('./commands/watch') as typeof import('./commands/watch')).watch,
   repl: () => (require('./commands/repl') as typeof import('./commands/repl')).repl,
   serve: () => (require('./commands/serve') as typeof import('./commands/serve')).serve,
   demo: () => (require('./commands/demo') as typeof import('./commands/demo')).demo,

@@ -5,10 +5,13 @@
  *  - RemoteData<T>: what a value of type T becomes on the other side. Results are copies: a class
  *    instance arrives as a plain object of its own data, without its methods (recursively);
  *    Map, Set, Date, RegExp, Buffer, typed arrays and errors arrive as themselves; `toJSON()`
- *    is honoured. A value the codec refuses (a function, an iterator, a generator, an async
- *    iterable, a promise inside data, a live resource...) is a NotSendable that says why.
- *  - SendableArgs<P>: a method's parameters as a client may pass them: a function argument does not
- *    compile, since it cannot be sent (until callbacks are supported).
+ *    is honoured. An async iterable arrives as a RemoteIterable (a stream). A value the codec
+ *    refuses (a symbol, an iterator, a generator, a promise inside data, a live resource...) is a
+ *    NotSendable that says why.
+ *  - SendableArgs<P>: a method's parameters as a client may pass them. Protocol 2 passes functions
+ *    by reference (the host gets an async function that runs the client's), so they compile.
+ *  - A function in a result arrives as an async callable (RemoteFunction); a ref() object as a
+ *    handle (see types.ts).
  *
  * What TypeScript cannot see: whether a member is a getter on the class (it does not arrive), or
  * an own property holding a function (the codec refuses it). Both are typed as data members.
@@ -47,10 +50,23 @@ type Kept = Date | RegExp | Error | TypedArray;
 
 type AnyIterator = { next(...args: any[]): unknown; [Symbol.iterator](): unknown };
 
+/**
+ * An async iterable as it arrives (protocol v2 streams, docs/api.md "Streams"): read it with
+ * `for await`; `break`, `return()` or `await using` stop the host's iterator (its `finally` runs)
+ * and resolve once it has. Items come as data (RemoteData), under a bounded credit window.
+ */
+export interface RemoteIterable<T> extends AsyncIterable<T>, AsyncDisposable {
+  next(): Promise<IteratorResult<T, undefined>>;
+  return(): Promise<IteratorResult<T, undefined>>;
+  throw(e?: unknown): Promise<IteratorResult<T, undefined>>;
+  [Symbol.asyncIterator](): RemoteIterable<T>;
+}
+
+/** Async-iterable I/O handles (sockets, file streams, HTTP messages, readline): refused as live resources, not streamed. */
+type IoStream = import('node:net').Socket | import('node:fs').ReadStream | import('node:http').IncomingMessage | import('node:readline').Interface;
+
 /** Why the codec refuses a value of type T; never when it does not. Checked in this order. */
-type WhyNotSendable<T> = T extends AnyFunction
-  ? 'a function cannot be sent (until callbacks are supported)'
-  : T extends symbol
+type WhyNotSendable<T> = T extends symbol
     ? 'a symbol cannot be sent'
     : T extends PromiseLike<unknown>
       ? 'a promise inside data cannot be sent: await it on the host'
@@ -60,11 +76,9 @@ type WhyNotSendable<T> = T extends AnyFunction
           ? 'a weak collection cannot be sent'
           : T extends ArrayBuffer | SharedArrayBuffer | DataView
             ? 'an ArrayBuffer or a DataView cannot be sent: send a Uint8Array or a Buffer of it'
-            : T extends AsyncIterable<unknown>
-              ? 'an async iterator or async iterable cannot be sent yet: collect the values into an array on the host'
-              : T extends AnyIterator
-                ? 'an iterator cannot be sent yet: collect the values into an array on the host'
-                : never;
+            : T extends AnyIterator
+              ? 'an iterator cannot be sent yet: collect the values into an array on the host'
+              : never;
 
 /** What a value of type T becomes on the other side of the wire. Distributes over unions. */
 export type RemoteData<T> =
@@ -72,7 +86,9 @@ export type RemoteData<T> =
     ? any
     : unknown extends T
       ? T
-      : T extends string | number | boolean | bigint | null | undefined | void
+      : T extends AnyFunction
+        ? RemoteFunction<T>
+        : T extends string | number | boolean | bigint | null | undefined | void
         ? T
         : T extends Kept
           ? T
@@ -80,9 +96,13 @@ export type RemoteData<T> =
             ? Map<RemoteData<K>, RemoteData<V>>
             : T extends ReadonlySet<infer E>
               ? Set<RemoteData<E>>
-              : [WhyNotSendable<T>] extends [never]
-                ? DataOf<T>
-                : NotSendable<WhyNotSendable<T>>;
+              : T extends AsyncIterable<infer X>
+                ? T extends IoStream
+                  ? NotSendable<WhyNotSendable<T>>
+                  : RemoteIterable<RemoteData<X>>
+                : [WhyNotSendable<T>] extends [never]
+                  ? DataOf<T>
+                  : NotSendable<WhyNotSendable<T>>;
 
 /** An object's data: toJSON()'s result if it has one, else its elements or its non-method members. */
 type DataOf<T> = T extends { toJSON(...args: any[]): infer J }
@@ -100,13 +120,14 @@ type DataKey<T, K extends keyof T> = K extends string | number
       : K
   : never;
 
-/** A parameter as a client may pass it: never a function. */
-type Sendable<P> =
-  IsAny<P> extends true
-    ? any
-    : [P] extends [AnyFunction]
-      ? NotSendable<'a function cannot be sent (until callbacks are supported)'>
-      : Exclude<P, AnyFunction>;
+/**
+ * A function that arrived by reference (protocol 2): calling it runs the function on the other
+ * side, and always gives a promise of its awaited result as data.
+ */
+export type RemoteFunction<F extends AnyFunction> = (...args: Parameters<F>) => Promise<RemoteData<Awaited<ReturnType<F>>>>;
+
+/** A parameter as a client may pass it (functions too: protocol 2 passes them by reference). */
+type Sendable<P> = IsAny<P> extends true ? any : P;
 
 /** A method's parameters as a client may pass them (optional and rest parameters stay so). */
 export type SendableArgs<P extends readonly unknown[]> = { [I in keyof P]: Sendable<P[I]> };

@@ -20,10 +20,31 @@
  * promises only when someone awaits.
  */
 import { inspect } from 'node:util';
-import { HostUnavailableError } from '../errors';
+import { ConnectionClosedError, HostUnavailableError, ReleasedError } from '../errors';
 import type { Op } from '../protocol/messages';
+import type { Peer } from '../peer/peer';
+import { currentTurn } from './callbacks';
 import { type Connection, NEEDS_CALLER, type ReplySink } from './connection';
 import { markLibraryOwned } from '../owned';
+
+/**
+ * Protocol v2: a handle the host handed out with ref(). Its proxy's chains go with `"to": id` to
+ * the peer of the connection it came on (never to a reconnected one: ids are per connection).
+ */
+class HandleRef {
+  proxy: unknown;
+  constructor(
+    readonly id: number,
+    readonly peer: Peer,
+  ) {}
+
+  /** Why a request on the handle cannot be sent, if it cannot. */
+  unusable(): Error | undefined {
+    if (this.peer.closed) return new ConnectionClosedError(`the connection this handle came on is closed: a handle lives as long as its connection`);
+    if (!this.peer.imports.alive(this.id)) return new ReleasedError(`this handle was released ($release() or await using): it cannot be used any more`);
+    return undefined;
+  }
+}
 
 /** A request: waiting in the outbox, sent, or settled. Settles exactly once. */
 class Entry implements ReplySink {
@@ -43,9 +64,17 @@ class Entry implements ReplySink {
     /** Where the chain was made; V8 formats its `.stack` only if an error needs it. */
     readonly callSite: Error | undefined,
     public timeout?: number,
+    /** v2: the handle the chain starts at (undefined: the root). */
+    public handle?: HandleRef,
   ) {
     this.ops = ops;
+    // v2: made inside a callback of the host? Then it belongs to that callback's lock turn (the
+    // outbox may be flushed from another context, so the turn is taken now).
+    this.turn = ctx.v2 ? (currentTurn(handle ? handle.peer : ctx.conn.peer) ?? 0) : undefined;
   }
+
+  /** v2: the lock turn the request belongs to (docs/architecture.md, the lock rule for callbacks); 0: none. */
+  readonly turn: number | undefined;
 
   value(v: unknown): void {
     this.settle(1, v);
@@ -113,6 +142,10 @@ function withCallerFrames(e: unknown): unknown {
 /** Per-connection client state shared by every proxy of that connection. */
 class ClientContext {
   root!: unknown;
+  /** Whether the connection spoke protocol v2 when this context was made (cheap to ask per request). */
+  get v2(): boolean {
+    return this.conn.v2;
+  }
   private outbox: (Entry | (() => void))[] = [];
   private scheduled = false;
   private readonly flushBound = () => this.flush();
@@ -126,8 +159,8 @@ class ClientContext {
     markLibraryOwned(this);
   }
 
-  newEntry(ops: Op[] | null, site: Error | undefined, timeout?: number): Entry {
-    const entry = new Entry(this, ops, site, timeout);
+  newEntry(ops: Op[] | null, site: Error | undefined, timeout?: number, handle?: HandleRef): Entry {
+    const entry = new Entry(this, ops, site, timeout, handle);
     this.push(entry);
     return entry;
   }
@@ -155,7 +188,14 @@ class ClientContext {
         continue;
       }
       item.sent = true;
-      if (item.ops !== null) this.conn.send(item.ops, item, item.timeout, item.callSite);
+      if (item.ops === null) continue;
+      const handle = item.handle;
+      if (handle === undefined) this.conn.send(item.ops, item, item.timeout, item.callSite, undefined, undefined, item.turn);
+      else {
+        const why = handle.unusable();
+        if (why) item.fail(why);
+        else handle.peer.request(item.ops, item, item.timeout ?? this.conn.options.timeout, item.callSite, this.conn.options.strict, handle.id, item.turn);
+      }
     }
   }
 }
@@ -183,11 +223,13 @@ class NodeState {
     readonly site: Error | undefined,
     /** An unsent call this chain extends: the first request of the chain takes its place. */
     public inherit: Entry | undefined,
+    /** v2: the handle the chain starts at (its root node is the handle's proxy). */
+    readonly handle?: HandleRef,
   ) {}
 
   /** The same state with another call site (a chain started at the root). */
   withSite(site: Error | undefined): NodeState {
-    const copy = new NodeState(this.ctx, this.parent, this.step, this.isRoot, this.isCall, this.superDepth, site, this.inherit);
+    const copy = new NodeState(this.ctx, this.parent, this.step, this.isRoot, this.isCall, this.superDepth, site, this.inherit, this.handle);
     copy.entry = this.entry;
     copy.awaited = this.awaited;
     return copy;
@@ -195,7 +237,7 @@ class NodeState {
 }
 
 const STATE = Symbol('remoteobj.state');
-const CONTROLS = new Set(['$get', '$set', '$del', '$has', '$len', '$passto', '$super', '$key', '$close', '$path', '$connection', '$describe']);
+const CONTROLS = new Set(['$get', '$set', '$del', '$has', '$len', '$passto', '$super', '$key', '$close', '$path', '$connection', '$describe', '$release']);
 /** Names answered locally, never sent: the host refuses them anyway, and tools probe them. */
 const LOCAL_UNDEFINED = new Set(['constructor', 'prototype', '__proto__', 'toJSON', 'asymmetricMatch', 'nodeType', '$$typeof', '@@__IMMUTABLE_ITERABLE__@@', '@@__IMMUTABLE_RECORD__@@']);
 
@@ -291,7 +333,7 @@ function takeSlot(s: NodeState): Entry | undefined {
 
 /** Fill a taken slot with `ops`, or queue a new request. */
 function slotOrNew(s: NodeState, slot: Entry | undefined, ops: Op[], timeout?: number, site = s.site): Entry {
-  if (!slot) return s.ctx.newEntry(ops, site, timeout);
+  if (!slot) return s.ctx.newEntry(ops, site, timeout, s.handle);
   slot.ops = ops;
   slot.timeout = timeout;
   return slot;
@@ -299,7 +341,7 @@ function slotOrNew(s: NodeState, slot: Entry | undefined, ops: Op[], timeout?: n
 
 /** A new proxy state one op further. */
 function extend(parent: NodeState, op: Op, isCall: boolean, site: Error | undefined): NodeState {
-  return new NodeState(parent.ctx, parent, op, false, isCall, 0, site, takeSlot(parent));
+  return new NodeState(parent.ctx, parent, op, false, isCall, 0, site, takeSlot(parent), parent.handle);
 }
 
 /** The chain's ops, root first (and `last` after them): built only when a request is made. */
@@ -350,7 +392,9 @@ function controlMember(s: NodeState, name: string): unknown {
     case '$passto':
       return (fname: string, ...args: unknown[]) => control(s, { op: 'passto', name: fname, args });
     case '$super':
-      return makeNode(new NodeState(s.ctx, s.parent, s.step, s.isRoot, false, s.superDepth + 1, s.site, takeSlot(s)));
+      return makeNode(new NodeState(s.ctx, s.parent, s.step, s.isRoot, false, s.superDepth + 1, s.site, takeSlot(s), s.handle));
+    case '$release':
+      return s.handle && s.isRoot ? () => releaseHandle(s.ctx, s.handle!) : undefined;
     case '$key':
       return (key: string | number) => getMember(s, typeof key === 'number' ? key : normalizeKey(key), s.site);
     case '$close':
@@ -361,6 +405,16 @@ function controlMember(s: NodeState, name: string): unknown {
       return s.ctx.conn;
   }
   return undefined;
+}
+
+/** Release a handle once the requests made so far have been sent; using it afterwards rejects with ReleasedError. */
+function releaseHandle(ctx: ClientContext, handle: HandleRef): Promise<void> {
+  return new Promise((resolve) =>
+    ctx.after(() => {
+      handle.peer.release(handle.proxy as object);
+      resolve();
+    }),
+  );
 }
 
 function closeConnection(ctx: ClientContext): Promise<void> {
@@ -391,7 +445,8 @@ const TRAPS: ProxyHandler<typeof TARGET> & ThisType<NodeState> = {
       if (prop === Symbol.toStringTag) return 'Remote';
       if (prop === inspect.custom) return inspectNode;
       // `await using remote = await connect(...)`: only the root is the connection's handle.
-      if (prop === Symbol.asyncDispose && s.isRoot && !s.superDepth) return () => closeConnection(s.ctx);
+      // `await using h = await remote.open()`: a handle's proxy releases the handle.
+      if (prop === Symbol.asyncDispose && s.isRoot && !s.superDepth) return s.handle ? () => releaseHandle(s.ctx, s.handle!) : () => closeConnection(s.ctx);
       return undefined; // Symbol.iterator, Symbol.asyncIterator...: a remote value is not iterable
     }
     if (prop === 'then') return s.isRoot || s.superDepth ? undefined : thenOf(s);
@@ -418,7 +473,7 @@ const TRAPS: ProxyHandler<typeof TARGET> & ThisType<NodeState> = {
   apply(_target, _thisArg, args: unknown[]) {
     const s = this;
     notInSuperMode(s, 'a call');
-    if (s.isRoot) throw new TypeError(`${label(s)} is the hosted object itself, not a function`);
+    if (s.isRoot) throw new TypeError(`${label(s)} is ${s.handle ? 'a handle' : 'the hosted object itself'}, not a function`);
     const node = extend(s, { op: 'call', args }, true, s.site);
     node.entry = slotOrNew(node, takeSlot(node), opsOf(node));
     return makeNode(node);
@@ -465,5 +520,11 @@ export function createRootProxy(conn: Connection): unknown {
   const ctx = new ClientContext(conn, conn.options.onUnobservedError ?? defaultUnobservedErrorHandler, frames);
   const root = makeNode(new NodeState(ctx, undefined, undefined, true, false, 0, undefined, undefined));
   ctx.root = root;
+  // v2: a `$handle` from the host arrives as a proxy like the root's (not thenable), whose chains carry "to".
+  conn.handleMaker = (id, peer) => {
+    const handle = new HandleRef(id, peer);
+    handle.proxy = makeNode(new NodeState(ctx, undefined, undefined, true, false, 0, undefined, undefined, handle));
+    return handle.proxy as object;
+  };
   return root;
 }

@@ -26,7 +26,9 @@ import { Admission, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_UNAUTHENTICATED } from 
 import { type ConnectionHost, HostConnection } from './connection';
 import { DEFAULT_FLOW_LIMITS, FlowBudget } from './flow';
 import { FifoLock } from './lock';
+import type { RequestConnection } from './request-context';
 import { type JobGate, QueuedRequest, type Replier, type Runner } from './serving';
+import { checkStreamWindow } from '../peer/streams';
 
 /** A message port's host has no address to parse: its name (`port:…`) says which port. */
 type PortName = { kind: 'port'; name: string };
@@ -105,6 +107,11 @@ export interface ServeOptions extends AccessOptions {
    * its client sees ConnectionClosedError, and requests queued behind it get ShutdownError.
    */
   closeGraceMs?: number;
+  /**
+   * Protocol v2 streams a client passes as arguments (docs/api.md "Streams"): how many items it may
+   * send ahead of what the host has read (1 to 4096; default 64, DEFAULT_STREAM_WINDOW).
+   */
+  streamWindow?: number;
 }
 
 /**
@@ -157,6 +164,7 @@ export class Host<T = unknown> {
     this.#tls = options.tls;
     this.#path = address.kind === 'port' ? address.name : formatAddress(address);
     this.#maxMessageBytes = positive(options, 'maxMessageBytes', DEFAULT_MAX_MESSAGE_BYTES);
+    checkStreamWindow(options.streamWindow);
     this.#lock = new FifoLock(options.mode ?? 'auto');
     this.#fulfillFinal = options.fulfillFinal ?? true;
     this.#closeGraceMs = options.closeGraceMs ?? 5000;
@@ -180,6 +188,7 @@ export class Host<T = unknown> {
       target,
       ctx: { functions, access: accessOptions(options) },
       lockTimeout: options.lockTimeout,
+      twoWay: false,
     };
     const host = this;
     this.#connectionHost = {
@@ -190,12 +199,20 @@ export class Host<T = unknown> {
       secret: this.#secret,
       authTimeoutMs: this.#authTimeoutMs,
       decodeOptions: { regexp: options.acceptRegExp === true },
+      streamWindow: options.streamWindow,
       admission: this.#admission,
       budget: this.#budget,
       get closing() {
         return host.#closing;
       },
-      enqueue: (ops, strict, reply, gate) => this.#enqueue(ops, strict, reply, gate),
+      enqueue: (ops, strict, reply, gate, to, from) => this.#enqueue(ops, strict, reply, gate, to, from),
+      runInTurn: (ops, strict, reply, to, from, turn) => {
+        // Admitted into a running turn: it runs now, beside the lock its turn holds (the holder waits on it).
+        void new QueuedRequest(this.#runner, ops, strict, reply, undefined, undefined, to, from, turn).run();
+      },
+      upgraded: () => {
+        this.#runner.twoWay = true;
+      },
       requeue: (jobs) => this.#lock.requeue(jobs),
       gone: (c) => this.#connections.delete(c),
     };
@@ -233,6 +250,16 @@ export class Host<T = unknown> {
   /** Number of open client connections (socket and in-process, authenticated or not). */
   get connections(): number {
     return this.#connections.size;
+  }
+
+  /**
+   * A snapshot: open connections, handles (ref() objects) held by clients over all connections,
+   * and requests waiting for the lock.
+   */
+  stats(): { connections: number; handles: number; queued: number } {
+    let handles = 0;
+    for (const c of this.#connections) handles += c.handles;
+    return { connections: this.#connections.size, handles, queued: this.queued };
   }
 
   async #listen(localBypass: boolean): Promise<void> {
@@ -283,9 +310,10 @@ export class Host<T = unknown> {
     });
   }
 
-  #enqueue(ops: Op[], strict: boolean, reply: Replier, gate: JobGate): void {
-    const beside = this.#besideRule?.(ops) === true;
-    const job = new QueuedRequest(this.#runner, ops, strict, reply, gate, beside ? this.#beside : undefined);
+  #enqueue(ops: Op[], strict: boolean, reply: Replier, gate: JobGate, to?: object, from?: RequestConnection): void {
+    // The concurrent rule names the hosted object's methods: a chain that starts at a handle is serialized.
+    const beside = to === undefined && this.#besideRule?.(ops) === true;
+    const job = new QueuedRequest(this.#runner, ops, strict, reply, gate, beside ? this.#beside : undefined, to, from);
     // Behind this connection's parked requests, if it has any: its requests run in the order it sent them.
     if (gate.hasParked || (beside && !gate.mayRun())) gate.park(job);
     else if (beside) job.run();

@@ -1,0 +1,598 @@
+/**
+ * Streams of protocol v2 (docs/protocol.md "Streams", docs/api.md "Streams"): an async iterable
+ * that crosses a connection as `{"$stream": N}` and is pulled item by item under a credit window.
+ *
+ *  - The PRODUCER side (StreamProducers: the streams this peer exported) pulls from the local
+ *    async iterator only while it holds credit: it never calls next() more times than the
+ *    consumer granted, so at most `window` items are ever in flight or buffered, whatever the
+ *    iterable is (an async generator, an object-mode Readable, anything with
+ *    Symbol.asyncIterator). It runs beside the host's lock: between two items, every other
+ *    request (of this client and others) is served. `return` from the consumer, the connection
+ *    closing, or an item that cannot be encoded run the iterator's return(), so its `finally`
+ *    blocks run; an error thrown by the iterator ends the stream with that error.
+ *  - The CONSUMER side (StreamConsumers: stand-ins for the far side's streams) is a
+ *    RemoteStream: an AsyncIterableIterator that grants credit as it is read (the first grant at
+ *    the first next(), so a stream never iterated never starts the producer), buffers at most
+ *    the window, and whose return() (a `break` out of `for await`) asks the producer to stop and
+ *    resolves once the producer has: after the iterator's return() has run when the iterator was
+ *    waiting at a yield (the usual case: its window full), or at once when it was busy producing
+ *    its next item (an async generator inside an await cannot be interrupted; its return() takes
+ *    effect at its next yield), so a `break` never waits for the host's next event.
+ *
+ * Nothing here builds a line: the peer gives both sides a StreamOutput that writes the messages
+ * with protocol/wire.ts (`credit`, `item`, `end`, `return`), and feeds them the messages it reads.
+ * Why credit and not the transport's back-pressure: a stream shares its connection with requests
+ * and other streams, so pausing the socket for a slow reader of one stream would stall them all
+ * (Cap'n Web multiplexes streams per id the same way; fork() uses the same window for yields).
+ */
+import { ConnectionClosedError, ProtocolError } from '../errors';
+import type { CodecContext } from '../protocol/codec';
+import { errorFromWire, errorToWire, type WireError } from '../protocol/error-wire';
+import type { ControlMessage } from '../protocol/messages';
+import { creditLine, endLine, itemLine, returnLine } from '../protocol/wire';
+import type { StreamHooks } from './peer';
+
+/**
+ * Items a consumer lets a producer send ahead of what it has read, unless told otherwise
+ * (`streamWindow`). 64 small items are a few KiB; a refill is sent each time half the window has
+ * been read, so a fast reader costs one credit line per 32 items.
+ */
+export const DEFAULT_STREAM_WINDOW = 64;
+
+/**
+ * The most credit a producer accepts to hold at once. A credit past it ends the stream with a
+ * protocol error: the producer would otherwise buffer whatever a hostile consumer asks for
+ * (items it sends wait in memory until the far side reads them).
+ */
+export const MAX_STREAM_WINDOW = 4096;
+
+/** Throws a RangeError unless `window` is a valid streamWindow (checked by connect() and serve(), before anything opens). */
+export function checkStreamWindow(window: number | undefined): void {
+  if (window === undefined) return;
+  if (!Number.isSafeInteger(window) || window < 1 || window > MAX_STREAM_WINDOW) {
+    throw new RangeError(`streamWindow must be an integer from 1 to ${MAX_STREAM_WINDOW}, not ${window}`);
+  }
+}
+
+/** How a peer writes stream messages (each one line of protocol/wire.ts). */
+export interface StreamOutput {
+  /** An item of stream `id` this side produces. Throws (an EncodeError...) when the value cannot be sent. */
+  item(id: number, value: unknown): void;
+  /** Stream `id` this side produces is over: done, or failed with `error`. */
+  end(id: number, error?: unknown): void;
+  /** This side (the consumer) lets the producer of `id` send `n` more items. */
+  credit(id: number, n: number): void;
+  /** This side (the consumer) wants no more of `id`: the producer runs its iterator's return(). */
+  return(id: number): void;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Producer side.
+
+/** Whether `v` can be exported as a stream: it has Symbol.asyncIterator. */
+export function isAsyncIterable(v: unknown): v is AsyncIterable<unknown> {
+  return v !== null && (typeof v === 'object' || typeof v === 'function') && typeof (v as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function';
+}
+
+type ProducerState = 'open' | 'returning' | 'done';
+
+/** One exported stream: pulls from its iterator while it holds credit. */
+class Producer {
+  readonly id: number;
+  readonly #iterable: AsyncIterable<unknown>;
+  readonly #table: StreamProducers;
+  #iterator: AsyncIterator<unknown> | undefined;
+  #credit = 0;
+  /** A next() of the iterator is running: no other next() may start meanwhile. */
+  #busy = false;
+  #state: ProducerState = 'open';
+  /** The connection is gone: nothing more is sent. */
+  #silent = false;
+  /** The iterator's return(), once called (it is called at most once). */
+  #returning: Promise<unknown> | undefined;
+  /** Settles when the stream is over for this side (its end sent, or its connection gone). */
+  readonly finished: Promise<void>;
+  #finish!: () => void;
+
+  constructor(id: number, iterable: AsyncIterable<unknown>, table: StreamProducers) {
+    this.id = id;
+    this.#iterable = iterable;
+    this.#table = table;
+    this.finished = new Promise((resolve) => (this.#finish = resolve));
+  }
+
+  get iterable(): AsyncIterable<unknown> {
+    return this.#iterable;
+  }
+
+  credit(n: number): void {
+    if (this.#state !== 'open') return; // a grant that crossed our end: nothing to do
+    if (this.#credit + n > MAX_STREAM_WINDOW) {
+      this.#stop(new ProtocolError('BAD_MESSAGE', `stream ${this.id}: the consumer granted ${this.#credit + n} items of credit at once; at most ${MAX_STREAM_WINDOW} are accepted`));
+      return;
+    }
+    this.#credit += n;
+    if (!this.#busy) void this.#pump();
+  }
+
+  /** The consumer wants no more: run the iterator's return(), then end. */
+  return(): void {
+    this.#stop(undefined);
+  }
+
+  /** The connection is gone: run the iterator's return(); nothing more is sent. */
+  abandon(): void {
+    this.#silent = true;
+    this.#stop(undefined);
+  }
+
+  #iter(): AsyncIterator<unknown> {
+    // Taken at the first pull, not at export: a stream nobody reads never starts.
+    this.#iterator ??= this.#iterable[Symbol.asyncIterator]();
+    return this.#iterator;
+  }
+
+  async #pump(): Promise<void> {
+    this.#busy = true;
+    while (this.#credit > 0 && this.#state === 'open') {
+      this.#credit--;
+      let r: IteratorResult<unknown>;
+      try {
+        r = await this.#iter().next();
+      } catch (e) {
+        // The iterator threw: it is finished by its own doing (no return() to run).
+        this.#busy = false;
+        this.#end(e);
+        return;
+      }
+      if (this.#state !== 'open') break; // stopped while next() ran (#stop has dealt with it): the item is not wanted
+      if (r.done) {
+        this.#busy = false;
+        this.#end(undefined);
+        return;
+      }
+      try {
+        this.#table.out.item(this.id, r.value);
+      } catch (e) {
+        // The item cannot be sent (a symbol in it, say): the stream fails with why, and the iterator is closed.
+        this.#busy = false;
+        this.#state = 'returning';
+        await this.#callReturn();
+        this.#end(e);
+        return;
+      }
+    }
+    this.#busy = false;
+  }
+
+  /**
+   * Stop: the iterator's return() runs (its finally blocks), then the end goes out (with `error`,
+   * else with return()'s own failure). When a next() is running, the iterator is between two items
+   * (an async generator waiting inside an await, which nothing can interrupt): its return() is
+   * called now and takes effect where it can (at the generator's next yield; at once for a
+   * Readable, which it destroys), and the end goes out at once, so the consumer never waits on the
+   * producer's next item.
+   */
+  #stop(error: unknown): void {
+    if (this.#state !== 'open') return;
+    this.#state = 'returning';
+    if (this.#busy) {
+      void this.#callReturn();
+      // A Node stream waiting for data: its iterator (an async generator too) would only destroy
+      // it once the read it waits for ends; destroying it now is what that return() does, at once.
+      const destroy = (this.#iterable as { destroy?: unknown }).destroy;
+      if (typeof destroy === 'function') {
+        try {
+          destroy.call(this.#iterable);
+        } catch {
+          // it was not a stream after all, or already gone: its return() still runs
+        }
+      }
+      this.#end(error);
+      return;
+    }
+    void this.#callReturn().then((failure) => this.#end(error ?? failure));
+  }
+
+  /** Call the iterator's return() once; resolves with its failure (undefined when it returned). */
+  #callReturn(): Promise<unknown> {
+    if (this.#returning) return this.#returning;
+    const it = this.#iterator;
+    if (it === undefined || typeof it.return !== 'function') return (this.#returning = Promise.resolve(undefined));
+    this.#returning = (async () => {
+      try {
+        await it.return!();
+        return undefined;
+      } catch (e) {
+        return e;
+      }
+    })();
+    return this.#returning;
+  }
+
+  #end(error: unknown): void {
+    if (this.#state === 'done') return;
+    this.#state = 'done';
+    this.#table.forget(this);
+    if (!this.#silent) {
+      try {
+        this.#table.out.end(this.id, error);
+      } catch {
+        // The connection is gone meanwhile: nobody is left to tell.
+      }
+    }
+    this.#finish();
+  }
+}
+
+/** The streams one peer exported on one connection, by id. */
+export class StreamProducers {
+  readonly out: StreamOutput;
+  readonly #byId = new Map<number, Producer>();
+  readonly #byIterable = new Map<object, Producer>();
+  #nextId = 1;
+  #closed = false;
+
+  constructor(out: StreamOutput) {
+    this.out = out;
+  }
+
+  /** Streams exported and not yet over. */
+  get size(): number {
+    return this.#byId.size;
+  }
+
+  /**
+   * Export an async iterable: its id for `{"$stream": N}`. The same iterable exported again
+   * while its stream is open gets the same id (one iterator, one consumer stand-in).
+   */
+  export(iterable: AsyncIterable<unknown>): number {
+    if (this.#closed) throw new ConnectionClosedError('the connection is closed: a stream cannot be sent on it');
+    const known = this.#byIterable.get(iterable);
+    if (known) return known.id;
+    const p = new Producer(this.#nextId++, iterable, this);
+    this.#byId.set(p.id, p);
+    this.#byIterable.set(iterable, p);
+    return p.id;
+  }
+
+  /** The consumer's `credit` message. Unknown ids (a stream already over) are ignored: the grant crossed its end. */
+  credit(id: number, n: number): void {
+    this.#byId.get(id)?.credit(n);
+  }
+
+  /** The consumer's `return` message. */
+  return(id: number): void {
+    this.#byId.get(id)?.return();
+  }
+
+  /**
+   * The connection is gone: every open stream's iterator is returned (its finally runs), nothing
+   * more is sent. Resolves once all of them are over.
+   */
+  closeAll(): Promise<void> {
+    this.#closed = true;
+    const all = [...this.#byId.values()];
+    for (const p of all) p.abandon();
+    return Promise.all(all.map((p) => p.finished)).then(() => undefined);
+  }
+
+  /** A producer is over. */
+  forget(p: Producer): void {
+    this.#byId.delete(p.id);
+    if (this.#byIterable.get(p.iterable) === p) this.#byIterable.delete(p.iterable);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Consumer side.
+
+interface Waiter<T> {
+  resolve(r: IteratorResult<T, undefined>): void;
+  reject(e: unknown): void;
+}
+
+type ConsumerState = 'open' | 'returning' | 'ended';
+
+/**
+ * The far side's stream, read here: `for await (const x of stream)`. One reader: items are taken
+ * in order by whoever calls next(). Credit is granted as items are read (never more than
+ * `window` ahead of them). `break`, `return()` or `await using` end it early: the producer's
+ * iterator is returned, and return() resolves once the producer has answered (see the top of this
+ * file; it rejects if the iterator's return() threw).
+ */
+export class RemoteStream<T = unknown> implements AsyncIterableIterator<T, undefined, undefined>, AsyncDisposable {
+  readonly #id: number;
+  readonly #table: StreamConsumers;
+  readonly #window: number;
+  /** Items arrived and not yet read (a queue: `#head` is the next one). */
+  #items: T[] = [];
+  #head = 0;
+  #waiters: Waiter<T>[] = [];
+  /** Credit granted in all. */
+  #granted = 0;
+  /** Items handed to the reader. */
+  #read = 0;
+  #state: ConsumerState = 'open';
+  /** How the stream ended: an error to reject with after the buffered items, or undefined when done. */
+  #error: unknown;
+  #ended = false;
+  #returned: Promise<IteratorResult<T, undefined>> | undefined;
+  #onEnd: (() => void) | undefined;
+
+  constructor(id: number, table: StreamConsumers, window: number) {
+    this.#id = id;
+    this.#table = table;
+    this.#window = window;
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  next(): Promise<IteratorResult<T, undefined>> {
+    if (this.#head < this.#items.length) {
+      const value = this.#take();
+      this.#refill();
+      return Promise.resolve({ done: false, value });
+    }
+    if (this.#ended || this.#state !== 'open') return this.#finalResult();
+    return new Promise<IteratorResult<T, undefined>>((resolve, reject) => {
+      this.#waiters.push({ resolve, reject });
+      this.#refill();
+    });
+  }
+
+  /** Stop reading: the producer's iterator is returned (its finally blocks run); resolves once it has been. */
+  return(): Promise<IteratorResult<T, undefined>> {
+    if (this.#returned) return this.#returned;
+    const done: IteratorResult<T, undefined> = { done: true, value: undefined };
+    this.#items = [];
+    this.#head = 0;
+    if (this.#ended) {
+      this.#state = 'ended';
+      this.#flushWaiters();
+      this.#returned = Promise.resolve(done);
+      return this.#returned;
+    }
+    this.#state = 'returning';
+    this.#flushWaiters();
+    this.#returned = new Promise<IteratorResult<T, undefined>>((resolve, reject) => {
+      this.#onEnd = () => (this.#error === undefined || this.#error instanceof ConnectionClosedError ? resolve(done) : reject(this.#error));
+    });
+    this.#table.out.return(this.#id);
+    return this.#returned;
+  }
+
+  /** As a generator's throw(): stop reading (as return()), then reject with `e`. */
+  async throw(e?: unknown): Promise<IteratorResult<T, undefined>> {
+    await this.return();
+    throw e;
+  }
+
+  [Symbol.asyncDispose](): Promise<void> {
+    return this.return().then(() => undefined);
+  }
+
+  get [Symbol.toStringTag](): string {
+    return 'RemoteStream';
+  }
+
+  /** An item arrived (already decoded). */
+  item(value: T): boolean {
+    if (this.#state !== 'open' || this.#ended) return true; // after our return(): not wanted, dropped
+    if (this.#granted - this.#read - (this.#items.length - this.#head) <= 0) return false; // past its credit: the producer broke the protocol
+    const w = this.#waiters.shift();
+    if (w) {
+      this.#read++;
+      w.resolve({ done: false, value });
+      this.#refill();
+    } else {
+      this.#items.push(value);
+    }
+    return true;
+  }
+
+  /** The producer ended the stream (error: how it failed). */
+  end(error: unknown): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    this.#error = error;
+    if (this.#state === 'returning') this.#state = 'ended';
+    this.#flushWaiters();
+    this.#onEnd?.();
+  }
+
+  #take(): T {
+    const value = this.#items[this.#head]!;
+    this.#items[this.#head] = undefined as T; // let it go
+    this.#head++;
+    if (this.#head === this.#items.length) {
+      this.#items.length = 0;
+      this.#head = 0;
+    } else if (this.#head >= 1024 && this.#head * 2 >= this.#items.length) {
+      this.#items = this.#items.slice(this.#head);
+      this.#head = 0;
+    }
+    this.#read++;
+    return value;
+  }
+
+  /**
+   * Keep the producer's credit at most `window` items ahead of what was read: once half of it
+   * has been used up, grant the rest in one message. Nothing is granted before the first next().
+   */
+  #refill(): void {
+    if (this.#ended || this.#state !== 'open') return;
+    const ahead = this.#granted - this.#read;
+    if (ahead > this.#window / 2 && ahead >= this.#waiters.length) return;
+    const n = this.#window - ahead;
+    if (n <= 0) return;
+    this.#granted += n;
+    this.#table.out.credit(this.#id, n);
+  }
+
+  #finalResult(): Promise<IteratorResult<T, undefined>> {
+    if (this.#state === 'open' && this.#error !== undefined) {
+      const e = this.#error;
+      this.#error = undefined; // reject once, then done (as a generator that threw)
+      this.#state = 'ended';
+      return Promise.reject(e);
+    }
+    return Promise.resolve({ done: true, value: undefined });
+  }
+
+  /** Settle waiting next() calls: with the error once the buffer is empty, else done. */
+  #flushWaiters(): void {
+    const waiters = this.#waiters;
+    this.#waiters = [];
+    for (const w of waiters) {
+      this.#finalResult().then(w.resolve, w.reject);
+    }
+  }
+}
+
+/** The far side's streams this peer holds stand-ins for, by id. */
+export class StreamConsumers {
+  readonly out: StreamOutput;
+  readonly #window: number;
+  readonly #byId = new Map<number, RemoteStream<unknown>>();
+  #closed: Error | undefined;
+
+  constructor(out: StreamOutput, window = DEFAULT_STREAM_WINDOW) {
+    checkStreamWindow(window);
+    this.out = out;
+    this.#window = window;
+  }
+
+  /** Streams being read (not yet ended). */
+  get size(): number {
+    return this.#byId.size;
+  }
+
+  /** `{"$stream": N}` from the far side: its stand-in (the same one while the stream is open). */
+  import(id: number): RemoteStream<unknown> {
+    let s = this.#byId.get(id);
+    if (s) return s;
+    s = new RemoteStream(id, this, this.#window);
+    if (this.#closed) s.end(this.#closed);
+    else this.#byId.set(id, s);
+    return s;
+  }
+
+  /**
+   * An `item` message. Returns false when the producer broke the protocol (an unknown stream or
+   * an item past its credit); the stream then fails with a ProtocolError and is returned.
+   */
+  item(id: number, value: unknown): boolean {
+    const s = this.#byId.get(id);
+    if (!s) return true; // an item that crossed our return(): dropped
+    if (s.item(value)) return true;
+    this.fail(id, new ProtocolError('BAD_MESSAGE', `stream ${id}: the producer sent more items than it was granted`));
+    return false;
+  }
+
+  /** An `end` message: `error` decoded, undefined when the stream is done. */
+  end(id: number, error?: unknown): void {
+    const s = this.#byId.get(id);
+    if (!s) return;
+    this.#byId.delete(id);
+    s.end(error);
+  }
+
+  /** This side cannot take stream `id` any more (an item it could not decode): it fails with `error`, and the producer is told to stop. */
+  fail(id: number, error: Error): void {
+    const s = this.#byId.get(id);
+    if (!s) return;
+    this.#byId.delete(id);
+    s.end(error);
+    try {
+      this.out.return(id);
+    } catch {
+      // connection gone
+    }
+  }
+
+  /** The connection is gone: each stream still open ends with `error` (a ConnectionClosedError) once its items are read. */
+  closeAll(error: Error): void {
+    this.#closed = error;
+    const all = [...this.#byId.values()];
+    this.#byId.clear();
+    for (const s of all) s.end(error);
+  }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The peer's side: both tables of one connection, speaking wire.ts lines (peer.ts StreamHooks).
+
+/** What PeerStreams needs of its peer. */
+export interface StreamPeer {
+  /** Send a line as it is. */
+  send(line: string): void;
+  /** The codec context for values this side sends (items may hold references too). */
+  readonly codec: CodecContext | undefined;
+  /** Decode a value of the far side's (the connection's context, a host's refusal of `$regexp`). Throws ProtocolError. */
+  decodeValue(json: unknown): unknown;
+  /** This side's origin, for the errors it sends. */
+  readonly origin: WireError['origin'];
+}
+
+type StreamMessage = Extract<ControlMessage, { kind: 'credit' | 'item' | 'end' | 'return' }>;
+
+/**
+ * The streams of one v2 connection, both ways: what this side exported (StreamProducers) and
+ * what it reads of the far side's (StreamConsumers). `window`: the credit this side grants
+ * (streamWindow of connect() or serve()).
+ */
+export class PeerStreams implements StreamHooks {
+  readonly producers: StreamProducers;
+  readonly consumers: StreamConsumers;
+  readonly #peer: StreamPeer;
+
+  constructor(peer: StreamPeer, window = DEFAULT_STREAM_WINDOW) {
+    this.#peer = peer;
+    const out: StreamOutput = {
+      item: (id, value) => peer.send(itemLine(id, value, peer.codec)),
+      end: (id, error) => peer.send(endLine(id, error === undefined ? undefined : errorToWire(error, peer.origin))),
+      credit: (id, n) => peer.send(creditLine(id, n)),
+      return: (id) => peer.send(returnLine(id)),
+    };
+    this.producers = new StreamProducers(out);
+    this.consumers = new StreamConsumers(out, window);
+  }
+
+  export(iterable: object, _path: string): number {
+    return this.producers.export(iterable as AsyncIterable<unknown>);
+  }
+
+  import(id: number): unknown {
+    return this.consumers.import(id);
+  }
+
+  message(m: StreamMessage): void {
+    switch (m.kind) {
+      case 'credit':
+        return this.producers.credit(m.stream, m.n);
+      case 'return':
+        return this.producers.return(m.stream);
+      case 'item': {
+        let value: unknown;
+        try {
+          value = this.#peer.decodeValue(m.value);
+        } catch (e) {
+          // An item this side cannot decode fails its stream (and stops the producer), not the connection.
+          return this.consumers.fail(m.stream, e as Error);
+        }
+        this.consumers.item(m.stream, value);
+        return;
+      }
+      case 'end':
+        return this.consumers.end(m.stream, m.error === undefined ? undefined : errorFromWire(m.error));
+    }
+  }
+
+  closed(reason: Error): void {
+    void this.producers.closeAll();
+    this.consumers.closeAll(reason instanceof ConnectionClosedError ? reason : new ConnectionClosedError(reason.message, { cause: reason }));
+  }
+}
