@@ -12,10 +12,11 @@ import { exited, killChildren, spawnTs } from './helpers';
 
 afterEach(killChildren);
 
-test('npm run bench -- --quick prints every row for every implementation, the targets and the memory check', async () => {
+test('npm run bench -- --quick prints every row for every implementation, the targets, the interleaved tails, the plot and the memory check', async () => {
   const json = path.join(os.tmpdir(), `ro-bench-smoke-${process.pid}.json`);
+  const svg = path.join(os.tmpdir(), `ro-bench-smoke-${process.pid}.svg`);
   // src/ through ts-node, so the smoke needs no build.
-  const child = spawnTs('scripts/bench/run.ts', ['--quick', '--lib', 'src', '--json', json]);
+  const child = spawnTs('scripts/bench/run.ts', ['--quick', '--lib', 'src', '--json', json, '--svg', svg]);
   const { code } = await exited(child);
   const out = child.output();
   try {
@@ -29,12 +30,20 @@ test('npm run bench -- --quick prints every row for every implementation, the ta
       expect(line).not.toContain('n/a');
       expect(line!.slice(row.label.length).trim().split(/\s{2,}/)).toHaveLength(1 + IMPL_NAMES.length); // unit + one cell each
     }
-    expect(out).toContain('targets (remoteobj');
+    expect(out).toContain('targets of issue 15 (remoteobj');
+    // Case (a) taken in turns by every implementation, and its plot (vega-lite, rendered to SVG here).
+    const interleaved = out.split('\n').find((l) => l.startsWith('p99.9 µs'));
+    expect(interleaved?.trim().split(/\s{2,}/)).toHaveLength(1 + IMPL_NAMES.length);
+    const plot = fs.readFileSync(svg, 'utf8');
+    expect(plot).toMatch(/^<svg[^>]*>/);
+    for (const name of IMPL_NAMES) expect(plot).toContain(`>${name}<`);
     expect(out).toMatch(/heap from [\d,]+ to 2,000 calls/);
     // The machine-readable results hold every case for every implementation.
-    const saved = JSON.parse(fs.readFileSync(json, 'utf8')) as { results: Record<string, Record<string, unknown>[]> };
+    const saved = JSON.parse(fs.readFileSync(json, 'utf8')) as { results: Record<string, Record<string, unknown>[]>; interleaved?: Record<string, unknown> };
     for (const name of IMPL_NAMES) expect(Object.keys(saved.results[name]![0]!).sort()).toEqual(['a', 'b', 'c', 'd']);
+    expect(Object.keys(saved.interleaved ?? {})).toEqual([...IMPL_NAMES]);
   } finally {
     fs.rmSync(json, { force: true });
+    fs.rmSync(svg, { force: true });
   }
 }, 120_000); // a dozen fresh processes: ~20 s on a quiet machine, more when the 2 cores are busy

@@ -21,7 +21,7 @@ test('a Host has no own properties, and its prototype only the documented member
   const proto = Object.getPrototypeOf(host) as object;
   expect(Reflect.ownKeys(proto).filter((k) => typeof k === 'symbol')).toEqual([Symbol.asyncDispose]);
   expect(Object.getOwnPropertyNames(proto).sort()).toEqual(
-    ['close', 'closing', 'connections', 'constructor', 'exclusive', 'listening', 'maxMessageBytes', 'path', 'processRequests', 'queued', 'target'].sort(),
+    ['close', 'closing', 'connections', 'constructor', 'exclusive', 'listening', 'maxMessageBytes', 'path', 'processRequests', 'queued', 'stats', 'target'].sort(),
   );
   for (const name of ['secret', 'server', 'sockets', 'sessions', 'lock', 'ctx', 'policy', 'options']) expect((host as unknown as Record<string, unknown>)[name]).toBeUndefined();
   expect([host.path, host.target, host.listening, host.closing, host.queued, host.connections]).toEqual([path, target, true, false, 0, 0]);

@@ -70,6 +70,31 @@ test.each(canonical)('the client\'s line %s is read by hand, to the same value',
   sameAsJsonParse(line);
 });
 
+test('member names read before are reused only when they are the same name (same length and first letter are not enough)', () => {
+  // The reader keeps recent names by length and first letter: these collide in its table.
+  const keys = ['abc', 'abd', 'abc', 'axc', 'a', 'b', 'a', 'users', 'usern', 'users', 'ab"', 'abc'];
+  for (const [i, key] of keys.entries()) {
+    const line = `{"id":${i + 1},"ops":[{"op":"get","key":${JSON.stringify(key)}},{"op":"get","key":"abc"}]}`;
+    sameAsJsonParse(line);
+    expect((readCanonical(line)?.ops[0] as { key?: unknown } | undefined)?.key).toBe(key.includes('"') ? undefined : key);
+  }
+});
+
+test('long lists (past the reader\'s 1,024-slot scratch lists) give what JSON.parse gives, and the next line is read right', () => {
+  const ops = Array.from({ length: 1100 }, (_, i) => `{"op":"get","key":"k${i % 7}"}`).join(',');
+  const args = Array.from({ length: 1500 }, (_, i) => String(i)).join(',');
+  for (const line of [
+    `{"id":1,"ops":[${ops}]}`,
+    `{"id":2,"ops":[{"op":"get","key":"f"},{"op":"call","args":[${args}]}]}`,
+    `{"id":3,"ops":[{"op":"get","key":"f"},{"op":"call","args":[1,2,{"x":1}]}]}`, // a list abandoned midway
+    '{"id":4,"ops":[{"op":"get","key":"a"},{"op":"get","key":"b"},{"op":"set"}]}', // ops abandoned midway
+    '{"id":5,"ops":[{"op":"get","key":"g"},{"op":"call","args":[7]}]}',
+  ]) {
+    sameAsJsonParse(line);
+  }
+  expect(readCanonical('{"id":5,"ops":[{"op":"get","key":"g"},{"op":"call","args":[7]}]}')).toEqual({ id: 5, ops: [{ op: 'get', key: 'g' }, { op: 'call', args: [7] }] });
+});
+
 test('lines not in the canonical form go to JSON.parse', () => {
   for (const line of [
     '{"id": 1,"ops":[]}',

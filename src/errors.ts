@@ -32,12 +32,18 @@ export const ErrorCodes = {
   PROCESS_EXITED: 'PROCESS_EXITED',
   AUTH_FAILED: 'AUTH_FAILED',
   LIMIT: 'LIMIT',
+  /** Protocol v2: a function, stream or handle cannot go to a client that speaks only v1. */
+  NEEDS_PROTOCOL_2: 'NEEDS_PROTOCOL_2',
+  /** Protocol v2: a handle or function reference that was released (or never existed on this connection). */
+  RELEASED: 'RELEASED',
+  /** Protocol v2: a request's `turn` is not one the host granted this connection (docs/architecture.md, the lock rule). */
+  BAD_TURN: 'BAD_TURN',
   /** @deprecated No error has this code: a RemoteError keeps the code it had on the host. */
   REMOTE: 'REMOTE',
 } as const;
 export type ErrorCode = (typeof ErrorCodes)[keyof typeof ErrorCodes];
 
-export type ProtocolErrorCode = 'BAD_JSON' | 'BAD_MESSAGE' | 'UNKNOWN_OP' | 'BAD_VALUE' | 'TOO_LARGE' | 'VERSION_MISMATCH';
+export type ProtocolErrorCode = 'BAD_JSON' | 'BAD_MESSAGE' | 'UNKNOWN_OP' | 'BAD_VALUE' | 'TOO_LARGE' | 'VERSION_MISMATCH' | 'NEEDS_PROTOCOL_2' | 'BAD_TURN';
 
 /** Base class of every error this library creates itself. */
 export class RemoteObjError extends Error {
@@ -187,5 +193,15 @@ export class MissingMemberError extends RemoteObjError {
     super(ErrorCodes.MISSING_MEMBER, message, options);
     this.member = member;
     this.suggestions = suggestions;
+  }
+}
+
+/**
+ * Protocol v2: a handle (ref()), a passed function or another reference was used after it was
+ * released (`$release()`, `await using`, or its connection closed on the side that owned it).
+ */
+export class ReleasedError extends RemoteObjError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCodes.RELEASED, message, options);
   }
 }

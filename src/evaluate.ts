@@ -66,8 +66,9 @@ interface State {
  * Apply `ops` (their values decoded: protocol/wire.ts reads them so) to `root`. `strict`: the
  * request's strict field.
  */
-export function evaluate(root: unknown, ops: readonly Op[], ctx: EvalContext, strict = false): Outcome | Promise<Outcome> {
-  const state: State = { root, strict, value: root, holder: undefined };
+export function evaluate(root: unknown, ops: readonly Op[], ctx: EvalContext, strict = false, start?: object): Outcome | Promise<Outcome> {
+  // `start`: protocol v2's `to`, an exported object (a handle) the chain starts at instead of the root.
+  const state: State = { root, strict, value: start ?? root, holder: undefined };
   if (ops.length > 0 && ctx.reachableRoot !== root) {
     // A hosted object that is itself a Host, a socket...: nothing of it is reachable.
     try {
@@ -76,6 +77,13 @@ export function evaluate(root: unknown, ops: readonly Op[], ctx: EvalContext, st
       throw new OpFailure(e, 0, ops[0]!.op);
     }
     ctx.reachableRoot = root;
+  }
+  if (start !== undefined && ops.length > 0) {
+    try {
+      refuseUnreachable(start, undefined, ctx);
+    } catch (e) {
+      throw new OpFailure(e, 0, ops[0]!.op);
+    }
   }
   return run(root, ops, 0, state, ctx);
 }

@@ -1,5 +1,7 @@
 /** remoteobj: talk to a live object in another process. */
 export { serve, Host, DEFAULT_FUNCTIONS } from './host/host';
+export { ref } from './ref';
+export type { Ref } from './ref';
 export type { ServeOptions, PasstoFunction } from './host/host';
 export type { ConcurrentOption, ConcurrentPredicate } from './host/concurrent';
 export { connect, waitUntilListening } from './client/connect';
@@ -31,6 +33,7 @@ export {
   NotListeningError,
   ShutdownError,
   ConnectionClosedError,
+  ReleasedError,
   ProtocolError,
   EncodeError,
   AccessError,

@@ -7,6 +7,7 @@ import { performance } from 'node:perf_hooks';
 import type { BenchClient } from './impls/types';
 import { percentile, median } from './stats';
 import { bytesPayload, mixedJson } from './target';
+import { type GcPause, type GcSummary, overlapping, startGcRecording, stopGcRecording, summarizeGc } from './gc';
 
 export const CASES = ['a', 'b', 'c', 'd'] as const;
 export type CaseName = (typeof CASES)[number];
@@ -28,7 +29,8 @@ export interface CaseParams {
 }
 
 export const FULL: CaseParams = {
-  seqCalls: 5000,
+  // 10,000 so that p99.9 is the 10th slowest call, not a single outlier.
+  seqCalls: 10000,
   seqWarm: 1500,
   concClients: 8,
   concWindow: 8,
@@ -57,11 +59,16 @@ export const QUICK: CaseParams = {
 
 export interface SeqResult {
   p50Us: number;
+  p90Us: number;
   p99Us: number;
+  /** The 10th slowest call of 10,000: the tail that a GC pause or a timer shows up in. */
+  p999Us: number;
   callsPerSec: number;
   /** Host and client CPU (user + system) per 100,000 sequential calls, in ms. */
   hostCpuMsPer100k: number;
   clientCpuMsPer100k: number;
+  /** GC pauses on each side over the timed part, and how many of the calls slower than p99 overlapped one. */
+  gc: { client: GcSummary; host: GcSummary; slowCalls: number; slowDuringClientGc: number; slowDuringHostGc: number };
 }
 export interface ConcResult {
   callsPerSec: number;
@@ -85,6 +92,9 @@ export interface LargeResult {
   jsonWire: number;
   bytesWire: number;
   jsonPayloadBytes: number;
+  /** CPU (user + system) of each side per iteration of the timed loop (one JSON echo and one bytes echo), in ms. */
+  hostCpuMsPerPair: number;
+  clientCpuMsPerPair: number;
 }
 export interface CaseResults {
   a?: SeqResult;
@@ -100,11 +110,21 @@ export interface Marks {
 }
 const NO_MARKS: Marks = { start: async () => {}, stop: async () => {} };
 
+/** The host process's GC pauses over a case's timed part (asked over the worker's IPC channel). */
+export interface HostGc {
+  start(): Promise<void>;
+  stop(): Promise<GcPause[]>;
+}
+const NO_HOST_GC: HostGc = { start: async () => {}, stop: async () => [] };
+
 /** Case (a): sequential round trips of the tiny call on one connection. */
-export async function caseSeq(client: BenchClient, p: CaseParams, hostCpu: () => Promise<NodeJS.CpuUsage>, marks = NO_MARKS): Promise<SeqResult> {
+export async function caseSeq(client: BenchClient, p: CaseParams, hostCpu: () => Promise<NodeJS.CpuUsage>, marks = NO_MARKS, hostGc = NO_HOST_GC): Promise<SeqResult> {
   for (let i = 0; i < p.seqWarm; i++) await client.add(1);
   const lat = new Float64Array(p.seqCalls);
+  const starts = new Float64Array(p.seqCalls);
   await marks.start();
+  await hostGc.start();
+  startGcRecording();
   const host0 = await hostCpu();
   const own0 = process.cpuUsage();
   const t0 = performance.now();
@@ -112,15 +132,31 @@ export async function caseSeq(client: BenchClient, p: CaseParams, hostCpu: () =>
     const s = performance.now();
     await client.add(1);
     lat[i] = performance.now() - s;
+    starts[i] = s;
   }
   const total = performance.now() - t0;
   const own = process.cpuUsage(own0);
   const host1 = await hostCpu();
+  const clientPauses = await stopGcRecording();
+  const hostPauses = await hostGc.stop();
   await marks.stop();
   const per100k = (us: number) => (us / 1000) * (100_000 / p.seqCalls);
+  // The calls slower than p99, as absolute times, to line up with both sides' GC pauses.
+  const p99 = percentile(lat, 99);
+  const slow: { start: number; end: number }[] = [];
+  for (let i = 0; i < lat.length; i++) if (lat[i]! > p99) slow.push({ start: performance.timeOrigin + starts[i]!, end: performance.timeOrigin + starts[i]! + lat[i]! });
   return {
+    gc: {
+      client: summarizeGc(clientPauses, p.seqCalls),
+      host: summarizeGc(hostPauses, p.seqCalls),
+      slowCalls: slow.length,
+      slowDuringClientGc: overlapping(slow, clientPauses),
+      slowDuringHostGc: overlapping(slow, hostPauses),
+    },
     p50Us: percentile(lat, 50) * 1000,
+    p90Us: percentile(lat, 90) * 1000,
     p99Us: percentile(lat, 99) * 1000,
+    p999Us: percentile(lat, 99.9) * 1000,
     callsPerSec: p.seqCalls / (total / 1000),
     hostCpuMsPer100k: per100k(host1.user - host0.user + host1.system - host0.system),
     clientCpuMsPer100k: per100k(own.user + own.system),
@@ -209,7 +245,7 @@ function largePayloads(size: number) {
 }
 
 /** Case (d): echo 1 MiB of mixed JSON and a 1 MiB Uint8Array (each goes there and back). */
-export async function caseLarge(client: BenchClient, p: CaseParams): Promise<LargeResult> {
+export async function caseLarge(client: BenchClient, p: CaseParams, marks = NO_MARKS, hostCpu?: () => Promise<NodeJS.CpuUsage>): Promise<LargeResult> {
   const { json, jsonText, bytes } = largePayloads(p.largeBytes);
   const jsonPayloadBytes = Buffer.byteLength(jsonText);
   // Correctness first (untimed): what comes back is what went.
@@ -222,7 +258,14 @@ export async function caseLarge(client: BenchClient, p: CaseParams): Promise<Lar
 
   const tj = new Float64Array(p.largeIters);
   const tb = new Float64Array(p.largeIters);
+  let host0: NodeJS.CpuUsage | undefined;
+  let own0: NodeJS.CpuUsage | undefined;
   for (let i = -p.largeWarm; i < p.largeIters; i++) {
+    if (i === 0) {
+      await marks.start();
+      host0 = await hostCpu?.();
+      own0 = process.cpuUsage();
+    }
     const s = performance.now();
     await client.echo(json);
     const t1 = performance.now();
@@ -233,6 +276,10 @@ export async function caseLarge(client: BenchClient, p: CaseParams): Promise<Lar
       tb[i] = t2 - t1;
     }
   }
+  const own = process.cpuUsage(own0);
+  const host1 = await hostCpu?.();
+  await marks.stop();
+  const ms = (u: NodeJS.CpuUsage) => (u.user + u.system) / 1000 / p.largeIters;
   // Both directions: the payload crosses the socket twice per echo.
   const mbps = (payload: number, ms: number) => (2 * payload) / (1 << 20) / (ms / 1000);
   return {
@@ -241,6 +288,8 @@ export async function caseLarge(client: BenchClient, p: CaseParams): Promise<Lar
     jsonWire,
     bytesWire,
     jsonPayloadBytes,
+    hostCpuMsPerPair: host0 && host1 ? ms({ user: host1.user - host0.user, system: host1.system - host0.system }) : NaN,
+    clientCpuMsPerPair: ms(own),
   };
 }
 

@@ -6,9 +6,10 @@
 import { implByName } from './impls';
 import { mainThreadCpuUs, startProfile, stopProfile } from './profiler';
 import { BenchTarget } from './target';
+import { type GcPause, startGcRecording, stopGcRecording } from './gc';
 
-export type HostCommand = { seq: number; cmd: 'cpu' | 'mem' | 'profile-start' | 'thread-cpu' } | { seq: number; cmd: 'profile-stop'; file: string };
-export type HostReply = { seq: number; cpu?: NodeJS.CpuUsage; mem?: NodeJS.MemoryUsage; threadCpuUs?: number };
+export type HostCommand = { seq: number; cmd: 'cpu' | 'mem' | 'profile-start' | 'thread-cpu' | 'gc-start' | 'gc-stop' } | { seq: number; cmd: 'profile-stop'; file: string };
+export type HostReply = { seq: number; cpu?: NodeJS.CpuUsage; mem?: NodeJS.MemoryUsage; threadCpuUs?: number; gc?: GcPause[] };
 
 async function main(): Promise<void> {
   const [implName, path] = process.argv.slice(2);
@@ -23,6 +24,11 @@ async function main(): Promise<void> {
       process.send!({ seq: m.seq, mem: process.memoryUsage() } satisfies HostReply);
     }
     if (m.cmd === 'thread-cpu') process.send!({ seq: m.seq, threadCpuUs: mainThreadCpuUs() } satisfies HostReply);
+    if (m.cmd === 'gc-start') {
+      startGcRecording();
+      process.send!({ seq: m.seq } satisfies HostReply);
+    }
+    if (m.cmd === 'gc-stop') void stopGcRecording().then((gc) => process.send!({ seq: m.seq, gc } satisfies HostReply));
     if (m.cmd === 'profile-start') void startProfile().then(() => process.send!({ seq: m.seq } satisfies HostReply));
     if (m.cmd === 'profile-stop') void stopProfile(m.file).then(() => process.send!({ seq: m.seq } satisfies HostReply));
   });

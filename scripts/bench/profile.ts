@@ -5,7 +5,9 @@
  * hottest functions. The .cpuprofile files stay in the output folder (open them in Chrome
  * DevTools or speedscope).
  *
- *   node -r ts-node/register scripts/bench/profile.ts [--out DIR] [--calls-a N] [--calls-b N] [--impl NAME] [--top N] [--pin two|one|none]
+ *   node -r ts-node/register scripts/bench/profile.ts [--out DIR] [--cases a,b,d] [--calls-a N] [--calls-b N] [--impl NAME] [--top N] [--pin two|one|none]
+ *
+ * Case (d) is reported per echo (a 1 MiB JSON echo and a 1 MiB bytes echo alternate).
  */
 import { fork } from 'node:child_process';
 import fs from 'node:fs';
@@ -35,6 +37,7 @@ async function profileCase(benchDir: string, out: string, impl: string, c: CaseN
   if (code !== 0 || result?.kind !== 'cases') throw new Error(`profiling ${impl} case ${c} failed (exit ${code})`);
   if (result.results.a) console.log(`  (a) p50 ${result.results.a.p50Us.toFixed(1)} µs, ${Math.round(result.results.a.callsPerSec)} calls/s under the profiler`);
   if (result.results.b) console.log(`  (b) ${Math.round(result.results.b.callsPerSec)} calls/s under the profiler`);
+  if (c === 'd') return 2 * params.largeIters; // echoes: JSON and bytes, one each per iteration
   return c === 'a' ? params.seqCalls : Math.ceil(params.concCalls / params.concClients) * params.concClients;
 }
 
@@ -71,7 +74,7 @@ async function main(): Promise<void> {
   const benchDir = compileBench();
   fs.mkdirSync(out, { recursive: true });
   console.log(`profiling ${impl} (pinning: ${pin}; sampling every 100 µs, timed part only); profiles in ${out}`);
-  for (const c of ['a', 'b'] as const) {
+  for (const c of arg('--cases', 'a,b').split(',') as CaseName[]) {
     console.log(`\ncase (${c}):`);
     const calls = await profileCase(benchDir, out, impl, c, params, pin);
     const cpu = JSON.parse(fs.readFileSync(path.join(out, `${impl}-${c}-cpu.json`), 'utf8')) as Record<'client' | 'host', number>;

@@ -12,8 +12,14 @@
  * --runs    fresh runs per implementation (default 3)
  * --mem     calls for the memory check (default 200000; up to 1000000; 0 skips it)
  * --lib     remoteobj from dist/ (default; build first) or src/ (through ts-node)
+ * --base    DIR: also run remoteobj built in DIR/dist (e.g. main's) as remoteobj@baseline (the same as
+ *           BENCH_BASELINE=DIR), in the same run: an A/B whose two sides meet the same neighbours
  * --pin     two (default: client on CPU 0, host on CPU 1), one (both on CPU 0: pure software cost), none
  * --cases   a subset of a,b,c,d;  --impls  a subset of raw,remoteobj,vscode-jsonrpc,birpc
+ * --svg     FILE: write the plot of latency percentiles (vega-lite, SVG) there
+ * --no-docs a full run writes its results into docs/performance.md (between the bench:results
+ *           markers) and the plot to docs/performance-latency.svg; this skips that (--quick,
+ *           --cases and --impls never write docs)
  * -v        print every run's figures too
  */
 import { fork, spawnSync } from 'node:child_process';
@@ -25,7 +31,13 @@ import { CASES, type CaseName, type CaseResults, FULL, QUICK } from './cases';
 import { IMPLS } from './impls';
 import { childExecArgv, forkVia, libKind, type Pinning, pinning, ROOT } from './lib';
 import { compileBench } from './compile';
-import { renderMem, renderTable, renderTargets } from './table';
+import { renderInterleaved, renderMem, renderTable, renderTargets } from './table';
+import type { InterleavedResult } from './interleaved';
+import { latencySvg } from './plot';
+import { resultsMarkdown, writeResults } from './docs';
+
+/** The plot docs/performance.md shows. */
+const SVG_NAME = 'performance-latency.svg';
 import type { MemSample, WorkerResult, WorkerTask } from './worker';
 
 interface Options {
@@ -34,13 +46,18 @@ interface Options {
   memCalls: number;
   impls: string[];
   json?: string;
+  /** Where to write the SVG plot of latency percentiles. */
+  svg?: string;
+  /** Write the results and the plot into docs/ (a full run of every case and implementation does, unless --no-docs). */
+  docs: boolean;
   verbose: boolean;
   cases: CaseName[];
 }
 
 function parseArgs(argv: string[]): Options {
   const quick = argv.includes('--quick');
-  const opts: Options = { quick, runs: quick ? 1 : 3, memCalls: quick ? 2000 : 200_000, impls: IMPLS.map((i) => i.name), verbose: false, cases: [...CASES] };
+  let base = false;
+  const opts: Options = { docs: !quick, quick, runs: quick ? 1 : 3, memCalls: quick ? 2000 : 200_000, impls: IMPLS.map((i) => i.name), verbose: false, cases: [...CASES] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -51,15 +68,29 @@ function parseArgs(argv: string[]): Options {
     if (a === '--quick') continue;
     else if (a === '--runs') opts.runs = Math.max(1, Number(value()));
     else if (a === '--mem') opts.memCalls = Math.max(0, Math.min(1_000_000, Number(value())));
-    else if (a === '--impls') opts.impls = value().split(',');
+    else if (a === '--impls') {
+      opts.impls = value().split(',');
+      opts.docs = false;
+    }
     else if (a === '--lib') process.env.BENCH_LIB = value();
+    else if (a === '--base') {
+      // Another build (a checkout with dist/, e.g. main's): measured in the same run as remoteobj@baseline.
+      process.env.BENCH_BASELINE = path.resolve(value());
+      base = true;
+    }
     else if (a === '--json') opts.json = value();
+    else if (a === '--no-docs') opts.docs = false;
+    else if (a === '--svg') opts.svg = path.resolve(value());
     else if (a === '--pin') process.env.BENCH_PIN = value();
-    else if (a === '--cases') opts.cases = value().split(',') as CaseName[];
+    else if (a === '--cases') {
+      opts.cases = value().split(',') as CaseName[];
+      opts.docs = false; // docs/ shows full runs only
+    }
     else if (a === '-v' || a === '--verbose') opts.verbose = true;
     else throw new Error(`unknown option ${a}`);
   }
   if (!opts.impls.includes('raw')) opts.impls.unshift('raw'); // the baseline of every ratio
+  if (base && !opts.impls.includes('remoteobj@baseline')) opts.impls.splice(opts.impls.indexOf('remoteobj') + 1, 0, 'remoteobj@baseline');
   process.env.BENCH_PIN = defaultPinning(process.env.BENCH_PIN);
   return opts;
 }
@@ -106,7 +137,7 @@ function runWorker(task: WorkerTask): Promise<WorkerResult> {
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
       if (result && code === 0) resolve(result);
-      else reject(new Error(`the ${task.impl} worker failed (${signal ?? `exit code ${code}`})`));
+      else reject(new Error(`the ${task.kind === 'interleaved' ? 'interleaved' : task.impl} worker failed (${signal ?? `exit code ${code}`})`));
     });
   });
 }
@@ -140,9 +171,35 @@ async function main(): Promise<void> {
   console.log('');
   console.log(renderTable(opts.impls, byImpl));
   console.log('ratios: (×) = this ÷ raw; for µs and ms lower is better, for calls/s and MB/s higher is better.');
-  console.log(`bytes: ${opts.impls.map((i) => `${i}: ${IMPLS.find((x) => x.name === i)?.bytes}`).join('; ')}.`);
+  console.log(`bytes: ${opts.impls.map((i) => `${i}: ${IMPLS.find((x) => x.name === i)?.bytes ?? "as remoteobj"}`).join("; ")}.`);
   console.log('');
   console.log(renderTargets(byImpl));
+  // (a) again, every implementation in one client process, one call each in turn: the tails compare
+  // what the implementations add, not who else ran during each one's run.
+  let interleaved: Record<string, InterleavedResult> | undefined;
+  if (opts.cases.includes('a')) {
+    try {
+      const r = await runWorker({ kind: 'interleaved', impls: opts.impls, calls: params.seqCalls, warm: params.seqWarm });
+      if (r.kind === 'interleaved') interleaved = r.results;
+      console.log('');
+      console.log(renderInterleaved(interleaved!));
+    } catch (e) {
+      failures.push(`interleaved (a): ${(e as Error).message}`);
+    }
+  }
+  const svgFile = opts.svg ?? (opts.docs ? path.join(ROOT, 'docs', SVG_NAME) : undefined);
+  if (interleaved && svgFile) {
+    const svg = await latencySvg(interleaved, `${params.seqCalls.toLocaleString('en-US')} calls each, taken in turns in one client process; ${revision()}; ${PINNING_TEXT[pinning()]}`);
+    fs.writeFileSync(svgFile, svg);
+    console.log(`\nplot of the latency percentiles: ${path.relative(process.cwd(), svgFile)}`);
+  }
+  if (opts.docs) {
+    const header =
+      `*Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC: Node ${process.version}, ${cpus.length} CPUs, ` +
+      `${opts.runs} fresh runs per implementation (medians), remoteobj from ${libKind()}/ (${revision()}), ${PINNING_TEXT[pinning()]}.*`;
+    writeResults(path.join(ROOT, 'docs', 'performance.md'), resultsMarkdown(header, opts.impls, byImpl, interleaved, interleaved && svgFile ? SVG_NAME : undefined));
+    console.log('docs/performance.md: results section written');
+  }
   let mem: MemSample[] | undefined;
   if (opts.memCalls > 0) {
     try {
@@ -154,7 +211,7 @@ async function main(): Promise<void> {
       failures.push(`memory check: ${(e as Error).message}`);
     }
   }
-  if (opts.json) fs.writeFileSync(opts.json, JSON.stringify({ node: process.version, cpus: cpus.length, runs: opts.runs, params, results: Object.fromEntries(byImpl), mem }, null, 2));
+  if (opts.json) fs.writeFileSync(opts.json, JSON.stringify({ node: process.version, cpus: cpus.length, runs: opts.runs, params, results: Object.fromEntries(byImpl), interleaved, mem }, null, 2));
   console.log(`\ntotal ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   if (failures.length) {
     console.error(`FAILED:\n  ${failures.join('\n  ')}`);

@@ -14,17 +14,22 @@ import type { HostCommand, HostReply } from './host';
 import { implByName } from './impls';
 import type { BenchClient } from './impls/types';
 import { childExecArgv, forkVia, pinning } from './lib';
+import { caseInterleaved, type InterleavedResult } from './interleaved';
 
 export type WorkerTask =
   | { kind: 'cases'; impl: string; order: CaseName[]; params: CaseParams }
-  | { kind: 'mem'; impl: string; calls: number; clients: number; window: number };
+  | { kind: 'mem'; impl: string; calls: number; clients: number; window: number }
+  | { kind: 'interleaved'; impls: string[]; calls: number; warm: number };
 
 export interface MemSample {
   calls: number;
   rss: number;
   heapUsed: number;
 }
-export type WorkerResult = { kind: 'cases'; impl: string; results: CaseResults } | { kind: 'mem'; impl: string; samples: MemSample[] };
+export type WorkerResult =
+  | { kind: 'cases'; impl: string; results: CaseResults }
+  | { kind: 'mem'; impl: string; samples: MemSample[] }
+  | { kind: 'interleaved'; results: Record<string, InterleavedResult> };
 
 class HostProcess {
   private seq = 0;
@@ -53,7 +58,7 @@ class HostProcess {
     });
   }
 
-  ask(cmd: 'cpu' | 'mem' | 'profile-start' | 'thread-cpu'): Promise<HostReply>;
+  ask(cmd: 'cpu' | 'mem' | 'profile-start' | 'thread-cpu' | 'gc-start' | 'gc-stop'): Promise<HostReply>;
   ask(cmd: 'profile-stop', file: string): Promise<HostReply>;
   ask(cmd: HostCommand['cmd'], file?: string): Promise<HostReply> {
     const seq = ++this.seq;
@@ -153,7 +158,10 @@ async function runCases(task: Extract<WorkerTask, { kind: 'cases' }>, host: Host
   for (const c of task.order) {
     switch (c) {
       case 'a':
-        results.a = await caseSeq(client!, task.params, () => host.cpu(), profileMarks(task.impl, c, host));
+        results.a = await caseSeq(client!, task.params, () => host.cpu(), profileMarks(task.impl, c, host), {
+          start: async () => void (await host.ask('gc-start')),
+          stop: async () => (await host.ask('gc-stop')).gc ?? [],
+        });
         break;
       case 'b': {
         const clients = await connectMany(task.impl, sock, task.params.concClients);
@@ -165,7 +173,7 @@ async function runCases(task: Extract<WorkerTask, { kind: 'cases' }>, host: Host
         results.c = await caseChain(client!, task.params);
         break;
       case 'd':
-        results.d = await caseLarge(client!, task.params);
+        results.d = await caseLarge(client!, task.params, profileMarks(task.impl, c, host), () => host.cpu());
         break;
     }
   }
@@ -193,8 +201,33 @@ async function runMem(task: Extract<WorkerTask, { kind: 'mem' }>, host: HostProc
   return samples;
 }
 
+/** Every implementation's host at once, and one client of each in this process, taking turns call by call. */
+async function runInterleaved(task: Extract<WorkerTask, { kind: 'interleaved' }>): Promise<Record<string, InterleavedResult>> {
+  const hosts: HostProcess[] = [];
+  try {
+    const sides = [];
+    for (const impl of task.impls) {
+      const sock = path.join(os.tmpdir(), `ro-bench-${process.pid}-${crypto.randomBytes(3).toString('hex')}.sock`);
+      const host = await HostProcess.start(impl, sock);
+      hosts.push(host);
+      const [client] = await connectMany(impl, sock, 1);
+      sides.push({ impl, client: client!, gc: { start: async () => void (await host.ask('gc-start')), stop: async () => (await host.ask('gc-stop')).gc ?? [] } });
+    }
+    const results = await caseInterleaved(sides, task.calls, task.warm);
+    await Promise.all(sides.map((s) => s.client.close()));
+    return results;
+  } finally {
+    await Promise.all(hosts.map((h) => h.stop()));
+  }
+}
+
 async function main(): Promise<void> {
   const task = JSON.parse(process.argv[2] ?? '') as WorkerTask;
+  if (task.kind === 'interleaved') {
+    const result: WorkerResult = { kind: 'interleaved', results: await runInterleaved(task) };
+    await new Promise<void>((resolve) => process.send!(result, () => resolve()));
+    return;
+  }
   const sock = path.join(os.tmpdir(), `ro-bench-${process.pid}-${crypto.randomBytes(3).toString('hex')}.sock`);
   const host = await HostProcess.start(task.impl, sock);
   try {

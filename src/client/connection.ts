@@ -11,9 +11,10 @@ import path from 'node:path';
 import { AuthError, NotListeningError, ProtocolError, TimeoutError } from '../errors';
 import { markLibraryOwned } from '../owned';
 import { LineSealer, LineVerifier } from '../protocol/line-auth';
-import type { Op } from '../protocol/messages';
-import { type Json } from '../protocol/wire';
+import { PROTOCOL_V2, type Op } from '../protocol/messages';
+import { clientHelloLine, type Json } from '../protocol/wire';
 import { NEEDS_CALLER, Peer, type ReplySink } from '../peer/peer';
+import { CallbackHandler, currentTurn } from './callbacks';
 import type { Link } from '../transport/link';
 import { MAX_SEALED_BATCH_CHARS } from '../transport/lines';
 import { dialLocal } from '../transport/local-link';
@@ -60,6 +61,11 @@ export interface ConnectOptions {
    * Default false. Sent with each request (the `strict` field of docs/protocol.md).
    */
   strict?: boolean;
+  /**
+   * The protocol to speak: 2 (default, when the host offers it) passes functions, handles and
+   * streams by reference and lets the host call back; 1 keeps to protocol v1 (values only).
+   */
+  protocol?: 1 | 2;
 }
 
 /**
@@ -83,6 +89,8 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   #link?: Link;
   #peer?: Peer;
   #state: 'connecting' | 'open' | 'closed' = 'connecting';
+  /** Makes the stand-in for a host's `$handle` (client/proxy.ts sets it: a Remote proxy whose chains carry "to"). */
+  handleMaker?: (id: number, peer: Peer) => object;
   #closedByClient = false;
   #closeReason?: Error;
   /** Set while a reconnect is under way: requests made meanwhile wait for it. */
@@ -193,13 +201,38 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     if (greeting.maxMessageBytes !== undefined) peer.maxMessageBytes = greeting.maxMessageBytes;
     this.#peer = peer;
     this.#state = 'open';
-    if (greeting.keys === undefined || link.inProcess) return undefined;
+    const v2 = this.options.protocol !== 1 && greeting.versions?.includes(PROTOCOL_V2) === true;
+    if (greeting.keys === undefined || link.inProcess) {
+      if (v2) this.#upgrade(link, peer);
+      return undefined;
+    }
     // Every line the host sends counts only once its authentication line checks, and ours carry one.
     link.sealWith(new LineSealer(greeting.keys.client));
+    if (v2) this.#upgrade(link, peer);
     return new LineVerifier(greeting.keys.host, REPLY_LINE_LIMIT + MAX_SEALED_BATCH_CHARS, {
       line: (text, bytes) => peer.line(text, bytes),
       fail: (reason) => this.#fatal(link, new AuthError(`the lines from ${this.path} failed authentication (${reason}): closing the connection`)),
     });
+  }
+
+  /** Opt into protocol v2 (the first line after the handshake): the host may now call back. */
+  #upgrade(link: Link, peer: Peer): void {
+    link.send(clientHelloLine());
+    peer.upgrade({
+      handler: new CallbackHandler(peer),
+      currentTurn,
+      makeHandle: this.handleMaker && ((id) => this.handleMaker!(id, peer)),
+    });
+  }
+
+  /** Whether this connection speaks protocol v2 (functions, handles and streams by reference). */
+  get v2(): boolean {
+    return this.#peer?.v2 ?? false;
+  }
+
+  /** The peer of the connection open now (protocol v2's handles use it). @internal */
+  get peer(): Peer | undefined {
+    return this.#peer;
   }
 
   /**
@@ -224,11 +257,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
    * Values are encoded here, so a value that cannot be sent fails at once and nothing is written.
    * With `reconnect`, a request made after the connection dropped first connects again.
    */
-  send(ops: readonly Op[], sink: ReplySink, timeout = this.options.timeout, callSite?: Error, strict = this.options.strict): void {
+  send(ops: readonly Op[], sink: ReplySink, timeout = this.options.timeout, callSite?: Error, strict = this.options.strict, to?: number): void {
     if (this.#state !== 'open') {
       if (this.#reopening || (this.#state === 'closed' && this.options.reconnect && !this.#closedByClient)) {
         this.#reopen().then(
-          () => this.send(ops, sink, timeout, callSite, strict),
+          () => this.send(ops, sink, timeout, callSite, strict, to),
           (e: Error) => sink.fail(e),
         );
         return;
@@ -236,7 +269,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       sink.fail(this.#closeReason ?? new NotListeningError(`not connected to ${this.path}`));
       return;
     }
-    this.#peer!.request(ops, sink, timeout, callSite, strict);
+    this.#peer!.request(ops, sink, timeout, callSite, strict, to);
   }
 
   /** One reconnect at a time; every request waiting on it shares the outcome. */

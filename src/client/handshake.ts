@@ -15,6 +15,8 @@ export interface Greeting {
   maxMessageBytes?: number;
   /** With a secret: the keys that authenticate every later line. */
   keys?: LineKeys;
+  /** The protocol versions the host offers (its hello's `versions`; a v1 host sends none). */
+  versions?: number[];
 }
 
 /** The outcome of one line: send `reply` and wait for more, or done. */
@@ -25,6 +27,7 @@ export class ClientHandshake {
   readonly #secret?: Secret;
   #pid = 0;
   #maxMessageBytes?: number;
+  #versions?: number[];
   /** While waiting for the host's proof: the hello's nonce and ours. */
   #nonces?: { host: string; client: string };
 
@@ -47,6 +50,7 @@ export class ClientHandshake {
     }
     this.#pid = hello.pid;
     this.#maxMessageBytes = hello.maxMessageBytes;
+    this.#versions = hello.versions;
     const secret = this.#secret;
     if (hello.auth !== undefined) {
       if (secret === undefined) throw new AuthError(`the host at ${this.#address} requires a secret: pass connect(path, { secret })`);
@@ -79,7 +83,11 @@ export class ClientHandshake {
   }
 
   #greeting(): Greeting {
-    return { pid: this.#pid, ...(this.#maxMessageBytes !== undefined ? { maxMessageBytes: this.#maxMessageBytes } : {}) };
+    return {
+      pid: this.#pid,
+      ...(this.#maxMessageBytes !== undefined ? { maxMessageBytes: this.#maxMessageBytes } : {}),
+      ...(this.#versions !== undefined ? { versions: this.#versions } : {}),
+    };
   }
 }
 

@@ -5,13 +5,13 @@
  * pool), the authentication deadline, line authentication, byte-counted back-pressure (flow.ts)
  * and the ways a connection ends (the client half-closing, a refusal, the host closing).
  */
-import { AuthError, LimitError, NotListeningError, type ErrorOrigin } from '../errors';
-import type { DecodeOptions } from '../protocol/codec';
+import { AuthError, LimitError, NotListeningError, ProtocolError, type ErrorOrigin } from '../errors';
+import type { CodecContext, DecodeOptions } from '../protocol/codec';
 import { type LineKeys, MAX_PRE_AUTH_BYTES, type Secret } from '../protocol/auth';
 import { LineSealer, LineVerifier } from '../protocol/line-auth';
 import type { Op, RequestId } from '../protocol/messages';
 import { errorToWire } from '../protocol/error-wire';
-import { errorReplyLine } from '../protocol/wire';
+import { errorReplyLine, isClientHello } from '../protocol/wire';
 import type { Link } from '../transport/link';
 import { MAX_SEALED_BATCH_CHARS } from '../transport/lines';
 import { Peer, type RequestHandler } from '../peer/peer';
@@ -20,6 +20,7 @@ import type { Admission, Admitted } from './admission';
 import { ConnectionFlow, type FlowBudget } from './flow';
 import { HostHandshake } from './handshake';
 import type { Job } from './lock';
+import { currentRequest, type RequestConnection } from './request-context';
 import { type Answerer, errorLine, type JobGate, PendingReply, type Replier } from './serving';
 
 /** What a connection sees of its host (never the Host object itself). */
@@ -32,8 +33,15 @@ export interface ConnectionHost {
   readonly admission: Admission;
   readonly budget: FlowBudget;
   readonly closing: boolean;
-  /** Queue a request on the lock; `reply` answers it exactly once. */
-  enqueue(ops: Op[], strict: boolean, reply: Replier, gate: JobGate): void;
+  /**
+   * Queue a request on the lock; `reply` answers it exactly once. v2: `to` is the exported object
+   * the ops start at (undefined: the hosted object), `from` the connection it came on.
+   */
+  enqueue(ops: Op[], strict: boolean, reply: Replier, gate: JobGate, to?: object, from?: RequestConnection): void;
+  /** v2: run a request now, inside the lock turn `turn` its connection was granted (the lock rule for callbacks). */
+  runInTurn(ops: Op[], strict: boolean, reply: Replier, to: object | undefined, from: RequestConnection, turn: number): void;
+  /** A connection switched to protocol v2. */
+  upgraded(): void;
   requeue(jobs: Job[]): void;
   /** The connection is gone (closed both ways). */
   gone(c: HostConnection): void;
@@ -42,7 +50,7 @@ export interface ConnectionHost {
 /** How long a refused connection may stay open to read its refusal. */
 const REFUSED_LINGER_MS = 1000;
 
-export class HostConnection implements Admitted, Answerer, RequestHandler {
+export class HostConnection implements Admitted, Answerer, RequestHandler, RequestConnection {
   readonly #link: Link;
   readonly #host: ConnectionHost;
   readonly #flow: ConnectionFlow;
@@ -63,6 +71,10 @@ export class HostConnection implements Admitted, Answerer, RequestHandler {
   #gone = false;
   readonly closed: Promise<void>;
   #resolveClosed!: () => void;
+  /** The first line after the handshake may be the client's opt-in to protocol v2. */
+  #firstLine = true;
+  /** v2: turns granted to this connection (its callbacks outstanding in each), with how many. */
+  readonly #grants = new Map<number, number>();
 
   constructor(link: Link, host: ConnectionHost) {
     markLibraryOwned(this);
@@ -83,7 +95,10 @@ export class HostConnection implements Admitted, Answerer, RequestHandler {
       },
       requeue: (jobs) => host.requeue(jobs),
     });
-    this.#peer = new Peer({ send: (line) => this.#send(line) }, { address: host.address, origin: this.origin, handler: this, decodeOptions: host.decodeOptions });
+    this.#peer = new Peer(
+      { send: (line) => this.#send(line) },
+      { address: host.address, origin: this.origin, handler: this, decodeOptions: host.decodeOptions, refuseReferencesInV1: true },
+    );
     link.maxLineBytes = this.#handshake.done ? host.maxMessageBytes : MAX_PRE_AUTH_BYTES;
     link.start({
       line: (text, bytes) => {
@@ -173,6 +188,21 @@ export class HostConnection implements Admitted, Answerer, RequestHandler {
 
   // --- Answerer: replies from the lock -----------------------------------------------------
 
+  /** @internal see Answerer: how references in replies are written (v2), or refused (v1). */
+  get codec(): CodecContext | undefined {
+    return this.#peer.codec;
+  }
+
+  /** Handles (ref() objects) this connection holds. */
+  get handles(): number {
+    return this.#peer.exports.handles;
+  }
+
+  /** @internal see RequestConnection */
+  grantsTurn(turn: number): boolean {
+    return this.#grants.has(turn);
+  }
+
   /** @internal see Answerer */
   get dropsReplies(): boolean {
     return this.#closed;
@@ -188,12 +218,21 @@ export class HostConnection implements Admitted, Answerer, RequestHandler {
   // --- RequestHandler: requests from the peer -----------------------------------------------
 
   /** @internal see RequestHandler */
-  request(id: RequestId, ops: Op[], strict: boolean, bytes: number): void {
+  request(id: RequestId, ops: Op[], strict: boolean, bytes: number, to?: object, turn?: number): void {
+    if (turn !== undefined) {
+      // The lock rule: only a turn this host granted this connection (a callback of it is
+      // outstanding in that turn) lets a request past the lock; anything else is refused.
+      if (!this.#grants.has(turn)) {
+        return this.#send(errorLine(id, new ProtocolError('BAD_TURN', `turn ${turn} is not a turn of the host's lock this connection was granted (no callback of this host to it is outstanding in that turn)`), this.origin));
+      }
+      this.#flow.queued(bytes);
+      return this.#host.runInTurn(ops, strict, new PendingReply(this, id, bytes), to, this, turn);
+    }
     if (this.#host.closing) {
       return this.#send(errorLine(id, new NotListeningError(`the host at ${this.#host.address} is closing`), this.origin));
     }
     this.#flow.queued(bytes);
-    this.#host.enqueue(ops, strict, new PendingReply(this, id, bytes), this.#flow);
+    this.#host.enqueue(ops, strict, new PendingReply(this, id, bytes), this.#flow, to, this);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -201,7 +240,25 @@ export class HostConnection implements Admitted, Answerer, RequestHandler {
   #incoming(text: string, bytes: number): void {
     if (this.#refused) return;
     if (!this.#handshake.done) return this.#authenticate(text);
+    if (this.#firstLine) {
+      this.#firstLine = false;
+      if (isClientHello(text)) return this.#upgrade();
+    }
     this.#peer.line(text, bytes);
+  }
+
+  /** The client opted into protocol v2 (its first line): requests both ways from now on. */
+  #upgrade(): void {
+    this.#peer.upgrade({
+      handler: this,
+      currentTurn: () => currentRequest()?.turn,
+      grant: (turn, delta) => {
+        const n = (this.#grants.get(turn) ?? 0) + delta;
+        if (n > 0) this.#grants.set(turn, n);
+        else this.#grants.delete(turn);
+      },
+    });
+    this.#host.upgraded();
   }
 
   #authenticate(line: string): void {
@@ -267,6 +324,8 @@ export class HostConnection implements Admitted, Answerer, RequestHandler {
     this.#closed = true;
     clearTimeout(this.#authTimer);
     this.#host.admission.leave(this);
+    // Callbacks to this client reject with ConnectionClosedError; what it held by reference is released.
+    this.#peer.failAll(`the connection to the client of ${this.#host.address} closed`);
     this.#flow.closed();
     this.#host.gone(this);
     this.#resolveClosed();

@@ -24,6 +24,7 @@ import { Admission, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_UNAUTHENTICATED } from 
 import { type ConnectionHost, HostConnection } from './connection';
 import { DEFAULT_FLOW_LIMITS, FlowBudget } from './flow';
 import { FifoLock } from './lock';
+import type { RequestConnection } from './request-context';
 import { type JobGate, QueuedRequest, type Replier, type Runner } from './serving';
 
 export type PasstoFunction = (value: any, ...args: any[]) => unknown;
@@ -154,6 +155,7 @@ export class Host<T = unknown> {
       target,
       ctx: { functions, access: accessOptions(options) },
       lockTimeout: options.lockTimeout,
+      twoWay: false,
     };
     const host = this;
     this.#connectionHost = {
@@ -167,7 +169,14 @@ export class Host<T = unknown> {
       get closing() {
         return host.#closing;
       },
-      enqueue: (ops, strict, reply, gate) => this.#enqueue(ops, strict, reply, gate),
+      enqueue: (ops, strict, reply, gate, to, from) => this.#enqueue(ops, strict, reply, gate, to, from),
+      runInTurn: (ops, strict, reply, to, from, turn) => {
+        // Admitted into a running turn: it runs now, beside the lock its turn holds (the holder waits on it).
+        void new QueuedRequest(this.#runner, ops, strict, reply, undefined, to, from, turn).run();
+      },
+      upgraded: () => {
+        this.#runner.twoWay = true;
+      },
       requeue: (jobs) => this.#lock.requeue(jobs),
       gone: (c) => this.#connections.delete(c),
     };
@@ -207,6 +216,16 @@ export class Host<T = unknown> {
     return this.#connections.size;
   }
 
+  /**
+   * A snapshot: open connections, handles (ref() objects) held by clients over all connections,
+   * and requests waiting for the lock.
+   */
+  stats(): { connections: number; handles: number; queued: number } {
+    let handles = 0;
+    for (const c of this.#connections) handles += c.handles;
+    return { connections: this.#connections.size, handles, queued: this.queued };
+  }
+
   async #listen(localBypass: boolean): Promise<void> {
     this.#listener = await listenUnix(this.#path, this.#maxMessageBytes, (link) => this.#accept(link));
     if (localBypass) this.#unlistenLocal = listenLocal(this.#path, (link) => this.#accept(link));
@@ -242,9 +261,11 @@ export class Host<T = unknown> {
     });
   }
 
-  #enqueue(ops: Op[], strict: boolean, reply: Replier, gate: JobGate): void {
-    const beside = this.#besideRule?.(ops) === true;
-    const job = new QueuedRequest(this.#runner, ops, strict, reply, gate, beside ? this.#beside : undefined);
+  #enqueue(ops: Op[], strict: boolean, reply: Replier, gate: JobGate, to?: object, from?: RequestConnection): void {
+    const job = new QueuedRequest(this.#runner, ops, strict, reply, gate, to, from);
+    // `concurrent` names the hosted object's methods: a chain starting at a handle (`to`) takes the lock.
+    const beside = to === undefined && this.#besideRule?.(ops) === true;
+    if (beside) job.besideLock(this.#beside);
     // Behind this connection's parked requests, if it has any: its requests run in the order it sent them.
     if (gate.hasParked || (beside && !gate.mayRun())) gate.park(job);
     else if (beside) job.run();

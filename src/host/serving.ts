@@ -7,17 +7,21 @@
 import { type EvalContext, evaluate, OpFailure, type Outcome, trimHostFrames } from '../evaluate';
 import { ShutdownError, TimeoutError } from '../errors';
 import { type ErrorOrigin } from '../errors';
+import type { CodecContext } from '../protocol/codec';
 import { errorToWire, type WireError } from '../protocol/error-wire';
 import type { Op, RequestId } from '../protocol/messages';
 import { errorReplyLine, selfReplyLine, valueReplyLine } from '../protocol/wire';
 import type { BesideRuns } from './concurrent';
 import type { Job } from './lock';
+import { newTurn, type RequestConnection, runAsRequest } from './request-context';
 
 /** What a queued request needs to run: the hosted object and how to reach into it. */
 export interface Runner {
   readonly target: unknown;
   readonly ctx: EvalContext;
   readonly lockTimeout?: number;
+  /** A connection speaks protocol v2: requests run inside a request context (request-context.ts), which costs on every await. */
+  twoWay: boolean;
 }
 
 /** Where a connection's queued requests wait their turn: its flow control (flow.ts). */
@@ -33,6 +37,8 @@ export interface Answerer {
   readonly dropsReplies: boolean;
   /** This host's origin for the errors it sends. */
   readonly origin: ErrorOrigin;
+  /** How references in a reply are written (v2) or refused (v1). */
+  readonly codec?: CodecContext;
   /** Send a request's reply (when the connection is still there) and count the request answered. */
   answer(line: string, bytes: number): void;
 }
@@ -59,7 +65,7 @@ export class PendingReply implements Replier {
 
   value(value: unknown): void {
     // Encoding can be the costly part (a big value): skip it when nobody will read the reply.
-    this.#to.answer(this.#to.dropsReplies ? '' : valueLine(this.#id, value, this.#to.origin), this.#bytes);
+    this.#to.answer(this.#to.dropsReplies ? '' : valueLine(this.#id, value, this.#to.origin, this.#to.codec), this.#bytes);
   }
 
   self(): void {
@@ -76,9 +82,9 @@ export class PendingReply implements Replier {
 }
 
 /** The reply line for a value, or, when it cannot be sent, for the error saying so. */
-function valueLine(id: RequestId, value: unknown, origin: ErrorOrigin): string {
+function valueLine(id: RequestId, value: unknown, origin: ErrorOrigin, codec: CodecContext | undefined): string {
   try {
-    return valueReplyLine(id, value);
+    return valueReplyLine(id, value, codec);
   } catch (e) {
     return errorLine(id, e, origin); // not sendable, or a getter that threw while it was written
   }
@@ -108,21 +114,30 @@ export class QueuedRequest implements Job {
   readonly #queuedAt: number;
   readonly #gate: JobGate | undefined;
   /** Set for a call of a `concurrent` method: it runs without holding the lock (concurrent.ts). */
-  readonly #beside: BesideRuns | undefined;
+  #beside: BesideRuns | undefined = undefined;
+  /** v2: the exported object the ops start at (undefined: the hosted object). */
+  readonly #to: object | undefined;
+  /** v2: the connection it came on (for the request context). */
+  readonly #from: RequestConnection | undefined;
+  /** Run inside this turn (admitted past the lock) instead of a new one. */
+  readonly #turn: number;
 
-  constructor(runner: Runner, ops: Op[], strict: boolean, reply: Replier, gate: JobGate | undefined, beside?: BesideRuns) {
+  constructor(runner: Runner, ops: Op[], strict: boolean, reply: Replier, gate: JobGate | undefined, to?: object, from?: RequestConnection, turn = 0) {
+    this.#to = to;
+    this.#from = from;
+    this.#turn = turn;
     this.#runner = runner;
     this.#ops = ops;
     this.#strict = strict;
     this.#reply = reply;
-    this.#queuedAt = runner.lockTimeout === undefined || beside !== undefined ? 0 : performance.now();
+    this.#queuedAt = runner.lockTimeout === undefined ? 0 : performance.now();
     this.#gate = gate;
-    this.#beside = beside;
   }
 
-  /** Whether it runs beside the lock. */
-  get beside(): boolean {
-    return this.#beside !== undefined;
+  /** Make it a call of a `concurrent` method: it will run without holding the lock, counted in `runs`. */
+  besideLock(runs: BesideRuns): this {
+    this.#beside = runs;
+    return this;
   }
 
   ready(): boolean {
@@ -143,15 +158,23 @@ export class QueuedRequest implements Job {
 
   #evaluate(): void | Promise<void> {
     const runner = this.#runner;
+    if (runner.twoWay && this.#from !== undefined) {
+      // The request context: the running request's connection and turn, for callbacks it makes.
+      return runAsRequest({ connection: this.#from, turn: this.#turn || newTurn() }, () => this.#run(runner));
+    }
+    return this.#run(runner);
+  }
+
+  #run(runner: Runner): void | Promise<void> {
     const reply = this.#reply;
     const lockTimeout = runner.lockTimeout;
-    if (this.#queuedAt !== 0 && performance.now() - this.#queuedAt > lockTimeout!) {
+    if (this.#turn === 0 && this.#beside === undefined && lockTimeout !== undefined && performance.now() - this.#queuedAt > lockTimeout) {
       reply.error(new TimeoutError(`the request waited more than ${lockTimeout} ms for the host's lock and was not run`));
       return;
     }
     let out: Outcome | Promise<Outcome>;
     try {
-      out = evaluate(runner.target, this.#ops, runner.ctx, this.#strict);
+      out = evaluate(runner.target, this.#ops, runner.ctx, this.#strict, this.#to);
     } catch (e) {
       fail(reply, e);
       return;

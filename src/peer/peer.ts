@@ -6,16 +6,38 @@
  *    requests, and anything else is answered or reported with a typed protocol error.
  * It writes and reads lines only through protocol/wire.ts and sends them through its Link.
  *
- * In protocol v1 a host's peer only answers requests and a client's only makes them (the `accepts`
- * option); the two-way sessions of protocol v2 (docs/architecture.md) let both do both.
+ * In protocol v1 a host's peer only answers requests and a client's only makes them. Once
+ * upgraded to protocol v2 (upgrade(), after the client's opt-in line) both do both, and the peer
+ * also owns the connection's reference tables: its exports (exports.ts: what it handed out by
+ * reference) and imports (imports.ts: its stand-ins for the far side's exports). It is the codec's
+ * context for the connection (protocol/codec.ts CodecContext), so values in requests, replies and
+ * stream items find their references through it. Streams (streams.ts) and cancellation plug in
+ * through the hooks of V2Setup.
  */
 import path from 'node:path';
-import { ConnectionClosedError, EncodeError, ProtocolError, type ProtocolErrorCode, RemoteObjError, TimeoutError } from '../errors';
-import { decode, type DecodeOptions } from '../protocol/codec';
-import { errorFromWire, type WireError } from '../protocol/error-wire';
-import type { Op, RequestId } from '../protocol/messages';
-import { errorReplyLine, protocolErrorWire, readReply, readRequest, ReplyFault, RequestFault, requestLine } from '../protocol/wire';
+import { ConnectionClosedError, EncodeError, ProtocolError, type ProtocolErrorCode, ReleasedError, RemoteObjError, TimeoutError } from '../errors';
+import { isLibraryOwned } from '../owned';
+import { type CodecContext, decode, type DecodeOptions, type ExportKind, type Json, type RefTag } from '../protocol/codec';
+import { errorFromWire, errorToWire, type WireError } from '../protocol/error-wire';
+import type { ControlMessage, Op, Reply, RequestId } from '../protocol/messages';
+import {
+  errorReplyLine,
+  LineFault,
+  protocolErrorWire,
+  readLineV2,
+  readReply,
+  readRequest,
+  releaseLine,
+  ReplyFault,
+  RequestFault,
+  requestLine,
+  selfReplyLine,
+  valueReplyLine,
+} from '../protocol/wire';
+import { ExportTable } from './exports';
+import { ImportTable } from './imports';
 import { PendingTable } from './pending-table';
+import { DeadlineTimer } from './deadlines';
 
 /** Where a reply goes: exactly one of these is called, once. */
 export interface ReplySink {
@@ -27,8 +49,40 @@ export interface ReplySink {
 
 /** What the peer does with a checked, decoded request from the far side. */
 export interface RequestHandler {
-  /** Answer it exactly once (peer.send with a reply line of wire.ts). `bytes`: the line's UTF-8 length. */
-  request(id: RequestId, ops: Op[], strict: boolean, bytes: number): void;
+  /**
+   * Answer it exactly once (peer.send with a reply line of wire.ts). `bytes`: the line's UTF-8
+   * length. Protocol v2: `to` is this side's exported value the ops start at (the peer has
+   * checked it is alive; undefined: the root), `turn` the lock turn the request claims.
+   */
+  request(id: RequestId, ops: Op[], strict: boolean, bytes: number, to?: object, turn?: number): void;
+}
+
+/** The streams helper's side of a v2 peer (peer/streams.ts). */
+export interface StreamHooks {
+  /** Export an async iterable: its `$stream` id. */
+  export(iterable: object, path: string): number;
+  /** A `$stream` tag arrived: the local async iterable. */
+  import(id: number): unknown;
+  /** A credit, item, end or return message arrived. */
+  message(msg: Extract<ControlMessage, { kind: 'credit' | 'item' | 'end' | 'return' }>): void;
+  /** The connection closed: end every stream both ways. */
+  closed(reason: Error): void;
+}
+
+/** What a peer does in protocol v2, given at upgrade(). */
+export interface V2Setup {
+  /** Requests from the far side (the host: its lock; a client: the callbacks it exported). */
+  readonly handler: RequestHandler;
+  /** The lock turn an outgoing request belongs to (the host: the running request's; a client: the callback's it runs in). */
+  readonly currentTurn?: () => number | undefined;
+  /** An outgoing request carrying `turn` was sent (+1) or settled (-1): the host grants that turn to this connection meanwhile. */
+  readonly grant?: (turn: number, delta: 1 | -1) => void;
+  /** The stand-in for the far side's `$handle` N (the client: a Remote proxy whose chains carry `"to": N`); default: a function-call stand-in. */
+  readonly makeHandle?: (id: number) => object;
+  /** The far side gave up on its request `id` (the control helper). */
+  readonly cancel?: (id: RequestId) => void;
+  /** Streams (the streams helper). */
+  readonly streams?: StreamHooks;
 }
 
 /** The sending side of the peer's link. */
@@ -49,6 +103,11 @@ export interface PeerOptions {
   readonly markCallerNeeded?: (err: Error) => void;
   /** An error reply that names no request: a complaint about the connection (it explains the close that follows). */
   readonly complaint?: (err: Error) => void;
+  /**
+   * A host's peer: until upgraded to v2, a function, handle or stream in a reply is refused with
+   * NEEDS_PROTOCOL_2 (a v1 client could not use it). Without this (a v1 client) the codec does as in v1.
+   */
+  readonly refuseReferencesInV1?: boolean;
 }
 
 /** Marks a remote error whose stack still lacks the caller's frames (see proxy.ts `rethrowToCaller`). */
@@ -58,22 +117,55 @@ interface Pending {
   readonly id: number;
   sink: ReplySink;
   callSite?: Error;
-  timer?: NodeJS.Timeout;
+  /** performance.now() ms after which the request fails with a TimeoutError; 0: none. */
+  deadline: number;
+  /** The timeout it was given, for the message. */
+  timeout: number;
+  /** v2: the lock turn it carried (0: none). */
+  turn: number;
 }
 
-export class Peer {
+export class Peer implements CodecContext {
   readonly #out: PeerOutput;
   readonly #options: PeerOptions;
   readonly #pending = new PendingTable<Pending>();
-  readonly #decodeOptions: DecodeOptions;
+  /** One timer for every request's deadline (deadlines.ts: no setTimeout per request). */
+  readonly #deadlines = new DeadlineTimer((now) => this.#expire(now));
+  #decodeOptions: DecodeOptions;
   #nextId = 1;
   /** Longest line the far side accepts (from its hello). */
   maxMessageBytes = Infinity;
+  /** Protocol v2: what it does, once upgraded. */
+  #v2?: V2Setup;
+  /** The codec context for what this side encodes: the peer itself (v2), a refusing one (a host's v1), or none. */
+  #codec: CodecContext | undefined;
+  readonly exports = new ExportTable();
+  readonly imports = new ImportTable();
+  /** The connection is gone: requests fail at once with ConnectionClosedError. */
+  #closed?: Error;
 
   constructor(out: PeerOutput, options: PeerOptions) {
     this.#out = out;
     this.#options = options;
     this.#decodeOptions = options.decodeOptions ?? {};
+    this.#codec = options.refuseReferencesInV1 ? V1_REFUSAL : undefined;
+  }
+
+  /** Whether the connection speaks protocol v2. */
+  get v2(): boolean {
+    return this.#v2 !== undefined;
+  }
+
+  /** The codec context for values this side sends on this connection (replies included). */
+  get codec(): CodecContext | undefined {
+    return this.#codec;
+  }
+
+  /** Switch to protocol v2: requests both ways, reference tags, control messages. */
+  upgrade(setup: V2Setup): void {
+    this.#v2 = setup;
+    this.#codec = this;
+    this.#decodeOptions = { ...this.#decodeOptions, context: this };
   }
 
   /** Requests sent and not yet answered. */
@@ -92,11 +184,21 @@ export class Peer {
    * `callSite`: where the request was made (its stack is appended to a remote error's). Positional,
    * not an options object: this is on every request's path.
    */
-  request(ops: readonly Op[], sink: ReplySink, timeout: number | undefined, callSite: Error | undefined, strict: boolean | undefined): void {
+  request(ops: readonly Op[], sink: ReplySink, timeout: number | undefined, callSite: Error | undefined, strict: boolean | undefined, to?: number): void {
+    if (this.#closed) {
+      sink.fail(new ConnectionClosedError(this.#closed.message, { cause: this.#closed }));
+      return;
+    }
     let line: string;
     const id = this.#nextId++;
+    const v2 = this.#v2;
+    let turn: number | undefined;
     try {
-      line = requestLine(id, ops, strict);
+      if (v2 === undefined) line = requestLine(id, ops, strict);
+      else {
+        turn = v2.currentTurn?.();
+        line = requestLine(id, ops, strict, this, to, turn);
+      }
     } catch (e) {
       sink.fail(e instanceof RemoteObjError ? e : new EncodeError((e as Error).message, { cause: e }));
       return;
@@ -106,12 +208,12 @@ export class Peer {
       sink.fail(new ProtocolError('TOO_LARGE', `the request is ${Buffer.byteLength(line)} bytes; the host accepts at most ${this.maxMessageBytes}`));
       return;
     }
-    const p: Pending = { id, sink, callSite };
+    const p: Pending = { id, sink, callSite, deadline: 0, timeout: 0, turn: turn ?? 0 };
+    if (turn !== undefined) v2!.grant?.(turn, 1);
     if (timeout && timeout > 0) {
-      p.timer = setTimeout(() => {
-        this.#pending.take(id);
-        sink.fail(new TimeoutError(`no reply from ${this.#options.address} within ${timeout} ms (the request may still run on the host)`));
-      }, timeout);
+      p.deadline = performance.now() + timeout;
+      p.timeout = timeout;
+      this.#deadlines.add(p.deadline);
     }
     this.#pending.set(p);
     this.#out.send(line);
@@ -119,16 +221,171 @@ export class Peer {
 
   /** One line from the far side. */
   line(text: string, bytes: number): void {
-    if (this.#options.handler) this.#request(text, bytes, this.#options.handler);
+    if (this.#v2) this.#lineV2(text, bytes, this.#v2);
+    else if (this.#options.handler) this.#request(text, bytes, this.#options.handler);
     else this.#reply(text);
   }
 
-  /** The connection is gone: every request still waiting fails with ConnectionClosedError (`cause`: why). */
+  /**
+   * The connection is gone: every request still waiting fails with ConnectionClosedError
+   * (`cause`: why), later ones fail at once, every export is freed (disposing handles nobody else
+   * holds), every import is forgotten and streams end.
+   */
   failAll(message: string, cause?: Error): void {
+    this.#closed ??= new ConnectionClosedError(`the connection to ${this.#options.address} is closed`, { cause });
+    this.#deadlines.clear();
     for (const p of this.#pending.drain()) {
-      if (p.timer) clearTimeout(p.timer);
+      this.#ungrant(p);
       p.sink.fail(new ConnectionClosedError(message, { cause }));
     }
+    this.exports.releaseAll();
+    this.imports.clear();
+    this.#v2?.streams?.closed(this.#closed);
+  }
+
+  /** Whether the connection is gone (failAll ran). */
+  get closed(): boolean {
+    return this.#closed !== undefined;
+  }
+
+  // --- Protocol v2 ---------------------------------------------------------------------------
+
+  /** CodecContext: a value that is not data, about to be sent. */
+  exportValue(value: object, kind: ExportKind | undefined, path: string): Json | undefined {
+    const yours = this.imports.idOf(value);
+    if (yours !== undefined) {
+      if (!this.imports.alive(yours)) throw new ReleasedError(`cannot send a released reference at ${path}`);
+      return { $yours: yours };
+    }
+    switch (kind) {
+      case undefined:
+        return undefined;
+      case 'fn':
+        // The library's own functions (a client's proxies, a host's methods) are never handed out.
+        if (isLibraryOwned(value)) return undefined;
+        return { $fn: this.exports.add(value, 'fn') };
+      case 'handle':
+        return { $handle: this.exports.add(value, 'handle') };
+      case 'stream': {
+        const streams = this.#v2?.streams;
+        return streams === undefined ? undefined : { $stream: streams.export(value, path) };
+      }
+    }
+  }
+
+  /** CodecContext: a reference tag arrived. */
+  importTag(tag: RefTag, id: number): unknown {
+    switch (tag) {
+      case '$yours': {
+        const value = this.exports.get(id);
+        if (value === undefined) throw new ProtocolError('BAD_VALUE', `$yours ${id} names nothing this side exported (or it was released)`);
+        return value;
+      }
+      case '$fn':
+        return this.imports.arrive(id, () => this.#functionStandIn(id));
+      case '$handle':
+        return this.imports.arrive(id, () => this.#v2?.makeHandle?.(id) ?? this.#functionStandIn(id));
+      case '$stream': {
+        const streams = this.#v2?.streams;
+        if (streams === undefined) throw new ProtocolError('BAD_VALUE', '$stream: this side takes no streams');
+        return streams.import(id);
+      }
+    }
+  }
+
+  /** The stand-in for the far side's function `id`: calling it runs the far side's function and gives its result. */
+  #functionStandIn(id: number): (...args: unknown[]) => Promise<unknown> {
+    return (...args: unknown[]) => {
+      const p = this.call(id, [{ op: 'call', args }]);
+      // Host code often calls a listener without awaiting it (emitter.emit): a far side that has
+      // gone must not crash this process with an unhandled rejection. Who awaits still sees it.
+      p.catch(ignore);
+      return p;
+    };
+  }
+
+  /** Run `ops` starting at the far side's export `to`; resolves with the value. */
+  call(to: number, ops: readonly Op[], timeout?: number): Promise<unknown> {
+    return new Promise((resolve, reject) => {
+      if (!this.imports.alive(to) && !this.#closed) {
+        reject(new ReleasedError(`this reference (${to}) was released`));
+        return;
+      }
+      this.request(ops, { value: resolve, self: () => resolve(undefined), fail: reject }, timeout, undefined, undefined, to);
+    });
+  }
+
+  /** Release this side's stand-in for a far export (a handle's $release()): sends what was received. Returns false when it was not held. */
+  release(standIn: object): boolean {
+    const id = this.imports.idOf(standIn);
+    if (id === undefined) return false;
+    const count = this.imports.take(id);
+    if (count === 0) return false;
+    if (!this.#closed) this.#out.send(releaseLine([[id, count]]));
+    return true;
+  }
+
+  /** Answer a request of the far side with a value (v2: references go out through this peer). */
+  replyValue(id: RequestId, value: unknown): void {
+    let line: string;
+    try {
+      line = valueReplyLine(id, value, this.#codec);
+    } catch (e) {
+      return this.replyError(id, e);
+    }
+    this.#out.send(line);
+  }
+
+  replySelf(id: RequestId): void {
+    this.#out.send(selfReplyLine(id));
+  }
+
+  replyError(id: RequestId, err: unknown): void {
+    this.#out.send(errorReplyLine(id, errorToWire(err, this.#options.origin)));
+  }
+
+  #lineV2(text: string, bytes: number, v2: V2Setup): void {
+    const r = readLineV2(text, this.#decodeOptions);
+    if (r instanceof LineFault) {
+      if (r.replyId !== undefined) {
+        const p = typeof r.replyId === 'number' ? this.#take(r.replyId) : undefined;
+        if (p) p.sink.fail(new ProtocolError('BAD_MESSAGE', `${this.#options.address} sent a reply this side does not understand: ${text.slice(0, 200)}`));
+        return;
+      }
+      return this.protocolError(r.id, r.code, r.message);
+    }
+    switch (r.type) {
+      case 'request': {
+        const q = r.request;
+        let to: object | undefined;
+        if (q.to !== undefined) {
+          to = this.exports.get(q.to);
+          if (to === undefined) return this.replyError(q.id, new ReleasedError(`the reference ${q.to} was released (or never existed on this connection)`));
+        }
+        v2.handler.request(q.id, q.ops, q.strict === true, bytes, to, q.turn);
+        return;
+      }
+      case 'reply':
+        return this.#settle(r.reply);
+      case 'control': {
+        const m = r.message;
+        switch (m.kind) {
+          case 'release':
+            for (const [id, count] of m.refs) this.exports.release(id, count);
+            return;
+          case 'cancel':
+            v2.cancel?.(m.id);
+            return;
+          default:
+            if (v2.streams) v2.streams.message(m);
+            else this.protocolError(null, 'BAD_MESSAGE', `a ${m.kind} message names a stream this side never opened`);
+        }
+      }
+    }
+  }
+
+  #ungrant(p: Pending): void {
+    if (p.turn !== 0) this.#v2?.grant?.(p.turn, -1);
   }
 
   /** Call `fn` once every request in flight now has settled (the sinks still get their outcomes first). */
@@ -165,6 +422,10 @@ export class Peer {
       if (p) p.sink.fail(new ProtocolError('BAD_MESSAGE', `the host sent a reply this client does not understand: ${text.slice(0, 200)}`));
       return;
     }
+    this.#settle(reply);
+  }
+
+  #settle(reply: Reply): void {
     if (typeof reply.id !== 'number') {
       if (reply.kind === 'error') this.#options.complaint?.(errorFromWire(reply.error));
       return;
@@ -175,7 +436,7 @@ export class Peer {
       case 'value': {
         let value: unknown;
         try {
-          value = decode(reply.value);
+          value = decode(reply.value, this.#decodeOptions);
         } catch (e) {
           p.sink.fail(e as Error);
           return;
@@ -199,8 +460,24 @@ export class Peer {
   #take(id: number): Pending | undefined {
     const p = this.#pending.take(id);
     if (!p) return undefined;
-    if (p.timer) clearTimeout(p.timer);
+    if (p.deadline !== 0) this.#deadlines.remove();
+    this.#ungrant(p);
     return p;
+  }
+
+  /** The deadline timer fired: fail the requests that are due; returns the next deadline (Infinity: none). */
+  #expire(now: number): number {
+    let next = Infinity;
+    for (const p of this.#pending.values()) {
+      if (p.deadline === 0) continue;
+      if (p.deadline > now) {
+        next = Math.min(next, p.deadline);
+        continue;
+      }
+      this.#take(p.id);
+      p.sink.fail(new TimeoutError(`no reply from ${this.#options.address} within ${p.timeout} ms (the request may still run on the host)`));
+    }
+    return next;
   }
 }
 
@@ -219,3 +496,18 @@ function callerStack(callSite: Error | undefined): string | undefined {
     .filter((line, i) => i === 0 || !line.includes(CLIENT_DIR))
     .join('\n');
 }
+
+function ignore(): void {}
+
+/** A host's context for a v1 connection: values that need protocol 2 are refused with a clear error. */
+const V1_REFUSAL: CodecContext = {
+  exportValue(value: object, kind: ExportKind | undefined, path: string): Json | undefined {
+    if (kind === undefined) return undefined;
+    if (kind === 'fn' && isLibraryOwned(value)) return undefined;
+    const what = kind === 'fn' ? 'a function' : kind === 'handle' ? 'a handle (a ref() object)' : 'a stream (an async iterable)';
+    throw new ProtocolError('NEEDS_PROTOCOL_2', `cannot send ${what} at ${path} to this client: it speaks protocol 1, and functions, streams and handles need protocol 2 (docs/protocol.md)`);
+  },
+  importTag(tag: RefTag): unknown {
+    throw new ProtocolError('BAD_VALUE', `${tag} is a protocol 2 reference and this connection speaks protocol 1`);
+  },
+};

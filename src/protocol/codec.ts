@@ -13,7 +13,8 @@
 import { EventEmitter } from 'node:events';
 import { types } from 'node:util';
 import { AccessError, EncodeError, ProtocolError } from '../errors';
-import { isLibraryOwned } from '../owned';
+import { isLibraryOwned, refusalOf } from '../owned';
+import { isRef, refsInUse } from '../ref';
 import { errorFromWire, errorToWire } from './error-wire';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -40,6 +41,38 @@ export const TAGS = [
   '$escape',
 ] as const;
 const TAG_SET = new Set<string>(TAGS);
+
+/**
+ * Protocol v2's reference tags (docs/protocol.md, "Protocol 2"): `$fn`, `$handle` and `$stream`
+ * name something the SENDER exported (its id in the sender's export table of this connection);
+ * `$yours` names something the RECEIVER exported earlier, passed back. They need a CodecContext:
+ * without one (protocol v1, the CLI's printing, fork) the decoder refuses them.
+ */
+export const REF_TAGS = ['$fn', '$handle', '$stream', '$yours'] as const;
+export type RefTag = (typeof REF_TAGS)[number];
+const REF_TAG_SET = new Set<string>(REF_TAGS);
+
+/** What the sender exports a value as: a function, a ref() object, an async iterable. */
+export type ExportKind = 'fn' | 'handle' | 'stream';
+
+/**
+ * A connection's side of the reference tags, implemented by the Peer (peer/peer.ts). The codec
+ * asks it about every value that is not data; it decides what travels by reference.
+ */
+export interface CodecContext {
+  /**
+   * `value` is a function, a ref() object or an async iterable (`kind`), or one of this side's
+   * stand-ins for the far side's exports. Return its tag (`{"$fn": N}`, `{"$yours": N}`...), or
+   * undefined to treat it as without a context (a function is refused, an object copied). Throw
+   * to refuse it (e.g. NEEDS_PROTOCOL_2 on a v1 connection). `path` names it for messages.
+   */
+  exportValue(value: object, kind: ExportKind | undefined, path: string): Json | undefined;
+  /** A reference tag from the far side: the local stand-in (or, for `$yours`, this side's own value). Throw ProtocolError/ReleasedError when `id` names nothing. */
+  importTag(tag: RefTag, id: number): unknown;
+}
+
+/** The context of the encode or decode running now (one at a time: neither re-enters). */
+let context: CodecContext | undefined;
 
 const TYPED_ARRAYS = {
   Int8Array,
@@ -132,11 +165,18 @@ function bytesToBase64(v: ArrayBufferView): string {
  * Encode a value for the wire. Throws EncodeError (naming the path, e.g. `value.items[2].fn`)
  * for functions, symbols, promises, cycles and other things that cannot be copied.
  */
-export function encode(value: unknown, path = 'value'): Json {
+export function encode(value: unknown, path = 'value', ctx?: CodecContext): Json {
   // Fast path: plain JSON goes out as it is. Checking allocates nothing and is several times
   // cheaper than copying; anything else (a tag to write, an error to report) takes the full walk.
   if (isPlainJson(value, 0)) return value as Json;
-  return enc(value, path, 0, undefined);
+  if (ctx === undefined) return enc(value, path, 0, undefined);
+  const outer = context;
+  context = ctx;
+  try {
+    return enc(value, path, 0, undefined);
+  } finally {
+    context = outer;
+  }
 }
 
 /** True while encodeReply runs: then no object of the library travels, not even by its wire form. */
@@ -147,13 +187,16 @@ let replying = false;
  * anywhere in it is refused, an Except too (fork() sends an Except by its wire form; a host
  * never hands one to a client).
  */
-export function encodeReply(value: unknown): Json {
+export function encodeReply(value: unknown, ctx?: CodecContext): Json {
   if (isPlainJson(value, 0)) return value as Json;
   replying = true;
+  const outer = context;
+  context = ctx;
   try {
     return enc(value, 'result', 0, undefined);
   } finally {
     replying = false;
+    context = outer;
   }
 }
 
@@ -161,9 +204,9 @@ export function encodeReply(value: unknown): Json {
  * Encode a list of values (a call's arguments), each named `${path}[i]` in errors. Plain JSON
  * lists are returned as they are.
  */
-export function encodeList(values: readonly unknown[], path: string): Json[] {
+export function encodeList(values: readonly unknown[], path: string, ctx?: CodecContext): Json[] {
   for (let i = 0; i < values.length; i++) {
-    if (!isPlainJson(values[i], 0)) return values.map((v, j) => encode(v, `${path}[${j}]`));
+    if (!isPlainJson(values[i], 0)) return values.map((v, j) => encode(v, `${path}[${j}]`, ctx));
   }
   return values as Json[];
 }
@@ -190,6 +233,7 @@ function isPlainJson(v: unknown, depth: number): boolean {
   }
   const proto = Object.getPrototypeOf(v);
   if (proto !== Object.prototype && proto !== null) return false;
+  if (refsInUse && isRef(v)) return false; // ref({...}): a handle, not data
   let n = 0;
   let first = '';
   for (const k in v) {
@@ -235,6 +279,11 @@ function enc(v: unknown, path: string, depth: number, seen: Set<object> | undefi
       return { $bigint: digits };
     }
     case 'function':
+      if (context !== undefined) {
+        // First: the context's own stand-ins (a client's proxies are library-owned functions) go back as `$yours`.
+        const tag = context.exportValue(v, 'fn', path);
+        if (tag !== undefined) return tag;
+      }
       if (isLibraryOwned(v)) throw new AccessError('library-owned', `cannot send one of remoteobj's own objects at ${path}`);
       throw new EncodeError(`cannot send ${describeKind(v)} at ${path}: only data can cross the wire`);
     case 'symbol':
@@ -243,6 +292,14 @@ function enc(v: unknown, path: string, depth: number, seen: Set<object> | undefi
   if (v === null) return null;
   const o = v as object;
   if (depth >= MAX_DEPTH) throw new EncodeError(`value nests deeper than ${MAX_DEPTH} levels at ${path}`);
+  if (context !== undefined) {
+    // ref() objects and the context's stand-ins for the far side's objects travel by reference.
+    const tag = context.exportValue(o, refsInUse && isRef(o) ? 'handle' : undefined, path);
+    if (tag !== undefined) return tag;
+    // With references, a copy of an I/O handle would carry its functions as callables: refuse it outright.
+    const refusal = refusalOf(o);
+    if (refusal?.rule === 'io-handle') throw new AccessError('io-handle', `cannot send a Node I/O handle (${refusal.what}) at ${path}`);
+  }
   if (Array.isArray(o)) {
     seen = enter(o, path, seen);
     const out = new Array<Json>(o.length);
@@ -311,6 +368,10 @@ function enc(v: unknown, path: string, depth: number, seen: Set<object> | undefi
     throw new EncodeError(`cannot send ${describeKind(o)} at ${path}: only data can cross the wire`);
   }
   const iteration = iterationKind(o);
+  if (iteration && context !== undefined && typeof (o as { [Symbol.asyncIterator]?: unknown })[Symbol.asyncIterator] === 'function') {
+    const tag = context.exportValue(o, 'stream', path);
+    if (tag !== undefined) return tag;
+  }
   if (iteration) throw new EncodeError(`cannot send ${iteration[0]} at ${path}: ${iteration[1]}`);
   return encodeObject(o, path, depth, seen);
 }
@@ -363,6 +424,8 @@ export interface DecodeOptions {
    * time (`/^(a+)+$/` against a long "aaa…b"), freezing the host for every client.
    */
   regexp?: boolean;
+  /** Protocol v2: the connection's reference tags (`$fn`, `$handle`, `$stream`, `$yours`); without it they are refused. */
+  context?: CodecContext;
 }
 
 /** Decode a JSON tree (as produced by JSON.parse) back into values. Throws ProtocolError on bad tags. */
@@ -370,7 +433,15 @@ export function decode(json: unknown, options?: DecodeOptions): unknown {
   // JSON.parse output without tags is already the value (its `__proto__` keys are own data
   // properties): hand it over as it is instead of copying it.
   if (hasNoTags(json, 0)) return json;
-  return dec(json, 0, options?.regexp !== false);
+  const ctx = options?.context;
+  if (ctx === undefined) return dec(json, 0, options?.regexp !== false);
+  const outer = context;
+  context = ctx;
+  try {
+    return dec(json, 0, options?.regexp !== false);
+  } finally {
+    context = outer;
+  }
 }
 
 /** Decode each of a list of values (a call's arguments): the list itself when none has a tag. */
@@ -412,6 +483,11 @@ function dec(j: unknown, depth: number, regexp: boolean): unknown {
 }
 
 function decodeTag(tag: string, p: unknown, depth: number, regexp: boolean): unknown {
+  // Without a context (protocol v1) a reference tag is an unknown tag, as it always was.
+  if (context !== undefined && REF_TAG_SET.has(tag)) {
+    if (typeof p !== 'number' || !Number.isSafeInteger(p) || p < 1) bad(`${tag} must be a positive integer id`);
+    return context.importTag(tag as RefTag, p);
+  }
   if (!TAG_SET.has(tag)) bad(`unknown tag ${JSON.stringify(tag)} (a plain object with one "$" key must be sent as {"$escape": {...}})`);
   switch (tag) {
     case '$undefined':

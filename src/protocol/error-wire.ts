@@ -24,6 +24,7 @@ import {
   type ProtocolErrorCode,
   RemoteError,
   RemoteObjError,
+  ReleasedError,
   ShutdownError,
   TimeoutError,
 } from '../errors';
@@ -64,7 +65,8 @@ const LIBRARY = new Map<string, { name: string; make: (message: string, w: Wire)
   ['AUTH_FAILED', { name: 'AuthError', make: (m) => new AuthError(m) }],
   ['LIMIT', { name: 'LimitError', make: (m, w) => new LimitError(typeof w.limit === 'string' ? w.limit : 'unknown', m) }],
   ['MISSING_MEMBER', { name: 'MissingMemberError', make: (m, w) => new MissingMemberError(m, typeof w.member === 'string' ? w.member : '', stringList(w.suggestions)) }],
-  ...(['BAD_JSON', 'BAD_MESSAGE', 'UNKNOWN_OP', 'BAD_VALUE', 'TOO_LARGE', 'VERSION_MISMATCH'] as const).map(
+  ['RELEASED', { name: 'ReleasedError', make: (m) => new ReleasedError(m) }],
+  ...(['BAD_JSON', 'BAD_MESSAGE', 'UNKNOWN_OP', 'BAD_VALUE', 'TOO_LARGE', 'VERSION_MISMATCH', 'NEEDS_PROTOCOL_2', 'BAD_TURN'] as const).map(
     (code) => [code, { name: 'ProtocolError', make: (m: string) => new ProtocolError(code as ProtocolErrorCode, m) }] as const,
   ),
 ]);

@@ -46,36 +46,63 @@ export function readCanonicalRequest(line: string): { id: number; strict?: true;
   const opsAt = strict ? idEnd + STRICT_FIELD.length : idEnd;
   if (!line.startsWith(OPS_FIELD, opsAt) || line.charCodeAt(opsAt + OPS_FIELD.length) !== 91 /* [ */) return undefined;
   let pos = opsAt + OPS_FIELD.length + 1;
-  const ops: object[] = [];
-  // The same keys in the same order as JSON.parse's object.
-  const request = strict ? { id, strict: true as const, ops } : { id, ops };
-  if (line.charCodeAt(pos) === CLOSE_BRACKET) return line.length === pos + 2 && line.charCodeAt(pos + 1) === CLOSE_BRACE ? request : undefined;
+  if (line.charCodeAt(pos) === CLOSE_BRACKET) return line.length === pos + 2 && line.charCodeAt(pos + 1) === CLOSE_BRACE ? request(id, strict, []) : undefined;
+  let n = 0;
   for (;;) {
+    if (n === MAX_LISTED) return clearList(OPS, n); // longer than any valid request: JSON.parse's (and zod's) turn
     if (line.startsWith(GET_OP_START, pos)) {
       // The key: a plain string or a non-negative integer (a scalar that is neither: JSON.parse's turn).
-      const end = scalarAt(line, pos + GET_OP_START.length);
-      if (end < 0 || (typeof scalar !== 'string' && typeof scalar !== 'number') || line.charCodeAt(end) !== CLOSE_BRACE) return undefined;
-      ops.push({ op: 'get', key: scalar });
+      const end = keyAt(line, pos + GET_OP_START.length);
+      if (end < 0 || (typeof scalar !== 'string' && typeof scalar !== 'number') || line.charCodeAt(end) !== CLOSE_BRACE) return clearList(OPS, n);
+      OPS[n++] = { op: 'get', key: scalar };
       pos = end + 1;
     } else if (line.startsWith(CALL_OP_START, pos)) {
       // Only as the last op: the arguments then run to the line's closing `}]}`, and whatever
       // JSON they are, they are read (or the whole line goes to JSON.parse).
       const end = line.length - 3;
-      if (!line.endsWith('}]}') || end <= pos + CALL_OP_START.length) return undefined;
+      if (!line.endsWith('}]}') || end <= pos + CALL_OP_START.length) return clearList(OPS, n);
       const args = valueAt(line, pos + CALL_OP_START.length, end);
-      if (args === NOT_JSON) return undefined;
-      ops.push({ op: 'call', args });
-      return request;
+      if (args === NOT_JSON) return clearList(OPS, n);
+      OPS[n++] = { op: 'call', args };
+      return request(id, strict, exactList(OPS, n));
     } else {
-      return undefined;
+      return clearList(OPS, n);
     }
     const c = line.charCodeAt(pos);
     if (c === COMMA) {
       pos++;
       continue;
     }
-    return c === CLOSE_BRACKET && line.length === pos + 2 && line.charCodeAt(pos + 1) === CLOSE_BRACE ? request : undefined;
+    return c === CLOSE_BRACKET && line.length === pos + 2 && line.charCodeAt(pos + 1) === CLOSE_BRACE ? request(id, strict, exactList(OPS, n)) : clearList(OPS, n);
   }
+}
+
+/** The request object, with the same keys in the same order as JSON.parse's. */
+function request(id: number, strict: boolean, ops: object[]): { id: number; strict?: true; ops: object[] } {
+  return strict ? { id, strict: true, ops } : { id, ops };
+}
+
+/**
+ * Lists are read into these and copied out at their exact length: an array literal grown by push
+ * reserves 17 slots at the first push (~150 bytes for a one- or two-element list), and a request
+ * holds two lists (ops, args). Read + evaluate + reply allocated ~1,235 bytes per request before.
+ */
+const OPS: object[] = [];
+const ITEMS: unknown[] = [];
+/** The scratch lists stay small: a longer list (past any the schema accepts: 256 ops, 1,024 arguments) goes to JSON.parse. */
+const MAX_LISTED = 1024;
+
+/** list[0, n) as a new array of exactly n elements; the scratch slots are cleared (no value is kept alive). */
+function exactList<T>(list: T[], n: number): T[] {
+  const out = list.slice(0, n);
+  clearList(list, n);
+  return out;
+}
+
+/** Clear the first n scratch slots (a line that is not canonical after all); undefined, for the caller to return. */
+function clearList(list: unknown[], n: number): undefined {
+  for (let i = 0; i < n; i++) list[i] = undefined;
+  return undefined;
 }
 
 
@@ -117,17 +144,41 @@ const NOT_SIMPLE = Symbol('not simple');
 function simpleValue(line: string, start: number, end: number): unknown {
   if (line.charCodeAt(start) !== 91 /* [ */) return scalarAt(line, start) === end ? scalar : NOT_SIMPLE;
   if (line.charCodeAt(end - 1) !== CLOSE_BRACKET) return NOT_SIMPLE;
-  const list: unknown[] = [];
   let pos = start + 1;
-  if (pos === end - 1) return list;
+  if (pos === end - 1) return [];
+  let n = 0;
   for (;;) {
     pos = scalarAt(line, pos);
-    if (pos < 0) return NOT_SIMPLE;
-    list.push(scalar);
-    if (pos === end - 1) return list;
-    if (line.charCodeAt(pos) !== COMMA) return NOT_SIMPLE;
+    if (pos < 0) return clearList(ITEMS, n) ?? NOT_SIMPLE;
+    if (n === MAX_LISTED) return clearList(ITEMS, n) ?? NOT_SIMPLE;
+    ITEMS[n++] = scalar;
+    if (pos === end - 1) return exactList(ITEMS, n);
+    if (line.charCodeAt(pos) !== COMMA) return clearList(ITEMS, n) ?? NOT_SIMPLE;
     pos++;
   }
+}
+
+/**
+ * Member names read lately, by length and first letter: a client asks for the same few names over
+ * and over (`add`, `data`, `users`), and handing back the same string each time saves a copy per
+ * op and lets every later lookup of it (the access checks' Set and hasOwnProperty, the member
+ * read) use the hash it already has. Case (b), host CPU per call: see docs/performance.md.
+ */
+const KEYS = new Array<string | undefined>(64).fill(undefined);
+
+/** Like scalarAt for a get op's key, reusing the string of a key read before when it is the same. */
+function keyAt(line: string, pos: number): number {
+  if (line.charCodeAt(pos) === QUOTE) {
+    const close = plainStringEnd(line, pos + 1);
+    if (close < 0) return -1;
+    const len = close - pos - 1;
+    const slot = (len * 7 + line.charCodeAt(pos + 1)) & 63;
+    const known = KEYS[slot];
+    if (known !== undefined && known.length === len && line.startsWith(known, pos + 1)) scalar = known;
+    else scalar = KEYS[slot] = line.slice(pos + 1, close);
+    return close + 1;
+  }
+  return scalarAt(line, pos);
 }
 
 /** The last scalar scalarAt read (a module slot rather than a returned pair: nothing to allocate). */

@@ -17,6 +17,10 @@ import { AUTH_METHOD } from './auth';
 
 export const PROTOCOL_NAME = 'remoteobj';
 export const PROTOCOL_VERSION = 1;
+/** The versions a host offers in its hello (`"versions":[1,2]`); a client opts into 2 with a ClientHello. */
+export const PROTOCOL_VERSIONS = [1, 2] as const;
+/** Two-way sessions: requests both ways, references, release, cancel, streams (docs/protocol.md, "Protocol 2"). */
+export const PROTOCOL_V2 = 2;
 
 /** Longest op chain accepted in one request. */
 export const MAX_OPS = 256;
@@ -63,6 +67,57 @@ export const Request = z.strictObject({
 });
 export type Request = z.infer<typeof Request>;
 
+/** An id in an export table (a `$fn`/`$handle`/`$stream` id) or a stream's id. */
+export const RefId = z.number().int().min(1).safe();
+/** A turn of the host's lock a request belongs to (the lock rule for callbacks). */
+export const Turn = z.number().int().min(1).safe();
+
+/**
+ * A v2 request: either side may send one. `to`: evaluate the ops starting at the receiver's
+ * export `to` instead of its root. `turn`: the lock turn it belongs to (see docs/architecture.md).
+ */
+export const RequestV2 = z.strictObject({
+  kind: z.literal('request').optional(),
+  id: RequestId,
+  strict: z.boolean().optional(),
+  to: RefId.optional(),
+  turn: Turn.optional(),
+  ops: z.array(Op).max(MAX_OPS),
+});
+export type RequestV2 = z.infer<typeof RequestV2>;
+
+/** The client's opt-in to protocol 2: its first line after the hello (after authentication with a secret). */
+export const ClientHello = z.strictObject({ kind: z.literal('hello'), version: z.literal(PROTOCOL_V2) });
+
+/** Most [id, count] pairs in one release message. */
+export const MAX_RELEASE_REFS = 1024;
+
+/** The importer drops `count` references to each export `id` (the exporter frees it at zero). */
+export const ReleaseMessage = z.strictObject({
+  kind: z.literal('release'),
+  refs: z.array(z.tuple([RefId, z.number().int().min(1).safe()])).min(1).max(MAX_RELEASE_REFS),
+});
+/** The requester gives up on its request `id`. */
+export const CancelMessage = z.strictObject({ kind: z.literal('cancel'), id: RequestId });
+/** Stream consumer → producer: `n` more items may be sent. */
+export const CreditMessage = z.strictObject({ kind: z.literal('credit'), stream: RefId, n: z.number().int().min(1).safe() });
+/** Stream producer → consumer: one item (an encoded value). */
+export const ItemMessage = z.strictObject({ kind: z.literal('item'), stream: RefId, value: Value });
+/** Stream producer → consumer: no more items; with `error`, the iterator threw it. */
+export const EndMessage = z.strictObject({
+  kind: z.literal('end'),
+  stream: RefId,
+  error: z.looseObject({ name: z.string(), message: z.string() }).optional(),
+});
+/** Stream consumer → producer: stop (break/return()); the producer runs the iterator's return(). */
+export const ReturnMessage = z.strictObject({ kind: z.literal('return'), stream: RefId });
+
+/** The v2 messages that are neither requests nor replies. */
+export const ControlMessage = z.discriminatedUnion('kind', [ReleaseMessage, CancelMessage, CreditMessage, ItemMessage, EndMessage, ReturnMessage]);
+export type ControlMessage = z.infer<typeof ControlMessage>;
+export type ControlKind = ControlMessage['kind'];
+export const CONTROL_KINDS: readonly ControlKind[] = ControlMessage.options.map((o) => o.shape.kind.value);
+
 export const Hello = z.looseObject({
   kind: z.literal('hello'),
   protocol: z.literal(PROTOCOL_NAME),
@@ -100,4 +155,6 @@ export type Reply = z.infer<typeof Reply>;
  * (`--disallow-code-generation-from-strings`), z.compile hands back the runtime schema.
  */
 export const RequestSchema = z.compile(Request);
+export const RequestV2Schema = z.compile(RequestV2);
+export const ControlSchema = z.compile(ControlMessage);
 export const ReplySchema = z.compile(Reply);
