@@ -4,6 +4,7 @@ export { ref } from './ref';
 export type { Ref } from './ref';
 export type { ServeOptions, PasstoFunction } from './host/host';
 export type { ConcurrentOption, ConcurrentPredicate } from './host/concurrent';
+export { currentSignal } from './host/cancel';
 export { connect, waitUntilListening } from './client/connect';
 export type { ConnectOptions, WaitOptions } from './client/connect';
 export type { Connection, ConnectionEvents } from './client/connection';
@@ -34,6 +35,7 @@ export {
   ShutdownError,
   ConnectionClosedError,
   ReleasedError,
+  AbortError,
   ProtocolError,
   EncodeError,
   AccessError,

@@ -43,6 +43,8 @@ class Entry implements ReplySink {
     /** Where the chain was made; V8 formats its `.stack` only if an error needs it. */
     readonly callSite: Error | undefined,
     public timeout?: number,
+    /** `$get({ signal })`: aborting it gives the request up (an AbortError at once; the host is told). */
+    public signal?: AbortSignal,
   ) {
     this.ops = ops;
   }
@@ -155,7 +157,7 @@ class ClientContext {
         continue;
       }
       item.sent = true;
-      if (item.ops !== null) this.conn.send(item.ops, item, item.timeout, item.callSite);
+      if (item.ops !== null) this.conn.send(item.ops, item, item.timeout, item.callSite, undefined, undefined, item.signal);
     }
   }
 }
@@ -204,6 +206,11 @@ export interface GetOptions<D = unknown> {
   default?: D;
   /** Timeout for this request in ms. */
   timeout?: number;
+  /**
+   * Give the request up when this signal aborts: it rejects at once with an AbortError, and the
+   * host drops it if it has not started, or aborts its currentSignal() if it runs.
+   */
+  signal?: AbortSignal;
 }
 
 function normalizeKey(key: string): string | number {
@@ -321,6 +328,7 @@ function requestOf(s: NodeState): Entry {
 /** A request made by a `$` control: always fresh, always observed by the returned promise. */
 function control(s: NodeState, op: Op | null, opts: GetOptions = {}): Promise<unknown> {
   const entry = slotOrNew(s, takeSlot(s), opsOf(s, op ?? undefined), opts.timeout);
+  if (opts.signal !== undefined) entry.signal = opts.signal;
   const p = entry.outcome;
   if (!('default' in opts)) return p;
   return p.catch((e: unknown) => {

@@ -156,6 +156,7 @@ export class Host<T = unknown> {
       ctx: { functions, access: accessOptions(options) },
       lockTimeout: options.lockTimeout,
       twoWay: false,
+      lock: this.#lock,
     };
     const host = this;
     this.#connectionHost = {
@@ -172,7 +173,9 @@ export class Host<T = unknown> {
       enqueue: (ops, strict, reply, gate, to, from) => this.#enqueue(ops, strict, reply, gate, to, from),
       runInTurn: (ops, strict, reply, to, from, turn) => {
         // Admitted into a running turn: it runs now, beside the lock its turn holds (the holder waits on it).
-        void new QueuedRequest(this.#runner, ops, strict, reply, undefined, to, from, turn).run();
+        const job = new QueuedRequest(this.#runner, ops, strict, reply, undefined, to, from, turn);
+        void job.run();
+        return job;
       },
       upgraded: () => {
         this.#runner.twoWay = true;
@@ -261,7 +264,7 @@ export class Host<T = unknown> {
     });
   }
 
-  #enqueue(ops: Op[], strict: boolean, reply: Replier, gate: JobGate, to?: object, from?: RequestConnection): void {
+  #enqueue(ops: Op[], strict: boolean, reply: Replier, gate: JobGate, to?: object, from?: RequestConnection): QueuedRequest {
     const job = new QueuedRequest(this.#runner, ops, strict, reply, gate, to, from);
     // `concurrent` names the hosted object's methods: a chain starting at a handle (`to`) takes the lock.
     const beside = to === undefined && this.#besideRule?.(ops) === true;
@@ -270,6 +273,7 @@ export class Host<T = unknown> {
     if (gate.hasParked || (beside && !gate.mayRun())) gate.park(job);
     else if (beside) job.run();
     else this.#lock.push(job);
+    return job;
   }
 
   /** A new connection, from any listener (a socket, or an in-process client of the local bypass). */
