@@ -26,7 +26,7 @@ async function startHost() {
   await until(() => child.output().includes('ready'));
   const remote = await connect<ControlHost>(path, { localBypass: false });
   const lines = () => child.output().split('\n');
-  return { path, child, remote, lines, saw: (line: string) => until(() => lines().includes(line), { timeout: 30_000 }) };
+  return { path, child, remote, lines, saw: (line: string) => until(() => lines().includes(line), { timeout: 20_000 }) };
 }
 
 /** An AbortError that came at once: its promise had settled before anything else happened. */
