@@ -14,7 +14,7 @@ import { allBlocks, type Block, ROOT } from './docs/blocks';
 import { docRunner, type Example, type ExampleRun, type SessionRun, variable } from './docs/runs';
 import { BIN, killAll, normalise, pool, removeSandboxes } from './docs/sandbox';
 import { publicNames, signatureModule, type SourceFile, typecheck } from './docs/typecheck';
-import { Hello, Reply, Request } from '../src/protocol/messages';
+import { CancelMessage, Hello, Reply, Request } from '../src/protocol/messages';
 
 const UPDATE = process.env.UPDATE_DOCS === '1';
 /** While editing one doc: DOCS_ONLY=README.md,docs/api.md checks only those (the whole set is the default). */
@@ -191,7 +191,7 @@ describe('json blocks parse (protocol messages by the protocol schemas)', () => 
     }
     for (const v of values) {
       const o = v as Record<string, unknown>;
-      const schema = 'ops' in o ? Request : o.kind === 'hello' ? Hello : 'id' in o && 'kind' in o ? Reply : undefined;
+      const schema = 'ops' in o ? Request : o.kind === 'hello' ? Hello : o.kind === 'cancel' ? CancelMessage : 'id' in o && 'kind' in o ? Reply : undefined;
       if (schema) expect({ line: JSON.stringify(v), ok: schema.safeParse(v).success }).toEqual({ line: JSON.stringify(v), ok: true });
     }
   });
