@@ -41,6 +41,8 @@ export const ErrorCodes = {
   RELEASED: 'RELEASED',
   /** Protocol v2: a request's `turn` is not one the host granted this connection (docs/architecture.md, the lock rule). */
   BAD_TURN: 'BAD_TURN',
+  /** A request given up through its AbortSignal (or cancelled on the host: currentSignal()'s reason). */
+  ABORTED: 'ABORTED',
   /** @deprecated No error has this code: a RemoteError keeps the code it had on the host. */
   REMOTE: 'REMOTE',
 } as const;
@@ -247,5 +249,16 @@ export class SshError extends RemoteObjError {
 export class ReleasedError extends RemoteObjError {
   constructor(message: string, options?: ErrorOptions) {
     super(ErrorCodes.RELEASED, message, options);
+  }
+}
+
+/**
+ * A request was called off: on the client, its `$get({ signal })` signal aborted (the `cause` is
+ * the signal's reason); on the host, the reason of currentSignal() when the client cancelled the
+ * request, its timeout passed, or its connection dropped. Named `AbortError`, like fetch's.
+ */
+export class AbortError extends RemoteObjError {
+  constructor(message: string, options?: ErrorOptions) {
+    super(ErrorCodes.ABORTED, message, options);
   }
 }

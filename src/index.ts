@@ -4,6 +4,7 @@ export { ref } from './ref';
 export type { Ref } from './ref';
 export type { ServeOptions, PortServeOptions, PasstoFunction } from './host/host';
 export type { ConcurrentOption, ConcurrentPredicate } from './host/concurrent';
+export { currentSignal } from './host/cancel';
 export { connect, waitUntilListening } from './client/connect';
 export type { ConnectOptions, PortConnectOptions, WaitOptions } from './client/connect';
 export type { MessagePortLike } from './transport/message-port-link';
@@ -40,6 +41,7 @@ export {
   ShutdownError,
   ConnectionClosedError,
   ReleasedError,
+  AbortError,
   ProtocolError,
   EncodeError,
   AccessError,

@@ -314,6 +314,9 @@ export class Connection extends EventEmitter<ConnectionEvents> {
         opts.timeout,
         opts.callSite,
         opts.strict,
+        undefined,
+        undefined,
+        opts.signal,
       );
     });
   }
@@ -323,11 +326,11 @@ export class Connection extends EventEmitter<ConnectionEvents> {
    * Values are encoded here, so a value that cannot be sent fails at once and nothing is written.
    * With `reconnect`, a request made after the connection dropped first connects again.
    */
-  send(ops: readonly Op[], sink: ReplySink, timeout = this.options.timeout, callSite?: Error, strict = this.options.strict, to?: number, turn?: number): void {
+  send(ops: readonly Op[], sink: ReplySink, timeout = this.options.timeout, callSite?: Error, strict = this.options.strict, to?: number, turn?: number, signal?: AbortSignal): void {
     if (this.#state !== 'open') {
       if (this.#reopening || (this.#state === 'closed' && this.options.reconnect && !this.#closedByClient)) {
         this.#reopen().then(
-          () => this.send(ops, sink, timeout, callSite, strict, to, turn),
+          () => this.send(ops, sink, timeout, callSite, strict, to, turn, signal),
           (e: Error) => sink.fail(e),
         );
         return;
@@ -335,7 +338,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
       sink.fail(this.#closeReason ?? new NotListeningError(`not connected to ${this.path}`));
       return;
     }
-    this.#peer!.request(ops, sink, timeout, callSite, strict, to, turn);
+    this.#peer!.request(ops, sink, timeout, callSite, strict, to, turn, signal);
   }
 
   /** One reconnect at a time; every request waiting on it shares the outcome. */
@@ -420,6 +423,8 @@ export interface RequestOptions {
   strict?: boolean;
   /** Where the request was made; its stack is appended to a remote error's. */
   callSite?: Error;
+  /** Give up on the request when it aborts: it rejects with AbortError at once, and the host is told (protocol 2). */
+  signal?: AbortSignal;
 }
 
 export type { Json };

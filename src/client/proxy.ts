@@ -66,6 +66,8 @@ class Entry implements ReplySink {
     public timeout?: number,
     /** v2: the handle the chain starts at (undefined: the root). */
     public handle?: HandleRef,
+    /** `$get({ signal })`: aborting it gives the request up (an AbortError at once; the host is told). */
+    public signal?: AbortSignal,
   ) {
     this.ops = ops;
     // v2: made inside a callback of the host? Then it belongs to that callback's lock turn (the
@@ -190,11 +192,11 @@ class ClientContext {
       item.sent = true;
       if (item.ops === null) continue;
       const handle = item.handle;
-      if (handle === undefined) this.conn.send(item.ops, item, item.timeout, item.callSite, undefined, undefined, item.turn);
+      if (handle === undefined) this.conn.send(item.ops, item, item.timeout, item.callSite, undefined, undefined, item.turn, item.signal);
       else {
         const why = handle.unusable();
         if (why) item.fail(why);
-        else handle.peer.request(item.ops, item, item.timeout ?? this.conn.options.timeout, item.callSite, this.conn.options.strict, handle.id, item.turn);
+        else handle.peer.request(item.ops, item, item.timeout ?? this.conn.options.timeout, item.callSite, this.conn.options.strict, handle.id, item.turn, item.signal);
       }
     }
   }
@@ -246,6 +248,11 @@ export interface GetOptions<D = unknown> {
   default?: D;
   /** Timeout for this request in ms. */
   timeout?: number;
+  /**
+   * Give the request up when this signal aborts: it rejects at once with an AbortError, and the
+   * host drops it if it has not started, or aborts its currentSignal() if it runs.
+   */
+  signal?: AbortSignal;
 }
 
 function normalizeKey(key: string): string | number {
@@ -363,6 +370,7 @@ function requestOf(s: NodeState): Entry {
 /** A request made by a `$` control: always fresh, always observed by the returned promise. */
 function control(s: NodeState, op: Op | null, opts: GetOptions = {}): Promise<unknown> {
   const entry = slotOrNew(s, takeSlot(s), opsOf(s, op ?? undefined), opts.timeout);
+  if (opts.signal !== undefined) entry.signal = opts.signal;
   const p = entry.outcome;
   if (!('default' in opts)) return p;
   return p.catch((e: unknown) => {

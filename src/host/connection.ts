@@ -18,6 +18,7 @@ import { Peer, type RequestHandler } from '../peer/peer';
 import { PeerStreams } from '../peer/streams';
 import { markLibraryOwned } from '../owned';
 import type { Admission, Admitted } from './admission';
+import { type Cancellable, InFlight } from './cancel';
 import { ConnectionFlow, type FlowBudget } from './flow';
 import { HostHandshake } from './handshake';
 import type { Job } from './lock';
@@ -38,9 +39,9 @@ export interface ConnectionHost {
    * Queue a request on the lock; `reply` answers it exactly once. v2: `to` is the exported object
    * the ops start at (undefined: the hosted object), `from` the connection it came on.
    */
-  enqueue(ops: Op[], strict: boolean, reply: Replier, gate: JobGate, to?: object, from?: RequestConnection): void;
+  enqueue(ops: Op[], strict: boolean, reply: Replier, gate: JobGate, to?: object, from?: RequestConnection): Cancellable;
   /** v2: run a request now, inside the lock turn `turn` its connection was granted (the lock rule for callbacks). */
-  runInTurn(ops: Op[], strict: boolean, reply: Replier, to: object | undefined, from: RequestConnection, turn: number): void;
+  runInTurn(ops: Op[], strict: boolean, reply: Replier, to: object | undefined, from: RequestConnection, turn: number): Cancellable;
   /** The credit window this host grants the streams its clients pass it (serve()'s streamWindow). */
   readonly streamWindow?: number;
   /** A connection switched to protocol v2. */
@@ -78,6 +79,8 @@ export class HostConnection implements Admitted, Answerer, RequestHandler, Reque
   #firstLine = true;
   /** v2: turns granted to this connection (its callbacks outstanding in each), with how many. */
   readonly #grants = new Map<number, number>();
+  /** Protocol 2: its unanswered requests by id, for its cancel messages and its close (cancel.ts). */
+  #inFlight?: InFlight;
 
   constructor(link: Link, host: ConnectionHost) {
     markLibraryOwned(this);
@@ -122,6 +125,9 @@ export class HostConnection implements Admitted, Answerer, RequestHandler, Reque
       ended: () => {
         // The client will send nothing more: hang up once every request it sent has its reply.
         this.#clientEnded = true;
+        // Protocol 2: a client that can send nothing more (a process killed mid-request looks
+        // just like this) cannot cancel or answer a callback: its running requests' signals abort.
+        this.#inFlight?.closed(undefined);
         if (this.#flow.inFlight === 0) this.#idle();
       },
       closed: () => this.#onClose(),
@@ -212,8 +218,15 @@ export class HostConnection implements Admitted, Answerer, RequestHandler, Reque
   }
 
   /** @internal see Answerer */
-  answer(line: string, bytes: number): void {
+  answer(line: string, bytes: number, id: RequestId): void {
     if (!this.#closed) this.#send(line);
+    this.#inFlight?.settled(id);
+    this.#flow.answered(bytes);
+    if (this.#flow.inFlight === 0) this.#idle();
+  }
+
+  /** @internal see Answerer */
+  dropped(bytes: number): void {
     this.#flow.answered(bytes);
     if (this.#flow.inFlight === 0) this.#idle();
   }
@@ -229,13 +242,19 @@ export class HostConnection implements Admitted, Answerer, RequestHandler, Reque
         return this.#send(errorLine(id, new ProtocolError('BAD_TURN', `turn ${turn} is not a turn of the host's lock this connection was granted (no callback of this host to it is outstanding in that turn)`), this.origin));
       }
       this.#flow.queued(bytes);
-      return this.#host.runInTurn(ops, strict, new PendingReply(this, id, bytes), to, this, turn);
+      const replyInTurn = new PendingReply(this, id, bytes);
+      const inTurn = this.#host.runInTurn(ops, strict, replyInTurn, to, this, turn);
+      if (this.#inFlight !== undefined && !replyInTurn.done) this.#inFlight.add(id, inTurn);
+      return;
     }
     if (this.#host.closing) {
       return this.#send(errorLine(id, new NotListeningError(`the host at ${this.#host.address} is closing`), this.origin));
     }
     this.#flow.queued(bytes);
-    this.#host.enqueue(ops, strict, new PendingReply(this, id, bytes), this.#flow, to, this);
+    const reply = new PendingReply(this, id, bytes);
+    const job = this.#host.enqueue(ops, strict, reply, this.#flow, to, this);
+    // Protocol 2: found by id for a cancel message (unless it ran and was answered already).
+    if (this.#inFlight !== undefined && !reply.done) this.#inFlight.add(id, job);
   }
 
   // ------------------------------------------------------------------------------------------
@@ -252,8 +271,10 @@ export class HostConnection implements Admitted, Answerer, RequestHandler, Reque
 
   /** The client opted into protocol v2 (its first line): requests both ways from now on. */
   #upgrade(): void {
+    const inFlight = (this.#inFlight = new InFlight());
     this.#peer.upgrade({
       handler: this,
+      cancel: (id) => inFlight.cancel(id),
       currentTurn: () => currentRequest()?.turn,
       grant: (turn, delta) => {
         const n = (this.#grants.get(turn) ?? 0) + delta;
@@ -330,6 +351,8 @@ export class HostConnection implements Admitted, Answerer, RequestHandler, Reque
     this.#host.admission.leave(this);
     // Callbacks to this client reject with ConnectionClosedError; what it held by reference is released.
     this.#peer.failAll(`the connection to the client of ${this.#host.address} closed`);
+    // What it asked for and is still running (or waiting) sees currentSignal() abort.
+    this.#inFlight?.closed(undefined);
     this.#flow.closed();
     this.#host.gone(this);
     this.#resolveClosed();

@@ -189,6 +189,7 @@ export class Host<T = unknown> {
       ctx: { functions, access: accessOptions(options) },
       lockTimeout: options.lockTimeout,
       twoWay: false,
+      lock: this.#lock,
     };
     const host = this;
     this.#connectionHost = {
@@ -208,7 +209,9 @@ export class Host<T = unknown> {
       enqueue: (ops, strict, reply, gate, to, from) => this.#enqueue(ops, strict, reply, gate, to, from),
       runInTurn: (ops, strict, reply, to, from, turn) => {
         // Admitted into a running turn: it runs now, beside the lock its turn holds (the holder waits on it).
-        void new QueuedRequest(this.#runner, ops, strict, reply, undefined, undefined, to, from, turn).run();
+        const job = new QueuedRequest(this.#runner, ops, strict, reply, undefined, to, from, turn);
+        void job.run();
+        return job;
       },
       upgraded: () => {
         this.#runner.twoWay = true;
@@ -310,14 +313,16 @@ export class Host<T = unknown> {
     });
   }
 
-  #enqueue(ops: Op[], strict: boolean, reply: Replier, gate: JobGate, to?: object, from?: RequestConnection): void {
-    // The concurrent rule names the hosted object's methods: a chain that starts at a handle is serialized.
+  #enqueue(ops: Op[], strict: boolean, reply: Replier, gate: JobGate, to?: object, from?: RequestConnection): QueuedRequest {
+    const job = new QueuedRequest(this.#runner, ops, strict, reply, gate, to, from);
+    // `concurrent` names the hosted object's methods: a chain starting at a handle (`to`) takes the lock.
     const beside = to === undefined && this.#besideRule?.(ops) === true;
-    const job = new QueuedRequest(this.#runner, ops, strict, reply, gate, beside ? this.#beside : undefined, to, from);
+    if (beside) job.besideLock(this.#beside);
     // Behind this connection's parked requests, if it has any: its requests run in the order it sent them.
     if (gate.hasParked || (beside && !gate.mayRun())) gate.park(job);
     else if (beside) job.run();
     else this.#lock.push(job);
+    return job;
   }
 
   /** A new connection, from any listener (a socket, or an in-process client of the local bypass). */

@@ -11,9 +11,10 @@ import type { CodecContext } from '../protocol/codec';
 import { errorToWire, type WireError } from '../protocol/error-wire';
 import type { Op, RequestId } from '../protocol/messages';
 import { errorReplyLine, selfReplyLine, valueReplyLine } from '../protocol/wire';
+import { type Cancellable, clientCancelled } from './cancel';
 import type { BesideRuns } from './concurrent';
 import type { Job } from './lock';
-import { newTurn, type RequestConnection, runAsRequest } from './request-context';
+import { newTurn, type RequestConnection, type RunningRequest, runAsRequest } from './request-context';
 
 /** What a queued request needs to run: the hosted object and how to reach into it. */
 export interface Runner {
@@ -22,12 +23,16 @@ export interface Runner {
   readonly lockTimeout?: number;
   /** A connection speaks protocol v2: requests run inside a request context (request-context.ts), which costs on every await. */
   twoWay: boolean;
+  /** The lock, to forget a request cancelled while it waits (O(1)). */
+  readonly lock?: { forget(job: Job): void };
 }
 
 /** Where a connection's queued requests wait their turn: its flow control (flow.ts). */
 export interface JobGate {
   mayRun(): boolean;
   park(job: Job): void;
+  /** A parked job was cancelled: it is skipped when the parked jobs go back (O(1)). */
+  forget(job: Job): void;
   readonly hasParked: boolean;
 }
 
@@ -40,7 +45,9 @@ export interface Answerer {
   /** How references in a reply are written (v2) or refused (v1). */
   readonly codec?: CodecContext;
   /** Send a request's reply (when the connection is still there) and count the request answered. */
-  answer(line: string, bytes: number): void;
+  answer(line: string, bytes: number, id: RequestId): void;
+  /** A request its client cancelled before it ran: count it answered, send nothing. */
+  dropped(bytes: number): void;
 }
 
 export interface Replier {
@@ -49,6 +56,8 @@ export interface Replier {
   error(err: unknown, op?: number, opName?: string): void;
   /** The request was cancelled by a closing host; `reason` says why. */
   shutdown(reason: string): void;
+  /** Its client cancelled it before it ran: no reply (the client has given up on it). */
+  dropped(): void;
 }
 
 /** The one way to answer a queued request. */
@@ -56,6 +65,8 @@ export class PendingReply implements Replier {
   readonly #to: Answerer;
   readonly #id: RequestId;
   readonly #bytes: number;
+  /** Answered (or dropped): a request run at once is done before its connection could keep it for a cancel. */
+  done = false;
 
   constructor(to: Answerer, id: RequestId, bytes: number) {
     this.#to = to;
@@ -64,20 +75,29 @@ export class PendingReply implements Replier {
   }
 
   value(value: unknown): void {
+    this.done = true;
     // Encoding can be the costly part (a big value): skip it when nobody will read the reply.
-    this.#to.answer(this.#to.dropsReplies ? '' : valueLine(this.#id, value, this.#to.origin, this.#to.codec), this.#bytes);
+    this.#to.answer(this.#to.dropsReplies ? '' : valueLine(this.#id, value, this.#to.origin, this.#to.codec), this.#bytes, this.#id);
   }
 
   self(): void {
-    this.#to.answer(selfReplyLine(this.#id), this.#bytes);
+    this.done = true;
+    this.#to.answer(selfReplyLine(this.#id), this.#bytes, this.#id);
   }
 
   error(err: unknown, op?: number, opName?: string): void {
-    this.#to.answer(this.#to.dropsReplies ? '' : errorLine(this.#id, err, op === undefined ? this.#to.origin : { ...this.#to.origin, op, opName }), this.#bytes);
+    this.done = true;
+    this.#to.answer(this.#to.dropsReplies ? '' : errorLine(this.#id, err, op === undefined ? this.#to.origin : { ...this.#to.origin, op, opName }), this.#bytes, this.#id);
   }
 
   shutdown(reason: string): void {
-    this.#to.answer(errorLine(this.#id, new ShutdownError(`the host at ${this.#to.origin.path} closed before running this request (${reason})`), this.#to.origin), this.#bytes);
+    this.done = true;
+    this.#to.answer(errorLine(this.#id, new ShutdownError(`the host at ${this.#to.origin.path} closed before running this request (${reason})`), this.#to.origin), this.#bytes, this.#id);
+  }
+
+  dropped(): void {
+    this.done = true;
+    this.#to.dropped(this.#bytes);
   }
 }
 
@@ -105,8 +125,8 @@ export function errorLine(id: RequestId | null, err: unknown, origin: ErrorOrigi
   return errorReplyLine(id, wire);
 }
 
-/** A request in the lock's queue. */
-export class QueuedRequest implements Job {
+/** A request in the lock's queue; while it runs, the request context's RunningRequest. */
+export class QueuedRequest implements Job, Cancellable, RunningRequest {
   readonly #runner: Runner;
   readonly #ops: Op[];
   readonly #strict: boolean;
@@ -114,15 +134,24 @@ export class QueuedRequest implements Job {
   readonly #queuedAt: number;
   readonly #gate: JobGate | undefined;
   /** Set for a call of a `concurrent` method: it runs without holding the lock (concurrent.ts). */
-  readonly #beside: BesideRuns | undefined;
+  #beside: BesideRuns | undefined = undefined;
   /** v2: the exported object the ops start at (undefined: the hosted object). */
   readonly #to: object | undefined;
   /** v2: the connection it came on (for the request context). */
   readonly #from: RequestConnection | undefined;
   /** Run inside this turn (admitted past the lock) instead of a new one. */
   readonly #turn: number;
+  /** The turn it runs in (its own, or #turn), once it runs. */
+  #runTurn = 0;
+  #started = false;
+  /** Made when someone asks for the signal (currentSignal()) or it is aborted. */
+  #controller: AbortController | undefined = undefined;
+  /** Job: set once it was forgotten by the lock or its flow. */
+  dropped = false;
+  /** Job: held aside by its connection's flow. */
+  parked = false;
 
-  constructor(runner: Runner, ops: Op[], strict: boolean, reply: Replier, gate: JobGate | undefined, beside?: BesideRuns, to?: object, from?: RequestConnection, turn = 0) {
+  constructor(runner: Runner, ops: Op[], strict: boolean, reply: Replier, gate: JobGate | undefined, to?: object, from?: RequestConnection, turn = 0) {
     this.#to = to;
     this.#from = from;
     this.#turn = turn;
@@ -130,14 +159,14 @@ export class QueuedRequest implements Job {
     this.#ops = ops;
     this.#strict = strict;
     this.#reply = reply;
-    this.#queuedAt = runner.lockTimeout === undefined || beside !== undefined ? 0 : performance.now();
+    this.#queuedAt = runner.lockTimeout === undefined ? 0 : performance.now();
     this.#gate = gate;
-    this.#beside = beside;
   }
 
-  /** Whether it runs beside the lock. */
-  get beside(): boolean {
-    return this.#beside !== undefined;
+  /** Make it a call of a `concurrent` method: it will run without holding the lock, counted in `runs`. */
+  besideLock(runs: BesideRuns): this {
+    this.#beside = runs;
+    return this;
   }
 
   ready(): boolean {
@@ -158,17 +187,49 @@ export class QueuedRequest implements Job {
 
   #evaluate(): void | Promise<void> {
     const runner = this.#runner;
+    this.#started = true;
     if (runner.twoWay && this.#from !== undefined) {
-      // The request context: the running request's connection and turn, for callbacks it makes.
-      return runAsRequest({ connection: this.#from, turn: this.#turn || newTurn() }, () => this.#run(runner));
+      // The request context: the running request's connection, turn and signal, for what runs below it.
+      this.#runTurn = this.#turn || newTurn();
+      return runAsRequest(this, () => this.#run(runner));
     }
     return this.#run(runner);
+  }
+
+  // --- RunningRequest (request-context.ts) ---------------------------------------------------
+
+  get connection(): RequestConnection {
+    return this.#from!;
+  }
+
+  get turn(): number {
+    return this.#runTurn;
+  }
+
+  /** Aborts when its client cancels it, its client's timeout passes, or its connection drops (currentSignal()). */
+  get signal(): AbortSignal {
+    return (this.#controller ??= new AbortController()).signal;
+  }
+
+  // --- Cancellable (cancel.ts) -------------------------------------------------------------
+
+  cancelled(): void {
+    if (this.#started) return this.abort(clientCancelled());
+    // Not started: forget it where it waits, in O(1), and count it answered without a reply.
+    if (this.parked) this.#gate!.forget(this);
+    else this.#runner.lock?.forget(this);
+    if (this.dropped) this.#reply.dropped();
+  }
+
+  abort(reason: Error): void {
+    const controller = (this.#controller ??= new AbortController());
+    if (!controller.signal.aborted) controller.abort(reason);
   }
 
   #run(runner: Runner): void | Promise<void> {
     const reply = this.#reply;
     const lockTimeout = runner.lockTimeout;
-    if (this.#turn === 0 && this.#queuedAt !== 0 && performance.now() - this.#queuedAt > lockTimeout!) {
+    if (this.#turn === 0 && this.#beside === undefined && this.#queuedAt !== 0 && performance.now() - this.#queuedAt > lockTimeout!) {
       reply.error(new TimeoutError(`the request waited more than ${lockTimeout} ms for the host's lock and was not run`));
       return;
     }

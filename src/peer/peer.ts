@@ -15,12 +15,13 @@
  * through the hooks of V2Setup.
  */
 import path from 'node:path';
-import { ConnectionClosedError, EncodeError, ProtocolError, type ProtocolErrorCode, ReleasedError, RemoteObjError, TimeoutError } from '../errors';
+import { AbortError, ConnectionClosedError, EncodeError, ProtocolError, type ProtocolErrorCode, ReleasedError, RemoteObjError, TimeoutError } from '../errors';
 import { isLibraryOwned } from '../owned';
 import { type CodecContext, decode, type DecodeOptions, type ExportKind, type Json, type RefTag } from '../protocol/codec';
 import { errorFromWire, errorToWire, type WireError } from '../protocol/error-wire';
 import type { ControlMessage, Op, Reply, RequestId } from '../protocol/messages';
 import {
+  cancelLine,
   errorReplyLine,
   LineFault,
   protocolErrorWire,
@@ -123,6 +124,8 @@ interface Pending {
   timeout: number;
   /** v2: the lock turn it carried (0: none). */
   turn: number;
+  /** The AbortSignal it was made with, and the listener that cancels it (removed when it settles). */
+  abort?: { signal: AbortSignal; listener: () => void };
 }
 
 export class Peer implements CodecContext {
@@ -194,11 +197,12 @@ export class Peer implements CodecContext {
    * `callSite`: where the request was made (its stack is appended to a remote error's). Positional,
    * not an options object: this is on every request's path.
    */
-  request(ops: readonly Op[], sink: ReplySink, timeout: number | undefined, callSite: Error | undefined, strict: boolean | undefined, to?: number, turn?: number): void {
+  request(ops: readonly Op[], sink: ReplySink, timeout: number | undefined, callSite: Error | undefined, strict: boolean | undefined, to?: number, turn?: number, signal?: AbortSignal): void {
     if (this.#closed) {
       sink.fail(new ConnectionClosedError(this.#closed.message, { cause: this.#closed }));
       return;
     }
+    if (signal?.aborted) return sink.fail(this.#aborted(signal)); // never sent
     let line: string;
     const id = this.#nextId++;
     const v2 = this.#v2;
@@ -219,7 +223,7 @@ export class Peer implements CodecContext {
       sink.fail(new ProtocolError('TOO_LARGE', `the request is ${Buffer.byteLength(line)} bytes; the host accepts at most ${this.maxMessageBytes}`));
       return;
     }
-    const p: Pending = { id, sink, callSite, deadline: 0, timeout: 0, turn: turn ?? 0 };
+    const p: Pending = { id, sink, callSite, deadline: 0, timeout: 0, turn: turn ?? 0, abort: undefined };
     if (turn !== undefined) v2!.grant?.(turn, 1);
     if (timeout && timeout > 0) {
       p.deadline = performance.now() + timeout;
@@ -227,7 +231,33 @@ export class Peer implements CodecContext {
       this.#deadlines.add(p.deadline);
     }
     this.#pending.set(p);
+    if (signal !== undefined) {
+      const listener = () => this.cancel(id, signal);
+      p.abort = { signal, listener };
+      signal.addEventListener('abort', listener, { once: true });
+    }
     this.#out.send(line);
+  }
+
+  /**
+   * Give up on request `id` now: its sink fails with an AbortError at once, and in protocol v2 the
+   * far side is told (a cancel message: dropped if it has not started, its currentSignal()
+   * aborted if it runs). A request already settled is left alone.
+   */
+  cancel(id: number, signal?: AbortSignal): void {
+    const p = this.#take(id);
+    if (p === undefined) return;
+    this.#sendCancel(id);
+    p.sink.fail(this.#aborted(signal));
+  }
+
+  #aborted(signal: AbortSignal | undefined): AbortError {
+    return new AbortError(`the request to ${this.#options.address} was aborted`, { cause: signal?.reason });
+  }
+
+  /** v2: tell the far side a request was given up (cancelled, or its timeout passed). */
+  #sendCancel(id: number): void {
+    if (this.#v2 !== undefined && this.#closed === undefined) this.#out.send(cancelLine(id));
   }
 
   /** One line from the far side. */
@@ -472,6 +502,7 @@ export class Peer implements CodecContext {
     const p = this.#pending.take(id);
     if (!p) return undefined;
     if (p.deadline !== 0) this.#deadlines.remove();
+    if (p.abort !== undefined) p.abort.signal.removeEventListener('abort', p.abort.listener);
     this.#ungrant(p);
     return p;
   }
@@ -486,6 +517,7 @@ export class Peer implements CodecContext {
         continue;
       }
       this.#take(p.id);
+      this.#sendCancel(p.id); // the host aborts it too (v2)
       p.sink.fail(new TimeoutError(`no reply from ${this.#options.address} within ${p.timeout} ms (the request may still run on the host)`));
     }
     return next;

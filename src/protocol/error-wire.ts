@@ -25,6 +25,7 @@ import {
   RemoteError,
   RemoteObjError,
   ReleasedError,
+  AbortError,
   ShutdownError,
   TimeoutError,
   TlsRefusedError,
@@ -68,6 +69,7 @@ const LIBRARY = new Map<string, { name: string; make: (message: string, w: Wire)
   ['LIMIT', { name: 'LimitError', make: (m, w) => new LimitError(typeof w.limit === 'string' ? w.limit : 'unknown', m) }],
   ['MISSING_MEMBER', { name: 'MissingMemberError', make: (m, w) => new MissingMemberError(m, typeof w.member === 'string' ? w.member : '', stringList(w.suggestions)) }],
   ['RELEASED', { name: 'ReleasedError', make: (m) => new ReleasedError(m) }],
+  ['ABORTED', { name: 'AbortError', make: (m) => new AbortError(m) }],
   ...(['BAD_JSON', 'BAD_MESSAGE', 'UNKNOWN_OP', 'BAD_VALUE', 'TOO_LARGE', 'VERSION_MISMATCH', 'NEEDS_PROTOCOL_2', 'BAD_TURN'] as const).map(
     (code) => [code, { name: 'ProtocolError', make: (m: string) => new ProtocolError(code as ProtocolErrorCode, m) }] as const,
   ),
