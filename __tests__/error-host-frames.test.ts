@@ -85,10 +85,11 @@ describe('errors the library makes on the host carry no host frames', () => {
     expectNoHostFrames(reply.error, 'TypeError');
   });
 
-  test('EncodeError of a result that cannot be sent', async () => {
+  test('the error of a result a v1 client cannot receive (a function: NEEDS_PROTOCOL_2)', async () => {
     const { path } = await host();
     const reply = await (await raw(path)).ask({ id: 1, ops: [{ op: 'get', key: 'giveFunction' }, { op: 'call', args: [] }] });
-    expectNoHostFrames(reply.error, 'EncodeError');
+    expectNoHostFrames(reply.error, 'ProtocolError');
+    expect(reply.error).toMatchObject({ code: 'NEEDS_PROTOCOL_2' });
   });
 
   test.each([
