@@ -73,6 +73,22 @@ describe.each(TRANSPORTS.map((t) => [t.name, t] as const))('over %s', (_name, tr
     expect(log).toEqual(['a start', 'a end', 'b start', 'b end']);
   });
 
+  it('two-way: a client function called back, a handle kept on the host, a stream of items', async () => {
+    const { child, where } = await transport.childHost();
+    const remote = cleanup.remote(await transport.connect<Counter>(where));
+    expect(await remote.twice(async (n) => n * 10, 2)).toBe(40);
+    const handle = await remote.open('a');
+    expect(await handle.hit()).toBe(1);
+    expect(await handle.hit()).toBe(2);
+    expect(await handle.name).toBe('a');
+    await handle.$release();
+    const seen: number[] = [];
+    for await (const i of await remote.ticks(5)) seen.push(i);
+    expect(seen).toEqual([0, 1, 2, 3, 4]);
+    await remote.$set('stop', true);
+    expect(await exited(child)).toEqual({ code: 0, signal: null });
+  });
+
   it('nothing there: NotListeningError', async () => {
     const where = await transport.nothingThere();
     await expect(transport.connect(where)).rejects.toBeInstanceOf(NotListeningError);

@@ -301,7 +301,7 @@ type ConsumerState = 'open' | 'returning' | 'ended';
  * iterator is returned, and return() resolves once the producer has answered (see the top of this
  * file; it rejects if the iterator's return() threw).
  */
-export class RemoteStream<T = unknown> implements AsyncIterableIterator<T, undefined, undefined>, AsyncDisposable {
+export class RemoteStream<T = unknown> implements AsyncIterator<T, undefined, undefined>, AsyncIterable<T>, AsyncDisposable {
   readonly #id: number;
   readonly #table: StreamConsumers;
   readonly #window: number;
