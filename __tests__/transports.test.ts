@@ -3,7 +3,7 @@
  * secret, TLS with client certificates, and ssh:// through a real sshd. The transports are the
  * table in fixtures/transports.ts; a new transport is a new entry there, not a copy of these tests.
  */
-import { ConnectionClosedError, LimitError, NotListeningError } from 'remoteobj';
+import { AccessError, ConnectionClosedError, LimitError, NotListeningError, ShutdownError } from 'remoteobj';
 import { Cleanup, Gate } from './fixtures/host-kit';
 import type { Counter } from './fixtures/transport-host';
 import { TRANSPORTS } from './fixtures/transports';
@@ -87,6 +87,52 @@ describe.each(TRANSPORTS.map((t) => [t.name, t] as const))('over %s', (_name, tr
     expect(seen).toEqual([0, 1, 2, 3, 4]);
     await remote.$set('stop', true);
     expect(await exited(child)).toEqual({ code: 0, signal: null });
+  });
+
+  serves.each([true, false])('close() with fulfillFinal %s: the requests queued behind a running one run (or are refused with ShutdownError)', async (fulfillFinal) => {
+    const gate = cleanup.gate(new Gate());
+    const ran: number[] = [];
+    const host = cleanup.host(
+      await transport.serve(
+        {
+          async block() {
+            await gate.promise;
+            return 'unblocked';
+          },
+          double(n: number) {
+            ran.push(n);
+            return n * 2;
+          },
+        },
+        { fulfillFinal },
+      ),
+    );
+    const remote = cleanup.remote(await transport.connect<{ block(): Promise<string>; double(n: number): number }>(host.path));
+    const blocked = Promise.resolve(remote.block());
+    const queued = [1, 2, 3].map((n) => Promise.resolve(remote.double(n)).then((v) => v, (e: unknown) => e));
+    await until(() => host.queued === 3);
+    const closing = host.close();
+    gate.open();
+    await closing;
+    expect(await blocked).toBe('unblocked');
+    if (fulfillFinal) {
+      expect(await Promise.all(queued)).toEqual([2, 4, 6]);
+      expect(ran).toEqual([1, 2, 3]);
+    } else {
+      for (const r of await Promise.all(queued)) expect(r).toBeInstanceOf(ShutdownError);
+      expect(ran).toEqual([]);
+    }
+  });
+
+  serves('access rules: a private member, the constructor and the host itself are out of reach', async () => {
+    const target = { _secret: 'hidden', open: 'shown', host: undefined as unknown };
+    const host = cleanup.host(await transport.serve(target));
+    target.host = host;
+    const remote = cleanup.remote(await transport.connect<typeof target>(host.path));
+    expect(await remote.open).toBe('shown');
+    await expect(Promise.resolve(remote.$key('_secret'))).rejects.toBeInstanceOf(AccessError);
+    await expect(Promise.resolve((remote.$key as (key: string) => PromiseLike<unknown>)('constructor'))).rejects.toBeInstanceOf(AccessError);
+    await expect(Promise.resolve(remote.host)).rejects.toBeInstanceOf(AccessError);
   });
 
   it('nothing there: NotListeningError', async () => {
