@@ -14,6 +14,8 @@ import { exited, killChildren, spawnTs, tmpSock, until } from './helpers';
 
 interface ControlHost {
   hold(tag: string): Promise<never>;
+  late(tag: string): Promise<never>;
+  plainLate(tag: string): Promise<never>;
   record(tag: string): string;
   queued(): number;
 }
@@ -75,6 +77,34 @@ test('a running request: currentSignal() aborts (after awaits too), its finally 
   await saw('finally running AbortError');
   expect(await next).toBe('next'); // the lock is free again
   expect(await remote.queued()).toBe(0);
+  await remote.$close();
+});
+
+test('the first request of a fresh host, an async method asking for currentSignal() only after an await, sees its signal abort', async () => {
+  // The request context is entered only where it can be needed (src/host/request-context.ts):
+  // here nothing has asked for currentSignal() yet and no client has passed a function.
+  const { remote, saw } = await startHost();
+  const running = new AbortController();
+  const call = remote.late('first').$get({ signal: running.signal });
+  await saw('start first');
+  expect((await abortedAtOnce(call, () => running.abort())).name).toBe('AbortError');
+  await saw('finally first AbortError');
+  expect(await remote.record('next')).toBe('next');
+  await remote.$close();
+});
+
+test('once currentSignal() has been asked for, a plain method returning a promise finds it after an await too', async () => {
+  const { remote, saw } = await startHost();
+  const first = new AbortController();
+  const held = remote.hold('one').$get({ signal: first.signal }).catch((e: Error) => e);
+  await saw('start one');
+  first.abort();
+  expect(((await held) as Error).name).toBe('AbortError');
+  const second = new AbortController();
+  const call = remote.plainLate('two').$get({ signal: second.signal });
+  await saw('start two');
+  expect((await abortedAtOnce(call, () => second.abort())).name).toBe('AbortError');
+  await saw('finally two AbortError');
   await remote.$close();
 });
 

@@ -58,6 +58,23 @@ test('re-entrant callbacks five deep finish on one connection, under the lock', 
   }
 });
 
+test('in a fresh host, a plain method that calls back after an await keeps its turn: the callback calls the host again, no deadlock', async () => {
+  // The request context is entered only where it can be needed (src/host/request-context.ts): the
+  // function arriving in the request is what turns it on here, before the method runs.
+  const sock = tmpSock('pt');
+  const child = spawnTs(path.join(__dirname, 'fixtures/control-host.ts'), [sock]);
+  await until(() => child.output().includes('ready'));
+  const remote = await connect<{ plainTwice(fn: (n: number) => Promise<number>): Promise<number>; bump(n: number): number }>(sock, { localBypass: false });
+  try {
+    const viaHost = async (n: number): Promise<number> => remote.bump(n);
+    expect(await remote.plainTwice(viaHost).$get({ timeout: 10_000 })).toBe(3);
+  } finally {
+    await remote.$close();
+    child.kill();
+    await exited(child);
+  }
+});
+
 test('an Electron-style parent and a spawned Node helper control each other on one connection', async () => {
   let api: { pong(n: number): Promise<string>; pid(): Promise<number> } | undefined;
   let connections = 0;

@@ -41,6 +41,8 @@ export interface EvalContext {
   access: AccessOptions;
   /** The hosted object once it has been found reachable (owned.ts), so it is checked once, not on every request. */
   reachableRoot?: unknown;
+  /** Calls a hosted function (call and passto ops); default Reflect.apply. The host's keeps the request context across an async function's awaits. */
+  invoke?: (fn: Function, self: unknown, args: readonly unknown[]) => unknown;
 }
 
 /** An op threw: carries the error and which op it was, for the reply's `origin`. */
@@ -187,7 +189,7 @@ function step(op: Op, ops: readonly Op[], i: number, state: State, ctx: EvalCont
         }
         throw new TypeError(`${what} is not a function (it is ${fn === null ? 'null' : typeof fn})${hint}`);
       }
-      return Reflect.apply(fn, self, op.args);
+      return ctx.invoke === undefined ? Reflect.apply(fn, self, op.args) : ctx.invoke(fn, self, op.args);
     }
     case 'set': {
       const key = String(op.key);
@@ -223,7 +225,7 @@ function step(op: Op, ops: readonly Op[], i: number, state: State, ctx: EvalCont
         throw new ReferenceError(`no function "${op.name}" is registered for passto (registered: ${Object.keys(ctx.functions).join(', ') || 'none'})`);
       }
       state.holder = undefined;
-      return fn(cur, ...op.args);
+      return ctx.invoke === undefined ? fn(cur, ...op.args) : ctx.invoke(fn, undefined, [cur, ...op.args]);
     }
     case 'describe':
       state.holder = undefined;

@@ -12,7 +12,7 @@
  */
 import { AbortError } from '../errors';
 import type { RequestId } from '../protocol/messages';
-import { currentRequest } from './request-context';
+import { contextEverywhere, currentRequest } from './request-context';
 
 /** A request a client may cancel (serving.ts QueuedRequest). */
 export interface Cancellable {
@@ -72,5 +72,7 @@ const NEVER = new AbortController().signal;
  * a signal that never aborts.
  */
 export function currentSignal(): AbortSignal {
+  // Asked for once: from now on every request keeps its context across awaits (request-context.ts).
+  contextEverywhere();
   return currentRequest()?.signal ?? NEVER;
 }

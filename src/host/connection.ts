@@ -22,7 +22,7 @@ import { type Cancellable, InFlight } from './cancel';
 import { ConnectionFlow, type FlowBudget } from './flow';
 import { HostHandshake } from './handshake';
 import type { Job } from './lock';
-import { currentRequest, type RequestConnection } from './request-context';
+import { contextEverywhere, currentRequest, type RequestConnection } from './request-context';
 import { type Answerer, errorLine, type JobGate, PendingReply, type Replier } from './serving';
 
 /** What a connection sees of its host (never the Host object itself). */
@@ -282,6 +282,8 @@ export class HostConnection implements Admitted, Answerer, RequestHandler, Reque
         else this.#grants.delete(turn);
       },
       streams: new PeerStreams(this.#peer, this.#host.streamWindow),
+      // The host may call it back from now on, after awaits too: requests keep their context (request-context.ts).
+      imported: contextEverywhere,
     });
     this.#host.upgraded();
   }

@@ -26,7 +26,7 @@ import { Admission, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_UNAUTHENTICATED } from 
 import { type ConnectionHost, HostConnection } from './connection';
 import { DEFAULT_FLOW_LIMITS, FlowBudget } from './flow';
 import { FifoLock } from './lock';
-import type { RequestConnection } from './request-context';
+import { callAsRequest, type RequestConnection } from './request-context';
 import { type JobGate, QueuedRequest, type Replier, type Runner } from './serving';
 import { checkStreamWindow } from '../peer/streams';
 
@@ -186,7 +186,7 @@ export class Host<T = unknown> {
     const functions = options.replaceFunctions ? { ...options.functions } : { ...DEFAULT_FUNCTIONS, ...options.functions };
     this.#runner = {
       target,
-      ctx: { functions, access: accessOptions(options) },
+      ctx: { functions, access: accessOptions(options), invoke: callAsRequest },
       lockTimeout: options.lockTimeout,
       twoWay: false,
       lock: this.#lock,

@@ -7,10 +7,27 @@
  * rule for callbacks"): every host → client request made while a turn runs carries it, and a
  * client request carrying a turn the host granted that connection runs inside the turn.
  *
- * AsyncLocalStorage costs time on every await once a store is entered (Node 20: ~130-160 ns per
- * await), so a host enters one only once it has a protocol-2 connection (host.ts decides).
+ * The context is entered only where it can be needed. AsyncLocalStorage on Node 20 works through
+ * async hooks: once any store is entered, every async resource the process makes (each promise,
+ * nextTick, socket write) runs an init hook, for good. Entered for every protocol-2 request, it
+ * cost the host 0.4-0.6 µs of CPU per request in case (b) of the benchmark (~10 %: 4.72 against
+ * 4.13 µs user per call, medians of five alternating runs; with the hooks on and no store entered
+ * per request, the same), and slowed every other await in the host's process (~90 ns each). So:
+ *
+ * - a request's synchronous part sees it through a plain variable (`running`): nothing entered;
+ * - a hosted async function (an `async` method or async generator) is called inside the storage,
+ *   so what it does after its awaits still sees its request (callAsRequest);
+ * - once the process may need it everywhere, every protocol-2 request runs inside the storage:
+ *   after the first currentSignal() (a plain method may hand its promise to code that asks after
+ *   an await) and once a peer holds a far side's function or object (the host may call back, and
+ *   a callback needs its turn after awaits too). See contextEverywhere().
+ *
+ * What this leaves out, and the docs say so (api.md, Cancellation): before either has happened,
+ * a plain (not `async`) method that returns a promise, whose code asks for currentSignal() only
+ * after an await, gets the signal that never aborts, for that request.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { types } from 'node:util';
 
 /** The connection a request came on, as the request context sees it. */
 export interface RequestConnection {
@@ -35,12 +52,43 @@ export function newTurn(): number {
   return ++lastTurn;
 }
 
-/** Run `fn` as request `r`: code below it (sync or after awaits) sees `r` through currentRequest(). */
-export function runAsRequest<R>(r: RunningRequest, fn: () => R): R {
-  return storage.run(r, fn);
+/** The request whose synchronous part runs now, outside the storage (see above). */
+let running: RunningRequest | undefined;
+/** Every protocol-2 request runs inside the storage from now on (never turned off: requests in flight rely on it). */
+let everywhere = false;
+
+/** From now on every protocol-2 request enters the storage (the first currentSignal(), the first reference a peer holds). */
+export function contextEverywhere(): void {
+  everywhere = true;
 }
 
-/** The request running now, if any. */
+/**
+ * Run `fn` as request `r`: its synchronous part sees `r` through currentRequest(), and so does
+ * what it does after awaits when it runs inside the storage (always, once contextEverywhere(); an
+ * async function it calls through callAsRequest otherwise).
+ */
+export function runAsRequest<R>(r: RunningRequest, fn: () => R): R {
+  if (everywhere) return storage.run(r, fn);
+  const outer = running;
+  running = r;
+  try {
+    return fn();
+  } finally {
+    running = outer;
+  }
+}
+
+/** Call a hosted function for the request whose synchronous part runs now: an async one inside the storage, so its awaits keep the request. */
+export function callAsRequest(fn: Function, self: unknown, args: readonly unknown[]): unknown {
+  const r = running;
+  if (r !== undefined && types.isAsyncFunction(fn)) return storage.run(r, Reflect.apply, fn, self, args);
+  return Reflect.apply(fn, self, args);
+}
+
+/**
+ * The request running now, if any. The plain variable first: while a request's synchronous part
+ * runs, no other request's code can (continuations run from the microtask queue, after it).
+ */
 export function currentRequest(): RunningRequest | undefined {
-  return storage.getStore();
+  return running ?? storage.getStore();
 }

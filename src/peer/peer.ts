@@ -84,6 +84,8 @@ export interface V2Setup {
   readonly cancel?: (id: RequestId) => void;
   /** Streams (the streams helper). */
   readonly streams?: StreamHooks;
+  /** A reference to one of the far side's objects (a function, handle or stream) arrived (the host: keep request contexts from now on). */
+  readonly imported?: () => void;
 }
 
 /** The sending side of the peer's link. */
@@ -316,6 +318,7 @@ export class Peer implements CodecContext {
 
   /** CodecContext: a reference tag arrived. */
   importTag(tag: RefTag, id: number): unknown {
+    if (tag !== '$yours') this.#v2?.imported?.();
     switch (tag) {
       case '$yours': {
         const value = this.exports.get(id);
