@@ -142,9 +142,9 @@ function runWorker(task: WorkerTask): Promise<WorkerResult> {
   });
   return new Promise((resolve, reject) => {
     let result: WorkerResult | undefined;
-    // Two minutes per run of one implementation; the interleaved run has every implementation in one process.
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000 * (task.kind === 'interleaved' ? task.impls.length : 1));
-    const what = task.kind === 'interleaved' ? 'interleaved' : task.kind === 'pair' ? `case (${task.case})` : task.impl;
+    // Two minutes per run of one implementation or paired case; the interleaved run has every implementation in one process.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000 * (task.kind === 'interleaved' ? task.impls.length : task.kind === 'pair' ? task.cases.length : 1));
+    const what = task.kind === 'interleaved' ? 'interleaved' : task.kind === 'pair' ? `paired cases (${task.cases.join(',')})` : task.impl;
     child.on('message', (m: WorkerResult) => (result = m));
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
@@ -180,18 +180,18 @@ async function main(): Promise<void> {
   for (let run = 0; run < opts.runs; run++) {
     const order: CaseName[] = run % 2 === 0 ? [...opts.cases] : [...opts.cases].reverse();
     const impls = opts.impls.map((_, i) => opts.impls[(i + run) % opts.impls.length]!);
-    // The paired cases (e)–(j): one fresh worker each, remoteobj and its baseline taking turns in it.
-    const pairs: PairResults = {};
-    for (const c of run % 2 === 0 ? opts.pairs : [...opts.pairs].reverse()) {
+    // The paired cases (e)–(j): one fresh worker per run (fresh hosts per case), remoteobj and its
+    // baseline taking turns in it; the case order reversed from one run to the next, as for (a)–(d).
+    if (opts.pairs.length) {
+      const cases = run % 2 === 0 ? [...opts.pairs] : [...opts.pairs].reverse();
       try {
-        const r = await runWorker({ kind: 'pair', case: c, params, run });
-        if (r.kind === 'pair') Object.assign(pairs, r.results);
-        if (opts.verbose) console.log(`run ${run + 1} case (${c}): ${JSON.stringify(r.kind === 'pair' ? r.results : r)}`);
+        const r = await runWorker({ kind: 'pair', cases, params, run });
+        if (r.kind === 'pair') pairRuns.push(r.results);
+        if (opts.verbose) console.log(`run ${run + 1} paired [${cases.join('')}]: ${JSON.stringify(r.kind === 'pair' ? r.results : r)}`);
       } catch (e) {
-        failures.push(`run ${run + 1} case (${c}): ${(e as Error).message}`);
+        failures.push(`run ${run + 1} paired cases: ${(e as Error).message}`);
       }
     }
-    if (opts.pairs.length) pairRuns.push(pairs);
     if (opts.cases.length === 0) continue;
     for (const impl of impls) {
       try {

@@ -21,8 +21,8 @@ export type WorkerTask =
   | { kind: 'cases'; impl: string; order: CaseName[]; params: CaseParams }
   | { kind: 'mem'; impl: string; calls: number; clients: number; window: number }
   | { kind: 'interleaved'; impls: string[]; calls: number; warm: number }
-  /** One paired case (e)–(j), remoteobj beside its baseline in this process; `run` alternates who goes first. */
-  | { kind: 'pair'; case: PairCase; params: CaseParams; run: number };
+  /** Paired cases (e)–(j) in this order, remoteobj beside its baseline in this process; `run` alternates who goes first. */
+  | { kind: 'pair'; cases: PairCase[]; params: CaseParams; run: number };
 
 export interface MemSample {
   calls: number;
@@ -111,27 +111,41 @@ const hostGcOf = (host: HostProcess) => ({ start: async () => void (await host.a
 const NO_GC = { start: async () => {}, stop: async () => [] };
 
 /**
- * A paired case: the hosts it needs (one process per implementation, as elsewhere; none for the
- * message-port sides, whose host is a worker thread of this process), a client of each, the case,
- * and everything closed and stopped again whatever happens.
+ * The paired cases, one after the other: the host processes they need (one per implementation, as
+ * for (a)–(d): (e)–(h) share raw's and remoteobj's; none for the message-port sides, whose host is
+ * a worker thread of this process), a client of each for each case (closed after it), and
+ * everything closed and stopped at the end whatever happens.
  */
-async function runPair(task: Extract<WorkerTask, { kind: 'pair' }>): Promise<PairResults> {
-  const hosts: HostProcess[] = [];
+async function runPairs(task: Extract<WorkerTask, { kind: 'pair' }>): Promise<PairResults> {
+  const hosts = new Map<string, HostProcess>();
+  const results: PairResults = {};
+  try {
+    for (const c of task.cases) Object.assign(results, await runPair(task, c, hosts));
+  } finally {
+    await Promise.all([...hosts.values()].map((h) => h.stop()));
+  }
+  return results;
+}
+
+async function runPair(task: Extract<WorkerTask, { kind: 'pair' }>, c: PairCase, hosts: Map<string, HostProcess>): Promise<PairResults> {
   const clients: BenchClient[] = [];
   const hostOf = async (impl: string) => {
-    const host = await HostProcess.start(impl, socketPath());
-    hosts.push(host);
+    let host = hosts.get(impl);
+    if (!host) {
+      host = await HostProcess.start(impl, socketPath());
+      hosts.set(impl, host);
+    }
     return host;
   };
   const clientOf = async (impl: string, address: string) => {
-    const c = await implByName(impl).connect(address);
-    clients.push(c);
-    return c;
+    const client = await implByName(impl).connect(address);
+    clients.push(client);
+    return client;
   };
   const p = task.params;
   const rawFirst = task.run % 2 === 0;
   try {
-    switch (task.case) {
+    switch (c) {
       case 'e': {
         const sides = [];
         for (const name of rawFirst ? (['raw', 'remoteobj'] as const) : (['remoteobj', 'raw'] as const)) sides.push({ name, client: await clientOf(name, (await hostOf(name)).address) });
@@ -152,20 +166,19 @@ async function runPair(task: Extract<WorkerTask, { kind: 'pair' }>): Promise<Pai
       }
       case 'i':
       case 'j': {
-        const impls = task.case === 'i' ? ['raw-tls-tcp', 'remoteobj-tls'] : ['raw-port', 'remoteobj-port', 'comlink'];
+        const impls = c === 'i' ? ['raw-tls-tcp', 'remoteobj-tls'] : ['raw-port', 'remoteobj-port', 'comlink'];
         const sides: Side[] = [];
         for (const impl of rawFirst ? impls : [...impls].reverse()) {
-          if (task.case === 'i') {
+          if (c === 'i') {
             const host = await hostOf(impl);
             sides.push({ impl, client: await clientOf(impl, host.address), gc: hostGcOf(host) });
           } else sides.push({ impl, client: await clientOf(impl, ''), gc: NO_GC });
         }
-        return { [task.case]: await caseInterleaved(sides, p.seqCalls, p.seqWarm) };
+        return { [c]: await caseInterleaved(sides, p.seqCalls, p.seqWarm) };
       }
     }
   } finally {
-    await Promise.all(clients.map((c) => c.close().catch(() => {})));
-    await Promise.all(hosts.map((h) => h.stop()));
+    await Promise.all(clients.map((x) => x.close().catch(() => {})));
   }
 }
 
@@ -307,7 +320,7 @@ async function runInterleaved(task: Extract<WorkerTask, { kind: 'interleaved' }>
 async function main(): Promise<void> {
   const task = JSON.parse(process.argv[2] ?? '') as WorkerTask;
   if (task.kind === 'pair') {
-    const result: WorkerResult = { kind: 'pair', results: await runPair(task) };
+    const result: WorkerResult = { kind: 'pair', results: await runPairs(task) };
     await new Promise<void>((resolve) => process.send!(result, () => resolve()));
     return;
   }
