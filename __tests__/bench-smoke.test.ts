@@ -14,7 +14,7 @@ import { exited, killChildren, spawnTs } from './helpers';
 
 afterEach(killChildren);
 
-test('npm run bench -- --quick prints every row for every implementation, the targets, the interleaved tails, the plot and the memory check', async () => {
+test('npm run bench -- --quick prints every row for every implementation, the paired cases (e)–(j), the targets, the interleaved tails, the plot and the memory check', async () => {
   const json = path.join(os.tmpdir(), `ro-bench-smoke-${process.pid}.json`);
   const svg = path.join(os.tmpdir(), `ro-bench-smoke-${process.pid}.svg`);
   // src/ through ts-node, so the smoke needs no build.
