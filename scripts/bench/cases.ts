@@ -9,7 +9,7 @@ import { percentile, median } from './stats';
 import { bytesPayload, mixedJson } from './target';
 import { type GcPause, type GcSummary, overlapping, startGcRecording, stopGcRecording, summarizeGc } from './gc';
 
-/** The cases every implementation runs, one column each; (e)–(j) are paired cases (pairs.ts). */
+/** The cases every implementation runs, one column each; (e)–(k) are paired cases (pairs.ts). */
 export const CASES = ['a', 'b', 'c', 'd'] as const;
 export type CaseName = (typeof CASES)[number];
 

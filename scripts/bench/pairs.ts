@@ -1,5 +1,5 @@
 /**
- * The paired cases (e)–(j) of issue 15: each runs in one client process (worker.ts runPair) with
+ * The paired cases (e)–(k) of issue 15: each runs in one client process (worker.ts runPairs) with
  * remoteobj and the baseline the issue names side by side, taking turns, so both meet the same
  * neighbours on a busy machine and the ratio compares the software, not the minute it ran in.
  *
@@ -9,14 +9,15 @@
  *   (h) cancel: host CPU per queued request cancelled with an AbortSignal
  *   (i) tls:// call vs raw TLS (both TCP loopback, mutual TLS)     — caseInterleaved
  *   (j) message-port call vs raw postMessage echo, Comlink beside  — caseInterleaved
+ *   (k) (b) with a secret (the handshake binding) vs (b) without, in alternate blocks
  */
 import { performance } from 'node:perf_hooks';
-import type { CaseParams } from './cases';
+import { type CaseParams, caseConcurrent } from './cases';
 import type { BenchClient } from './impls/types';
 import type { InterleavedResult } from './interleaved';
 import { median, percentile } from './stats';
 
-export const PAIR_CASES = ['e', 'f', 'g', 'h', 'i', 'j'] as const;
+export const PAIR_CASES = ['e', 'f', 'g', 'h', 'i', 'j', 'k'] as const;
 export type PairCase = (typeof PAIR_CASES)[number];
 
 export interface CallbackSide {
@@ -51,6 +52,13 @@ export interface CancelResult {
   /** For scale: the same queued requests not cancelled, run and answered once the lock is free. */
   runUs: number;
 }
+export interface BindingResult {
+  /** Medians over the blocks: (b)'s throughput and host CPU per 100,000 calls, without and with a secret. */
+  withoutPerSec: number;
+  withPerSec: number;
+  withoutHostMsPer100k: number;
+  withHostMsPer100k: number;
+}
 export interface PairResults {
   e?: { raw: CallbackSide; remoteobj: CallbackSide };
   f?: StreamResult;
@@ -60,6 +68,7 @@ export interface PairResults {
   i?: Record<string, InterleavedResult>;
   /** Sides: raw-port, remoteobj-port, comlink. */
   j?: Record<string, InterleavedResult>;
+  k?: BindingResult;
 }
 
 const us = (ms: number) => ms * 1000;
@@ -249,4 +258,33 @@ export async function caseCancel(clients: BenchClient[], host: CancelHost, p: Ca
     }
   }
   return { requests: cancelled, arriveUs: arrive / cancelled, cancelUs: cancel / cancelled, runUs: run / ran };
+}
+
+/**
+ * Case (k): case (b) (8 clients, each keeping 8 tiny calls in flight) on remoteobj without and
+ * with a secret, in alternate blocks of a quarter of (b)'s calls each (who goes first alternating
+ * by block), after one block of warm-up each. (b)'s own columns price the secret in separate
+ * runs minutes apart; here both sides meet the same neighbours.
+ */
+export async function caseBinding(sides: { secret: boolean; clients: BenchClient[]; hostCpu: () => Promise<NodeJS.CpuUsage> }[], p: CaseParams): Promise<BindingResult> {
+  const blocks = 4;
+  const per = { ...p, concCalls: Math.ceil(p.concCalls / blocks), concWarm: 0 };
+  const rate = new Map<boolean, number[]>([[false, []], [true, []]]);
+  const cpu = new Map<boolean, number[]>([[false, []], [true, []]]);
+  for (let b = -1; b < blocks; b++) {
+    for (let k = 0; k < sides.length; k++) {
+      const side = sides[(b + 1 + k) % sides.length]!;
+      const r = await caseConcurrent(side.clients, b < 0 ? { ...per, concWarm: p.concWarm } : per, side.hostCpu);
+      if (b >= 0) {
+        rate.get(side.secret)!.push(r.callsPerSec);
+        cpu.get(side.secret)!.push(r.hostCpuMsPer100k);
+      }
+    }
+  }
+  return {
+    withoutPerSec: median(rate.get(false)!),
+    withPerSec: median(rate.get(true)!),
+    withoutHostMsPer100k: median(cpu.get(false)!),
+    withHostMsPer100k: median(cpu.get(true)!),
+  };
 }

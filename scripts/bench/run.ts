@@ -15,8 +15,8 @@
  * --base    DIR: also run remoteobj built in DIR/dist (e.g. main's) as remoteobj@baseline (the same as
  *           BENCH_BASELINE=DIR), in the same run: an A/B whose two sides meet the same neighbours
  * --pin     two (default: client on CPU 0, host on CPU 1), one (both on CPU 0: pure software cost), none
- * --cases   a subset of a,b,c,d (every implementation) and e,f,g,h,i,j (paired cases, pairs.ts: callback,
- *           stream, handle, cancel, tls://, message port);  --impls  a subset of raw,remoteobj,remoteobj+secret,
+ * --cases   a subset of a,b,c,d (every implementation) and e,f,g,h,i,j,k (paired cases, pairs.ts: callback,
+ *           stream, handle, cancel, tls://, message port, (b) with and without a secret);  --impls  a subset of raw,remoteobj,remoteobj+secret,
  *           vscode-jsonrpc,birpc,raw-tls,raw-port,comlink (the columns of a–d)
  * --svg     FILE: write the plot of latency percentiles (vega-lite, SVG) there
  * --no-docs a full run writes its results into docs/performance.md (between the bench:results
@@ -56,7 +56,7 @@ interface Options {
   docs: boolean;
   verbose: boolean;
   cases: CaseName[];
-  /** Paired cases (e)–(j) to run. */
+  /** Paired cases (e)–(k) to run. */
   pairs: PairCase[];
 }
 
@@ -180,7 +180,7 @@ async function main(): Promise<void> {
   for (let run = 0; run < opts.runs; run++) {
     const order: CaseName[] = run % 2 === 0 ? [...opts.cases] : [...opts.cases].reverse();
     const impls = opts.impls.map((_, i) => opts.impls[(i + run) % opts.impls.length]!);
-    // The paired cases (e)–(j): one fresh worker per run (fresh hosts per case), remoteobj and its
+    // The paired cases (e)–(k): one fresh worker per run (fresh hosts each run), remoteobj and its
     // baseline taking turns in it; the case order reversed from one run to the next, as for (a)–(d).
     if (opts.pairs.length) {
       const cases = run % 2 === 0 ? [...opts.pairs] : [...opts.pairs].reverse();

@@ -15,13 +15,13 @@ import { implByName } from './impls';
 import type { BenchClient } from './impls/types';
 import { childExecArgv, forkVia, pinning } from './lib';
 import { caseInterleaved, type InterleavedResult, type Side } from './interleaved';
-import { caseCallback, caseCancel, caseHandle, caseStream, type PairCase, type PairResults } from './pairs';
+import { caseBinding, caseCallback, caseCancel, caseHandle, caseStream, type PairCase, type PairResults } from './pairs';
 
 export type WorkerTask =
   | { kind: 'cases'; impl: string; order: CaseName[]; params: CaseParams }
   | { kind: 'mem'; impl: string; calls: number; clients: number; window: number }
   | { kind: 'interleaved'; impls: string[]; calls: number; warm: number }
-  /** Paired cases (e)–(j) in this order, remoteobj beside its baseline in this process; `run` alternates who goes first. */
+  /** Paired cases (e)–(k) in this order, remoteobj beside its baseline in this process; `run` alternates who goes first. */
   | { kind: 'pair'; cases: PairCase[]; params: CaseParams; run: number };
 
 export interface MemSample {
@@ -163,6 +163,16 @@ async function runPair(task: Extract<WorkerTask, { kind: 'pair' }>, c: PairCase,
         const many: BenchClient[] = [];
         for (let i = 0; i < p.cancelClients; i++) many.push(await clientOf('remoteobj', host.address));
         return { h: await caseCancel(many, { cpu: () => host.cpu(), waitQueued: (n, held) => host.waitQueued(n, held), releaseHold: async () => void (await host.ask('release-hold')) }, p) };
+      }
+      case 'k': {
+        const sides = [];
+        for (const impl of rawFirst ? ['remoteobj', 'remoteobj+secret'] : ['remoteobj+secret', 'remoteobj']) {
+          const host = await hostOf(impl);
+          const many: BenchClient[] = [];
+          for (let i = 0; i < p.concClients; i++) many.push(await clientOf(impl, host.address));
+          sides.push({ secret: impl !== 'remoteobj', clients: many, hostCpu: () => host.cpu() });
+        }
+        return { k: await caseBinding(sides, p) };
       }
       case 'i':
       case 'j': {
