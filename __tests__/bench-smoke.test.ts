@@ -34,7 +34,8 @@ test('npm run bench -- --quick prints every row for every implementation, the pa
     }
     // The paired cases: every row with a figure (the ratio rows with their ratio), and every target's line.
     for (const row of PAIR_ROWS) {
-      const line = out.split('\n').find((l) => l.trimStart().startsWith(row.label));
+      // The label, then the column gap (no label is another's prefix followed by two spaces).
+      const line = out.split('\n').find((l) => l.trimStart().startsWith(`${row.label}  `));
       expect(line).toBeDefined();
       expect(line).not.toContain('n/a');
       if (row.vs) expect(line).toMatch(/\(\d+\.\d\d× /);

@@ -90,8 +90,8 @@ export const PAIR_ROWS: PairRow[] = [
   { label: '(j) Comlink port call, p99', unit: 'µs', value: (r) => p99(r.j?.comlink), vs: { name: 'raw', label: '(j) raw postMessage echo, p99' } },
   { label: '(k) (b) without a secret', unit: 'calls/s', value: (r) => r.k?.withoutPerSec },
   { label: '(k) (b) with a secret (handshake binding)', unit: 'calls/s', value: (r) => r.k?.withPerSec, vs: { name: 'without', label: '(k) (b) without a secret' } },
-  { label: '(k) host CPU per 100k calls, without', unit: 'ms', value: (r) => r.k?.withoutHostMsPer100k },
-  { label: '(k) host CPU per 100k calls, with', unit: 'ms', value: (r) => r.k?.withHostMsPer100k, vs: { name: 'without', label: '(k) host CPU per 100k calls, without' } },
+  { label: '(k) host CPU per 100k calls, without a secret', unit: 'ms', value: (r) => r.k?.withoutHostMsPer100k },
+  { label: '(k) host CPU per 100k calls, with a secret', unit: 'ms', value: (r) => r.k?.withHostMsPer100k, vs: { name: 'without', label: '(k) host CPU per 100k calls, without a secret' } },
 ];
 
 /** Median over runs of a paired row; NaN when no run measured it. */
@@ -110,7 +110,7 @@ export function pairCell(runs: PairResults[], row: PairRow): string {
 }
 
 export function renderPairs(runs: PairResults[]): string {
-  const labelW = 46;
+  const labelW = Math.max(...PAIR_ROWS.map((r) => [...r.label].length)) + 2;
   const lines = ['paired cases (e)–(k): remoteobj beside its baseline, taken in turns in one client process (medians of runs):'];
   for (const row of PAIR_ROWS) {
     const text = pairCell(runs, row);
@@ -185,7 +185,7 @@ export function checkTargets(byImpl: Map<string, CaseResults[]>, pairs: PairResu
   const apart = m(secret, '(b) 8 clients pipelined') / m(ro, '(b) 8 clients pipelined');
   const apartCpu = m(secret, '(b) host CPU per 100k calls') / m(ro, '(b) host CPU per 100k calls');
   const inTurns = pairMed(pairs, '(k) (b) with a secret (handshake binding)') / pairMed(pairs, '(k) (b) without a secret');
-  const inTurnsCpu = pairMed(pairs, '(k) host CPU per 100k calls, with') / pairMed(pairs, '(k) host CPU per 100k calls, without');
+  const inTurnsCpu = pairMed(pairs, '(k) host CPU per 100k calls, with a secret') / pairMed(pairs, '(k) host CPU per 100k calls, without a secret');
   const shownApart = Number.isFinite(apart) ? `${apart.toFixed(2)}× without (host CPU ${apartCpu.toFixed(2)}×)` : '';
   if (Number.isFinite(inTurns)) {
     const also = shownApart ? `; in separate runs ${shownApart}` : '';
