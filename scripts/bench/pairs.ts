@@ -49,8 +49,6 @@ export interface CancelResult {
   arriveUs: number;
   /** Host CPU per request (µs): reading its cancel line and dropping it from the queue (no reply). */
   cancelUs: number;
-  /** Of which in the kernel (system time: reading the cancel lines from the sockets). */
-  cancelSystemUs: number;
   /** For scale: the same queued requests not cancelled, run and answered once the lock is free. */
   runUs: number;
 }
@@ -209,7 +207,6 @@ export async function caseCancel(clients: BenchClient[], host: CancelHost, p: Ca
   const n = clients.length * p.cancelPer;
   let arrive = 0;
   let cancel = 0;
-  let cancelSystem = 0;
   let run = 0;
   let cancelled = 0;
   let ran = 0;
@@ -246,7 +243,6 @@ export async function caseCancel(clients: BenchClient[], host: CancelHost, p: Ca
       if (r >= 0) {
         arrive += cpuUs(idle, arrived) - reading;
         cancel += cpuUs(arrived, emptied) - reading;
-        cancelSystem += emptied.system - arrived.system;
         cancelled += n;
       }
     } else {
@@ -261,7 +257,7 @@ export async function caseCancel(clients: BenchClient[], host: CancelHost, p: Ca
       }
     }
   }
-  return { requests: cancelled, arriveUs: arrive / cancelled, cancelUs: cancel / cancelled, cancelSystemUs: cancelSystem / cancelled, runUs: run / ran };
+  return { requests: cancelled, arriveUs: arrive / cancelled, cancelUs: cancel / cancelled, runUs: run / ran };
 }
 
 /**

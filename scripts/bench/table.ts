@@ -77,7 +77,6 @@ export const PAIR_ROWS: PairRow[] = [
   { label: '(g) open + release of a handle', unit: 'µs', value: (r) => r.g?.openReleaseUs, vs: { name: 'round trip', label: '(g) 1-op round trip' } },
   { label: '(h) host CPU per request: arrive, queue', unit: 'µs', value: (r) => r.h?.arriveUs },
   { label: '(h) host CPU per request: cancel it', unit: 'µs', value: (r) => r.h?.cancelUs },
-  { label: '(h) cancel: of which system (kernel)', unit: 'µs', value: (r) => r.h?.cancelSystemUs },
   { label: '(h) host CPU per request: run + reply instead', unit: 'µs', value: (r) => r.h?.runUs },
   { label: '(i) raw TLS (TCP) call, p50', unit: 'µs', value: (r) => p50(r.i?.['raw-tls-tcp']) },
   { label: '(i) remoteobj tls:// call, p50', unit: 'µs', value: (r) => p50(r.i?.['remoteobj-tls']), vs: { name: 'raw TLS', label: '(i) raw TLS (TCP) call, p50' } },
