@@ -1,18 +1,20 @@
 /**
- * The benchmark must not rot: its quick pass runs every implementation through every case and
- * the memory check, and prints every row of the table with a figure in each cell. No timing is
- * asserted (this is a shared 2-core machine); only that the harness works end to end.
+ * The benchmark must not rot: its quick pass runs every implementation through every case, the
+ * paired cases (e)–(k) and the memory check, and prints every row of both tables with a figure in
+ * each cell, and every target's line. No timing is asserted (this is a shared 2-core machine):
+ * only that the harness works end to end (the paired cases also check what they got back).
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { IMPL_NAMES } from '../scripts/bench/impls/names';
-import { ROWS } from '../scripts/bench/table';
+import { PAIR_CASES } from '../scripts/bench/pairs';
+import { PAIR_ROWS, ROWS } from '../scripts/bench/table';
 import { exited, killChildren, spawnTs } from './helpers';
 
 afterEach(killChildren);
 
-test('npm run bench -- --quick prints every row for every implementation, the targets, the interleaved tails, the plot and the memory check', async () => {
+test('npm run bench -- --quick prints every row for every implementation, the paired cases (e)–(k), the targets, the interleaved tails, the plot and the memory check', async () => {
   const json = path.join(os.tmpdir(), `ro-bench-smoke-${process.pid}.json`);
   const svg = path.join(os.tmpdir(), `ro-bench-smoke-${process.pid}.svg`);
   // src/ through ts-node, so the smoke needs no build.
@@ -30,7 +32,19 @@ test('npm run bench -- --quick prints every row for every implementation, the ta
       expect(line).not.toContain('n/a');
       expect(line!.slice(row.label.length).trim().split(/\s{2,}/)).toHaveLength(1 + IMPL_NAMES.length); // unit + one cell each
     }
+    // The paired cases: every row with a figure (the ratio rows with their ratio), and every target's line.
+    for (const row of PAIR_ROWS) {
+      // The label, then the column gap (no label is another's prefix followed by two spaces).
+      const line = out.split('\n').find((l) => l.trimStart().startsWith(`${row.label}  `));
+      expect(line).toBeDefined();
+      expect(line).not.toContain('n/a');
+      if (row.vs) expect(line).toMatch(/\(\d+\.\d\d× /);
+    }
     expect(out).toContain('targets of issue 15 (remoteobj');
+    const targets = out.slice(out.indexOf('targets of issue 15'));
+    for (const what of ['(b) handshake binding costs ≤ 10 %', '(e) callback', '(f) stream', '(g) chain on a handle', '(g) open + release', '(h) a cancelled', '(i) tls://', '(j) port call']) {
+      expect(targets).toMatch(new RegExp(`${what.replace(/[()+]/g, '\\$&')}.*(met|MISSED)`));
+    }
     // Case (a) taken in turns by every implementation, and its plot (vega-lite, rendered to SVG here).
     const interleaved = out.split('\n').find((l) => l.startsWith('p99.9 µs'));
     expect(interleaved?.trim().split(/\s{2,}/)).toHaveLength(1 + IMPL_NAMES.length);
@@ -39,8 +53,9 @@ test('npm run bench -- --quick prints every row for every implementation, the ta
     for (const name of IMPL_NAMES) expect(plot).toContain(`>${name}<`);
     expect(out).toMatch(/heap from [\d,]+ to 2,000 calls/);
     // The machine-readable results hold every case for every implementation.
-    const saved = JSON.parse(fs.readFileSync(json, 'utf8')) as { results: Record<string, Record<string, unknown>[]>; interleaved?: Record<string, unknown> };
+    const saved = JSON.parse(fs.readFileSync(json, 'utf8')) as { results: Record<string, Record<string, unknown>[]>; pairs: Record<string, unknown>[]; interleaved?: Record<string, unknown> };
     for (const name of IMPL_NAMES) expect(Object.keys(saved.results[name]![0]!).sort()).toEqual(['a', 'b', 'c', 'd']);
+    expect(Object.keys(saved.pairs[0]!).sort()).toEqual([...PAIR_CASES]);
     expect(Object.keys(saved.interleaved ?? {})).toEqual([...IMPL_NAMES]);
   } finally {
     fs.rmSync(json, { force: true });

@@ -9,6 +9,7 @@ import { percentile, median } from './stats';
 import { bytesPayload, mixedJson } from './target';
 import { type GcPause, type GcSummary, overlapping, startGcRecording, stopGcRecording, summarizeGc } from './gc';
 
+/** The cases every implementation runs, one column each; (e)–(k) are paired cases (pairs.ts). */
 export const CASES = ['a', 'b', 'c', 'd'] as const;
 export type CaseName = (typeof CASES)[number];
 
@@ -26,6 +27,18 @@ export interface CaseParams {
   largeIters: number;
   largeWarm: number;
   largeBytes: number;
+  /** (e): rounds of `cbPer` plain calls and `cbPer` callbacks, per side. */
+  cbRounds: number;
+  cbPer: number;
+  /** (f): items in the stream each side reads. */
+  streamItems: number;
+  /** (g): iterations of root chain, handle chain, 1-op, open + release. */
+  handleIters: number;
+  handleWarm: number;
+  /** (h): rounds (each one cancelled and one run), clients, and requests each client queues per round. */
+  cancelRounds: number;
+  cancelClients: number;
+  cancelPer: number;
 }
 
 export const FULL: CaseParams = {
@@ -41,6 +54,15 @@ export const FULL: CaseParams = {
   largeIters: 12,
   largeWarm: 3,
   largeBytes: 1 << 20,
+  cbRounds: 10,
+  cbPer: 500,
+  streamItems: 1_000_000,
+  handleIters: 1500,
+  handleWarm: 300,
+  cancelRounds: 5,
+  // 4 × 1,000 requests queued per round: under maxQueuedPerConnection (1,024) on each connection.
+  cancelClients: 4,
+  cancelPer: 1000,
 };
 
 export const QUICK: CaseParams = {
@@ -55,6 +77,14 @@ export const QUICK: CaseParams = {
   largeIters: 2,
   largeWarm: 1,
   largeBytes: 1 << 20,
+  cbRounds: 2,
+  cbPer: 25,
+  streamItems: 2000,
+  handleIters: 30,
+  handleWarm: 5,
+  cancelRounds: 1,
+  cancelClients: 2,
+  cancelPer: 50,
 };
 
 export interface SeqResult {

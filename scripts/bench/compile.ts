@@ -2,16 +2,21 @@
  * The benchmark's own processes (worker, host) run as plain JavaScript, not under ts-node, so
  * their start-up is fast and the host's memory figures are not inflated by the TypeScript
  * compiler (ts-node adds ~80 MiB RSS). This transpiles scripts/bench/*.ts (no type check: that is
- * `npm run typecheck`'s job) into node_modules/.cache/remoteobj-bench/, which Node resolves
+ * `npm run typecheck`'s job) into node_modules/.cache/remoteobj-bench-<hash>/, which Node resolves
  * packages from exactly as from scripts/bench/.
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import ts from 'typescript';
 import { ROOT } from './lib';
 
 export const BENCH_SRC = path.join(ROOT, 'scripts', 'bench');
-export const BENCH_OUT = path.join(ROOT, 'node_modules', '.cache', 'remoteobj-bench');
+/**
+ * One folder per checkout (a hash of its path): git worktrees may share one node_modules (a
+ * symlink), and two checkouts' runs must not overwrite each other's transpiled modules.
+ */
+export const BENCH_OUT = path.join(ROOT, 'node_modules', '.cache', `remoteobj-bench-${crypto.createHash('sha256').update(ROOT).digest('hex').slice(0, 8)}`);
 
 function tsFiles(dir: string): string[] {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
@@ -28,7 +33,7 @@ export function compileBench(): string {
 }
 
 /**
- * With --lib src: src/ transpiled the same way (node_modules/.cache/remoteobj-bench/lib-src/), so the
+ * With --lib src: src/ transpiled the same way (node_modules/.cache/remoteobj-bench-<hash>/lib-src/), so the
  * ~20 processes of a run load plain JavaScript instead of each starting ts-node (under a load
  * average of 14 the smoke pass took 234 s with ts-node in every process). Returns the directory.
  */

@@ -5,7 +5,8 @@
 import fs from 'node:fs';
 import type { CaseResults } from './cases';
 import type { InterleavedResult } from './interleaved';
-import { checkTargets, med, ROWS } from './table';
+import { checkTargets, med, PAIR_ROWS, pairCell, ROWS } from './table';
+import type { PairResults } from './pairs';
 import { fmt } from './stats';
 import { IN_CLIENT_PROCESS } from './impls/names';
 
@@ -19,7 +20,12 @@ function cell(v: number, raw: number, ratio: boolean, unit: string, label = ''):
   return ratio && Number.isFinite(raw) && raw !== v ? `${text} (${(v / raw).toFixed(2)}×)` : text;
 }
 
-export function resultsMarkdown(header: string, impls: string[], byImpl: Map<string, CaseResults[]>, interleaved: Record<string, InterleavedResult> | undefined, svgName: string | undefined): string {
+export function resultsMarkdown(
+  header: string,
+  impls: string[],
+  byImpl: Map<string, CaseResults[]>,
+  pairs: PairResults[],
+  interleaved: Record<string, InterleavedResult> | undefined, svgName: string | undefined): string {
   const out: string[] = [header, ''];
   out.push(`| case | unit | ${impls.join(' | ')} |`, `|---|---|${impls.map(() => '---:').join('|')}|`);
   for (const row of ROWS) {
@@ -28,8 +34,13 @@ export function resultsMarkdown(header: string, impls: string[], byImpl: Map<str
     if (cells.every((c) => c === 'n/a')) continue;
     out.push(`| ${row.label.trim()} | ${row.unit} | ${cells.join(' | ')} |`);
   }
+  if (pairs.length) {
+    out.push('', 'Paired cases (e)–(k): remoteobj beside its baseline, taken in turns in one client process (a fresh worker and fresh hosts per run; medians of runs):', '');
+    out.push('| case | unit | figure (ratio to its baseline) |', '|---|---|---:|');
+    for (const row of PAIR_ROWS) out.push(`| ${row.label} | ${row.unit} | ${pairCell(pairs, row)} |`);
+  }
   out.push('', 'Targets of issue 15 (remoteobj, medians of this run):', '');
-  for (const t of checkTargets(byImpl)) out.push(`- ${t.what}: ${t.shown} — ${t.met ? 'met' : '**missed**'}`);
+  for (const t of checkTargets(byImpl, pairs)) out.push(`- ${t.what}: ${t.shown} — ${t.met ? 'met' : '**missed**'}`);
   if (interleaved) {
     const names = Object.keys(interleaved);
     const raw = interleaved.raw;

@@ -15,7 +15,14 @@ function findRoot(from: string): string {
   }
 }
 
-export const ROOT = findRoot(__dirname);
+/**
+ * run.ts finds the root from scripts/bench/ and hands it to its children in BENCH_ROOT: they run
+ * from the transpile cache in node_modules, and when node_modules is a symlink (a git worktree
+ * sharing another checkout's), the folder above their real path is the other checkout, whose
+ * dist/ they would load instead.
+ */
+export const ROOT = process.env.BENCH_ROOT ?? findRoot(__dirname);
+process.env.BENCH_ROOT = ROOT;
 
 export type LibKind = 'dist' | 'src';
 

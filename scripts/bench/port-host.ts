@@ -1,9 +1,10 @@
 /**
  * The worker thread of the message-port baselines (impls/port.ts): serves a BenchTarget over its
- * parent port, either answering raw `postMessage` requests (`{id, m, ...}` → `{id, v}`) or
- * through Comlink's `expose`. Values travel by structured clone, bytes as Uint8Array.
+ * parent port, either answering raw `postMessage` requests (`{id, m, ...}` → `{id, v}`), or
+ * through Comlink's `expose`, or with remoteobj's `serve(target, { port })`. Values travel by structured clone, bytes as Uint8Array.
  */
 import { parentPort, workerData } from 'node:worker_threads';
+import { loadRemoteobj } from './lib';
 import { BenchTarget, walk } from './target';
 
 const target = new BenchTarget();
@@ -25,8 +26,12 @@ function answer(msg: PortRequest): unknown {
   }
 }
 
-if ((workerData as { kind: string }).kind === 'raw') {
+const kind = (workerData as { kind: 'raw' | 'comlink' | 'remoteobj' }).kind;
+if (kind === 'raw') {
   port.on('message', (msg: PortRequest) => port.postMessage({ id: msg.id, v: answer(msg) }));
+} else if (kind === 'remoteobj') {
+  // Case (j): remoteobj's host on the worker's parent port (the same build as the client's: BENCH_LIB* pass through the environment).
+  void loadRemoteobj().serve(target, { port });
 } else {
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   const Comlink = require('comlink') as typeof import('comlink');

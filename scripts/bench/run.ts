@@ -15,7 +15,9 @@
  * --base    DIR: also run remoteobj built in DIR/dist (e.g. main's) as remoteobj@baseline (the same as
  *           BENCH_BASELINE=DIR), in the same run: an A/B whose two sides meet the same neighbours
  * --pin     two (default: client on CPU 0, host on CPU 1), one (both on CPU 0: pure software cost), none
- * --cases   a subset of a,b,c,d;  --impls  a subset of raw,remoteobj,remoteobj+secret,vscode-jsonrpc,birpc,raw-tls
+ * --cases   a subset of a,b,c,d (every implementation) and e,f,g,h,i,j,k (paired cases, pairs.ts: callback,
+ *           stream, handle, cancel, tls://, message port, (b) with and without a secret);  --impls  a subset of raw,remoteobj,remoteobj+secret,
+ *           vscode-jsonrpc,birpc,raw-tls,raw-port,comlink (the columns of a–d)
  * --svg     FILE: write the plot of latency percentiles (vega-lite, SVG) there
  * --no-docs a full run writes its results into docs/performance.md (between the bench:results
  *           markers) and the plot to docs/performance-latency.svg; this skips that (--quick,
@@ -28,11 +30,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { CASES, type CaseName, type CaseResults, FULL, QUICK } from './cases';
+import { PAIR_CASES, type PairCase, type PairResults } from './pairs';
 import { IMPLS } from './impls';
 import { childExecArgv, forkVia, libKind, type Pinning, pinning, ROOT } from './lib';
 import { compileBench, compileSrc } from './compile';
 import { makeCertificate } from './impls/raw-tls';
-import { renderInterleaved, renderMem, renderTable, renderTargets } from './table';
+import { renderInterleaved, renderMem, renderPairs, renderTable, renderTargets } from './table';
 import type { InterleavedResult } from './interleaved';
 import { latencySvg } from './plot';
 import { resultsMarkdown, writeResults } from './docs';
@@ -53,12 +56,14 @@ interface Options {
   docs: boolean;
   verbose: boolean;
   cases: CaseName[];
+  /** Paired cases (e)–(k) to run. */
+  pairs: PairCase[];
 }
 
 function parseArgs(argv: string[]): Options {
   const quick = argv.includes('--quick');
   let base = false;
-  const opts: Options = { docs: !quick, quick, runs: quick ? 1 : 3, memCalls: quick ? 2000 : 200_000, impls: IMPLS.map((i) => i.name), verbose: false, cases: [...CASES] };
+  const opts: Options = { docs: !quick, quick, runs: quick ? 1 : 3, memCalls: quick ? 2000 : 200_000, impls: IMPLS.map((i) => i.name), verbose: false, cases: [...CASES], pairs: [...PAIR_CASES] };
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i]!;
     const value = () => {
@@ -84,7 +89,11 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--svg') opts.svg = path.resolve(value());
     else if (a === '--pin') process.env.BENCH_PIN = value();
     else if (a === '--cases') {
-      opts.cases = value().split(',') as CaseName[];
+      const asked = value().split(',');
+      const unknown = asked.filter((c) => !(CASES as readonly string[]).includes(c) && !(PAIR_CASES as readonly string[]).includes(c));
+      if (unknown.length) throw new Error(`unknown case ${unknown.join(',')}: the cases are ${[...CASES, ...PAIR_CASES].join(',')}`);
+      opts.cases = CASES.filter((c) => asked.includes(c));
+      opts.pairs = PAIR_CASES.filter((c) => asked.includes(c));
       opts.docs = false; // docs/ shows full runs only
     }
     else if (a === '-v' || a === '--verbose') opts.verbose = true;
@@ -133,13 +142,14 @@ function runWorker(task: WorkerTask): Promise<WorkerResult> {
   });
   return new Promise((resolve, reject) => {
     let result: WorkerResult | undefined;
-    // Two minutes per run of one implementation; the interleaved run has every implementation in one process.
-    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000 * (task.kind === 'interleaved' ? task.impls.length : 1));
+    // Two minutes per run of one implementation or paired case; the interleaved run has every implementation in one process.
+    const timer = setTimeout(() => child.kill('SIGKILL'), 120_000 * (task.kind === 'interleaved' ? task.impls.length : task.kind === 'pair' ? task.cases.length : 1));
+    const what = task.kind === 'interleaved' ? 'interleaved' : task.kind === 'pair' ? `paired cases (${task.cases.join(',')})` : task.impl;
     child.on('message', (m: WorkerResult) => (result = m));
     child.once('exit', (code, signal) => {
       clearTimeout(timer);
       if (result && code === 0) resolve(result);
-      else reject(new Error(`the ${task.kind === 'interleaved' ? 'interleaved' : task.impl} worker failed (${signal ?? `exit code ${code}`})`));
+      else reject(new Error(`the ${what} worker failed (${signal ?? `exit code ${code}`})`));
     });
   });
 }
@@ -152,7 +162,7 @@ async function main(): Promise<void> {
   if (libKind() === 'src') process.env.BENCH_LIB_DIR = compileSrc();
   // One certificate for the TLS baseline, shared by every process of the run (made by openssl).
   let tlsDir: string | undefined;
-  if (opts.impls.includes('raw-tls')) {
+  if (opts.impls.includes('raw-tls') || opts.pairs.includes('i')) {
     tlsDir = fs.mkdtempSync(path.join(os.tmpdir(), 'ro-bench-tls-'));
     makeCertificate(tlsDir);
     process.env.BENCH_TLS_DIR = tlsDir;
@@ -165,10 +175,24 @@ async function main(): Promise<void> {
       `${opts.runs} fresh run${opts.runs > 1 ? 's' : ''} per implementation, medians; remoteobj from ${libKind()}/ (${revision()}); Unix socket, one host process per run; ${PINNING_TEXT[pinning()]}`,
   );
   const byImpl = new Map<string, CaseResults[]>(opts.impls.map((i) => [i, []]));
+  const pairRuns: PairResults[] = [];
   const failures: string[] = [];
   for (let run = 0; run < opts.runs; run++) {
     const order: CaseName[] = run % 2 === 0 ? [...opts.cases] : [...opts.cases].reverse();
     const impls = opts.impls.map((_, i) => opts.impls[(i + run) % opts.impls.length]!);
+    // The paired cases (e)–(k): one fresh worker per run (fresh hosts each run), remoteobj and its
+    // baseline taking turns in it; the case order reversed from one run to the next, as for (a)–(d).
+    if (opts.pairs.length) {
+      const cases = run % 2 === 0 ? [...opts.pairs] : [...opts.pairs].reverse();
+      try {
+        const r = await runWorker({ kind: 'pair', cases, params, run });
+        if (r.kind === 'pair') pairRuns.push(r.results);
+        if (opts.verbose) console.log(`run ${run + 1} paired [${cases.join('')}]: ${JSON.stringify(r.kind === 'pair' ? r.results : r)}`);
+      } catch (e) {
+        failures.push(`run ${run + 1} paired cases: ${(e as Error).message}`);
+      }
+    }
+    if (opts.cases.length === 0) continue;
     for (const impl of impls) {
       try {
         const r = await runWorker({ kind: 'cases', impl, order, params });
@@ -179,12 +203,18 @@ async function main(): Promise<void> {
       }
     }
   }
+  if (opts.cases.length) {
+    console.log('');
+    console.log(renderTable(opts.impls, byImpl));
+    console.log('ratios: (×) = this ÷ raw; for µs and ms lower is better, for calls/s and MB/s higher is better.');
+    console.log(`bytes: ${opts.impls.map((i) => `${i}: ${IMPLS.find((x) => x.name === i)?.bytes ?? "as remoteobj"}`).join("; ")}.`);
+  }
+  if (opts.pairs.length) {
+    console.log('');
+    console.log(renderPairs(pairRuns));
+  }
   console.log('');
-  console.log(renderTable(opts.impls, byImpl));
-  console.log('ratios: (×) = this ÷ raw; for µs and ms lower is better, for calls/s and MB/s higher is better.');
-  console.log(`bytes: ${opts.impls.map((i) => `${i}: ${IMPLS.find((x) => x.name === i)?.bytes ?? "as remoteobj"}`).join("; ")}.`);
-  console.log('');
-  console.log(renderTargets(byImpl));
+  console.log(renderTargets(byImpl, pairRuns));
   // (a) again, every implementation in one client process, one call each in turn: the tails compare
   // what the implementations add, not who else ran during each one's run.
   let interleaved: Record<string, InterleavedResult> | undefined;
@@ -209,7 +239,7 @@ async function main(): Promise<void> {
     const header =
       `*Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC: Node ${process.version}, ${cpus.length} CPUs, ` +
       `${opts.runs} fresh runs per implementation (medians), remoteobj from ${libKind()}/ (${revision()}), ${PINNING_TEXT[pinning()]}.*`;
-    writeResults(path.join(ROOT, 'docs', 'performance.md'), resultsMarkdown(header, opts.impls, byImpl, interleaved, interleaved && svgFile ? SVG_NAME : undefined));
+    writeResults(path.join(ROOT, 'docs', 'performance.md'), resultsMarkdown(header, opts.impls, byImpl, pairRuns, interleaved, interleaved && svgFile ? SVG_NAME : undefined));
     console.log('docs/performance.md: results section written');
   }
   let mem: MemSample[] | undefined;
@@ -223,7 +253,7 @@ async function main(): Promise<void> {
       failures.push(`memory check: ${(e as Error).message}`);
     }
   }
-  if (opts.json) fs.writeFileSync(opts.json, JSON.stringify({ node: process.version, cpus: cpus.length, runs: opts.runs, params, results: Object.fromEntries(byImpl), interleaved, mem }, null, 2));
+  if (opts.json) fs.writeFileSync(opts.json, JSON.stringify({ node: process.version, cpus: cpus.length, runs: opts.runs, params, results: Object.fromEntries(byImpl), pairs: pairRuns, interleaved, mem }, null, 2));
   console.log(`\ntotal ${((performance.now() - t0) / 1000).toFixed(1)} s`);
   if (failures.length) {
     console.error(`FAILED:\n  ${failures.join('\n  ')}`);

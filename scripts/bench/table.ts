@@ -4,6 +4,7 @@ import { fmt, fmtMiB, median } from './stats';
 import type { MemSample } from './worker';
 import { IN_CLIENT_PROCESS } from './impls/names';
 import type { InterleavedResult } from './interleaved';
+import type { PairResults } from './pairs';
 
 export interface Row {
   label: string;
@@ -40,12 +41,84 @@ export const ROWS: Row[] = [
   { label: '    client CPU per JSON + bytes echo', unit: 'ms', ratio: true, value: (r) => r.d?.clientCpuMsPerPair },
   { label: '(d) JSON request bytes ÷ JSON text', unit: '×', socket: true, ratio: false, value: (r) => r.d?.jsonWire },
   { label: '(d) bytes request bytes ÷ 1 MiB', unit: '×', socket: true, ratio: false, value: (r) => r.d?.bytesWire },
-  { label: '(e) host CPU per 100k calls, (b)', unit: 'ms', host: true, ratio: true, value: (r) => r.b?.hostCpuMsPer100k },
+  { label: '(b) host CPU per 100k calls', unit: 'ms', host: true, ratio: true, value: (r) => r.b?.hostCpuMsPer100k },
   { label: '    of which system (kernel)', unit: 'ms', host: true, ratio: true, value: (r) => r.b?.hostSystemMsPer100k },
   { label: '    client CPU per 100k calls, (b)', unit: 'ms', ratio: true, value: (r) => r.b?.clientCpuMsPer100k },
-  { label: '(e) host CPU per 100k calls, (a)', unit: 'ms', host: true, ratio: true, value: (r) => r.a?.hostCpuMsPer100k },
+  { label: '(a) host CPU per 100k calls', unit: 'ms', host: true, ratio: true, value: (r) => r.a?.hostCpuMsPer100k },
   { label: '    client CPU per 100k calls, (a)', unit: 'ms', ratio: true, value: (r) => r.a?.clientCpuMsPer100k },
 ];
+
+/**
+ * A row of the paired cases (e)–(k): one figure, medians over runs; `vs` names the row it is
+ * measured against (its baseline, taken in turns in the same process) and the ratio is shown.
+ */
+export interface PairRow {
+  label: string;
+  unit: string;
+  value(r: PairResults): number | undefined;
+  vs?: { name: string; label: string };
+}
+
+const p50 = (side: InterleavedResult | undefined) => side?.p50Us;
+const p99 = (side: InterleavedResult | undefined) => side?.p99Us;
+
+export const PAIR_ROWS: PairRow[] = [
+  { label: '(e) remoteobj plain call, p50', unit: 'µs', value: (r) => r.e?.remoteobj.plainP50Us },
+  { label: '(e) remoteobj callback (host → client), p50', unit: 'µs', value: (r) => r.e?.remoteobj.callbackP50Us, vs: { name: 'plain call', label: '(e) remoteobj plain call, p50' } },
+  { label: '(e) remoteobj plain call, p99', unit: 'µs', value: (r) => r.e?.remoteobj.plainP99Us },
+  { label: '(e) remoteobj callback (host → client), p99', unit: 'µs', value: (r) => r.e?.remoteobj.callbackP99Us, vs: { name: 'plain call', label: '(e) remoteobj plain call, p99' } },
+  { label: '(e) raw plain call, p50', unit: 'µs', value: (r) => r.e?.raw.plainP50Us },
+  { label: '(e) raw host → client line, p50', unit: 'µs', value: (r) => r.e?.raw.callbackP50Us, vs: { name: 'raw plain', label: '(e) raw plain call, p50' } },
+  { label: '(f) raw NDJSON stream', unit: 'lines/s', value: (r) => r.f?.rawPerSec },
+  { label: '(f) remoteobj stream (window 64)', unit: 'items/s', value: (r) => r.f?.remoteobjPerSec, vs: { name: 'raw', label: '(f) raw NDJSON stream' } },
+  { label: '(g) 5-op chain on the root', unit: 'µs', value: (r) => r.g?.rootChainUs },
+  { label: '(g) 5-op chain on a handle', unit: 'µs', value: (r) => r.g?.handleChainUs, vs: { name: 'root', label: '(g) 5-op chain on the root' } },
+  { label: '(g) 1-op round trip', unit: 'µs', value: (r) => r.g?.oneUs },
+  { label: '(g) open + release of a handle', unit: 'µs', value: (r) => r.g?.openReleaseUs, vs: { name: 'round trip', label: '(g) 1-op round trip' } },
+  { label: '(h) host CPU per request: arrive, queue', unit: 'µs', value: (r) => r.h?.arriveUs },
+  { label: '(h) host CPU per request: cancel it', unit: 'µs', value: (r) => r.h?.cancelUs },
+  { label: '(h) host CPU per request: run + reply instead', unit: 'µs', value: (r) => r.h?.runUs },
+  { label: '(i) raw TLS (TCP) call, p50', unit: 'µs', value: (r) => p50(r.i?.['raw-tls-tcp']) },
+  { label: '(i) remoteobj tls:// call, p50', unit: 'µs', value: (r) => p50(r.i?.['remoteobj-tls']), vs: { name: 'raw TLS', label: '(i) raw TLS (TCP) call, p50' } },
+  { label: '(i) raw TLS (TCP) call, p99', unit: 'µs', value: (r) => p99(r.i?.['raw-tls-tcp']) },
+  { label: '(i) remoteobj tls:// call, p99', unit: 'µs', value: (r) => p99(r.i?.['remoteobj-tls']), vs: { name: 'raw TLS', label: '(i) raw TLS (TCP) call, p99' } },
+  { label: '(j) raw postMessage echo, p50', unit: 'µs', value: (r) => p50(r.j?.['raw-port']) },
+  { label: '(j) remoteobj port call, p50', unit: 'µs', value: (r) => p50(r.j?.['remoteobj-port']), vs: { name: 'raw', label: '(j) raw postMessage echo, p50' } },
+  { label: '(j) Comlink port call, p50', unit: 'µs', value: (r) => p50(r.j?.comlink), vs: { name: 'raw', label: '(j) raw postMessage echo, p50' } },
+  { label: '(j) raw postMessage echo, p99', unit: 'µs', value: (r) => p99(r.j?.['raw-port']) },
+  { label: '(j) remoteobj port call, p99', unit: 'µs', value: (r) => p99(r.j?.['remoteobj-port']), vs: { name: 'raw', label: '(j) raw postMessage echo, p99' } },
+  { label: '(j) Comlink port call, p99', unit: 'µs', value: (r) => p99(r.j?.comlink), vs: { name: 'raw', label: '(j) raw postMessage echo, p99' } },
+  { label: '(k) (b) without a secret', unit: 'calls/s', value: (r) => r.k?.withoutPerSec },
+  { label: '(k) (b) with a secret (handshake binding)', unit: 'calls/s', value: (r) => r.k?.withPerSec, vs: { name: 'without', label: '(k) (b) without a secret' } },
+  { label: '(k) host CPU per 100k calls, without a secret', unit: 'ms', value: (r) => r.k?.withoutHostMsPer100k },
+  { label: '(k) host CPU per 100k calls, with a secret', unit: 'ms', value: (r) => r.k?.withHostMsPer100k, vs: { name: 'without', label: '(k) host CPU per 100k calls, without a secret' } },
+];
+
+/** Median over runs of a paired row; NaN when no run measured it. */
+export function pairMed(runs: PairResults[], label: string): number {
+  const row = PAIR_ROWS.find((r) => r.label === label)!;
+  return median(runs.map((r) => row.value(r)).filter((v): v is number => v !== undefined && Number.isFinite(v)));
+}
+
+/** A paired row's figure and its ratio to its baseline: "45.0 (1.09× plain call)". */
+export function pairCell(runs: PairResults[], row: PairRow): string {
+  const v = pairMed(runs, row.label);
+  if (!Number.isFinite(v)) return 'n/a';
+  if (!row.vs) return fmt(v);
+  const base = pairMed(runs, row.vs.label);
+  return Number.isFinite(base) ? `${fmt(v)} (${(v / base).toFixed(2)}× ${row.vs.name})` : fmt(v);
+}
+
+export function renderPairs(runs: PairResults[]): string {
+  const labelW = Math.max(...PAIR_ROWS.map((r) => [...r.label].length)) + 2;
+  const lines = ['paired cases (e)–(k): remoteobj beside its baseline, taken in turns in one client process (medians of runs):'];
+  for (const row of PAIR_ROWS) {
+    const text = pairCell(runs, row);
+    if (text === 'n/a' && runs.every((r) => row.value(r) === undefined)) continue; // a case not run
+    lines.push(`  ${pad(row.label, labelW)}${pad(row.unit, 9)}${text}`);
+  }
+  return lines.join('\n');
+}
 
 /** Median over runs of one row for one implementation. */
 export function med(runs: CaseResults[], row: Row): number {
@@ -89,8 +162,8 @@ export interface TargetCheck {
   met: boolean;
 }
 
-/** The targets of issue 15 that the existing cases measure (ratios of medians in this run). */
-export function checkTargets(byImpl: Map<string, CaseResults[]>): TargetCheck[] {
+/** The targets of issue 15 (ratios of medians in this run). */
+export function checkTargets(byImpl: Map<string, CaseResults[]>, pairs: PairResults[] = []): TargetCheck[] {
   const raw = byImpl.get('raw') ?? [];
   const ro = byImpl.get('remoteobj') ?? [];
   const m = (runs: CaseResults[], label: string) => med(runs, ROWS.find((r) => r.label === label)!);
@@ -103,14 +176,21 @@ export function checkTargets(byImpl: Map<string, CaseResults[]>): TargetCheck[] 
   ratio('(a) p50 ≤ 1.1× raw', '(a) sequential tiny call, p50', 1.1, false);
   ratio('(a) p99 ≤ 1.3× raw', '(a) sequential tiny call, p99', 1.3, false);
   ratio('(b) 8-client throughput ≥ 0.9× raw', '(b) 8 clients pipelined', 0.9, true);
-  ratio('(b) host CPU per call ≤ 1.2× raw', '(e) host CPU per 100k calls, (b)', 1.2, false);
+  ratio('(b) host CPU per call ≤ 1.2× raw', '(b) host CPU per 100k calls', 1.2, false);
+  // The handshake binding of the safety issue (a secret: the HMAC handshake, then a mac line per
+  // batch each way binding every line to the session) costs at most 10 % of (b). Judged on case (k)
+  // ((b) with and without a secret in alternate blocks of one process) when it ran, else on (b)'s
+  // columns (separate runs, minutes apart); both are shown when both ran.
   const secret = byImpl.get('remoteobj+secret') ?? [];
-  if (secret.length) {
-    // Line authentication (a mac line per batch each way) costs at most 10 % of (b).
-    const x = m(secret, '(b) 8 clients pipelined') / m(ro, '(b) 8 clients pipelined');
-    const cpu = m(secret, '(e) host CPU per 100k calls, (b)') / m(ro, '(e) host CPU per 100k calls, (b)');
-    if (Number.isFinite(x)) out.push({ what: '(b) with a secret ≥ 0.9× without', shown: `${x.toFixed(2)}× without (host CPU ${cpu.toFixed(2)}×)`, met: x >= 0.9 });
-  }
+  const apart = m(secret, '(b) 8 clients pipelined') / m(ro, '(b) 8 clients pipelined');
+  const apartCpu = m(secret, '(b) host CPU per 100k calls') / m(ro, '(b) host CPU per 100k calls');
+  const inTurns = pairMed(pairs, '(k) (b) with a secret (handshake binding)') / pairMed(pairs, '(k) (b) without a secret');
+  const inTurnsCpu = pairMed(pairs, '(k) host CPU per 100k calls, with a secret') / pairMed(pairs, '(k) host CPU per 100k calls, without a secret');
+  const shownApart = Number.isFinite(apart) ? `${apart.toFixed(2)}× without (host CPU ${apartCpu.toFixed(2)}×)` : '';
+  if (Number.isFinite(inTurns)) {
+    const also = shownApart ? `; in separate runs ${shownApart}` : '';
+    out.push({ what: '(b) handshake binding costs ≤ 10 %', shown: `with a secret ${inTurns.toFixed(2)}× without, in turns (k) (host CPU ${inTurnsCpu.toFixed(2)}×)${also}`, met: inTurns >= 0.9 });
+  } else if (Number.isFinite(apart)) out.push({ what: '(b) handshake binding costs ≤ 10 %', shown: `with a secret ${shownApart}`, met: apart >= 0.9 });
   const chain = m(ro, '(c) chain ÷ 1-op');
   if (Number.isFinite(chain)) out.push({ what: '(c) 5-op chain ≤ 1.2× a 1-op call', shown: `${chain.toFixed(2)}×`, met: chain <= 1.2 });
   const five = m(ro, '(c) five round trips ÷ chain');
@@ -126,12 +206,27 @@ export function checkTargets(byImpl: Map<string, CaseResults[]>): TargetCheck[] 
     const b = m(vs, '(a) sequential tiny call, p50');
     if (Number.isFinite(a / b)) out.push({ what: '(a) faster than vscode-jsonrpc (p50)', shown: `${fmt(a)} vs ${fmt(b)} µs`, met: a < b });
   }
+  const pm = (label: string) => pairMed(pairs, label);
+  const against = (what: string, label: string, limit: number, higherIsBetter: boolean, note = '') => {
+    const row = PAIR_ROWS.find((r) => r.label === label)!;
+    const x = pm(label) / pm(row.vs!.label);
+    if (Number.isFinite(x)) out.push({ what, shown: `${x.toFixed(2)}× ${row.vs!.name}${note}`, met: higherIsBetter ? x >= limit : x <= limit });
+  };
+  against('(e) callback round trip ≤ 1.2× a plain call', '(e) remoteobj callback (host → client), p50', 1.2, false, ' (p50)');
+  against('(f) stream ≥ 0.8× raw NDJSON lines/s', '(f) remoteobj stream (window 64)', 0.8, true);
+  against('(g) chain on a handle ≤ 1.05× on the root', '(g) 5-op chain on a handle', 1.05, false);
+  against('(g) open + release ≤ 2 round trips', '(g) open + release of a handle', 2, false);
+  const cancel = pm('(h) host CPU per request: cancel it');
+  if (Number.isFinite(cancel)) out.push({ what: '(h) a cancelled queued request ≤ 1 µs host CPU', shown: `${fmt(cancel)} µs (+ ${fmt(pm('(h) host CPU per request: arrive, queue'))} to arrive)`, met: cancel <= 1 });
+  against('(i) tls:// call ≤ 1.2× raw TLS', '(i) remoteobj tls:// call, p50', 1.2, false, ' (p50)');
+  const comlink = pm('(j) Comlink port call, p50') / pm('(j) raw postMessage echo, p50');
+  against('(j) port call ≤ 1.3× raw postMessage', '(j) remoteobj port call, p50', 1.3, false, Number.isFinite(comlink) ? ` (p50; Comlink ${comlink.toFixed(2)}×)` : ' (p50)');
   return out;
 }
 
-export function renderTargets(byImpl: Map<string, CaseResults[]>): string {
+export function renderTargets(byImpl: Map<string, CaseResults[]>, pairs: PairResults[] = []): string {
   const out: string[] = ['targets of issue 15 (remoteobj, medians of this run):'];
-  for (const t of checkTargets(byImpl)) out.push(`  ${pad(t.what, 46)} ${pad(t.shown, 36)} ${t.met ? 'met' : 'MISSED'}`);
+  for (const t of checkTargets(byImpl, pairs)) out.push(`  ${pad(t.what, 46)} ${pad(t.shown, 36)} ${t.met ? 'met' : 'MISSED'}`);
   return out.join('\n');
 }
 

@@ -21,6 +21,62 @@ export class BenchTarget {
   echo<T>(v: T): T {
     return v;
   }
+
+  /**
+   * Case (e): call the client's function `n` times in a row, each awaited, and time each round
+   * trip here, where it starts and ends (ms). The host is the caller, so only the host can time it.
+   */
+  async callbackLoop(fn: (i: number) => unknown, n: number): Promise<number[]> {
+    const out: number[] = new Array<number>(n);
+    for (let i = 0; i < n; i++) {
+      const s = performance.now();
+      await fn(i);
+      out[i] = performance.now() - s;
+    }
+    return out;
+  }
+
+  /** Case (f): `n` small items, one at a time (the source both the raw stream and remoteobj's read). */
+  async *items(n: number): AsyncGenerator<{ n: number }> {
+    for (let i = 0; i < n; i++) yield { n: i };
+  }
+
+  /** Case (g): how a host hands out an object by reference; remoteobj's host sets it to its ref(). */
+  refFn: <T extends object>(obj: T) => T = (obj) => obj;
+  opened = 0;
+  disposed = 0;
+
+  /** Case (g): a handle on an object shaped like this one (so the same chain runs on both), disposed when released. */
+  open(): { version: number; data: BenchTarget['data'] } {
+    this.opened++;
+    const owner = this;
+    return this.refFn({
+      version: this.version,
+      data: this.data,
+      [Symbol.dispose]() {
+        owner.disposed++;
+      },
+    });
+  }
+
+  private letGo: (() => void) | undefined;
+
+  /** Case (h): holds the host's lock until the host process is told to let go (over its IPC channel, host.ts). */
+  hold(): Promise<void> {
+    return new Promise((resolve) => (this.letGo = resolve));
+  }
+
+  get holding(): boolean {
+    return this.letGo !== undefined;
+  }
+
+  /** Ends the running hold(), if any. */
+  releaseHold(): boolean {
+    const letGo = this.letGo;
+    this.letGo = undefined;
+    letGo?.();
+    return letGo !== undefined;
+  }
 }
 
 /** Case (c): the 5-op chain `data.users[3].profile.name`. */

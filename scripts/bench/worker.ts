@@ -14,12 +14,15 @@ import type { HostCommand, HostReply } from './host';
 import { implByName } from './impls';
 import type { BenchClient } from './impls/types';
 import { childExecArgv, forkVia, pinning } from './lib';
-import { caseInterleaved, type InterleavedResult } from './interleaved';
+import { caseInterleaved, type InterleavedResult, type Side } from './interleaved';
+import { caseBinding, caseCallback, caseCancel, caseHandle, caseStream, type PairCase, type PairResults } from './pairs';
 
 export type WorkerTask =
   | { kind: 'cases'; impl: string; order: CaseName[]; params: CaseParams }
   | { kind: 'mem'; impl: string; calls: number; clients: number; window: number }
-  | { kind: 'interleaved'; impls: string[]; calls: number; warm: number };
+  | { kind: 'interleaved'; impls: string[]; calls: number; warm: number }
+  /** Paired cases (e)–(k) in this order, remoteobj beside its baseline in this process; `run` alternates who goes first. */
+  | { kind: 'pair'; cases: PairCase[]; params: CaseParams; run: number };
 
 export interface MemSample {
   calls: number;
@@ -29,12 +32,17 @@ export interface MemSample {
 export type WorkerResult =
   | { kind: 'cases'; impl: string; results: CaseResults }
   | { kind: 'mem'; impl: string; samples: MemSample[] }
-  | { kind: 'interleaved'; results: Record<string, InterleavedResult> };
+  | { kind: 'interleaved'; results: Record<string, InterleavedResult> }
+  | { kind: 'pair'; results: PairResults };
 
 class HostProcess {
   private seq = 0;
   private readonly waiting = new Map<number, (r: HostReply) => void>();
-  private constructor(readonly child: ChildProcess) {
+  private constructor(
+    readonly child: ChildProcess,
+    /** Where clients dial: the socket path, or the address the host chose (tls://127.0.0.1:PORT). */
+    readonly address: string,
+  ) {
     child.on('message', (m: HostReply) => {
       const w = this.waiting.get(m.seq);
       this.waiting.delete(m.seq);
@@ -51,20 +59,29 @@ class HostProcess {
     });
     return new Promise((resolve, reject) => {
       child.once('exit', (code, signal) => reject(new Error(`the ${impl} host exited (${signal ?? code}) before it was ready`)));
-      child.once('message', (m: { ready?: boolean }) => {
+      child.once('message', (m: { ready?: boolean; address?: string }) => {
         child.removeAllListeners('exit');
-        if (m.ready) resolve(new HostProcess(child));
+        if (m.ready) resolve(new HostProcess(child, m.address ?? sock));
       });
     });
   }
 
-  ask(cmd: 'cpu' | 'mem' | 'profile-start' | 'thread-cpu' | 'gc-start' | 'gc-stop'): Promise<HostReply>;
+  ask(cmd: 'cpu' | 'mem' | 'profile-start' | 'thread-cpu' | 'gc-start' | 'gc-stop' | 'release-hold'): Promise<HostReply>;
   ask(cmd: 'profile-stop', file: string): Promise<HostReply>;
   ask(cmd: HostCommand['cmd'], file?: string): Promise<HostReply> {
     const seq = ++this.seq;
+    return this.send(cmd === 'profile-stop' ? { seq, cmd, file: file! } : ({ seq, cmd } as HostCommand));
+  }
+
+  /** Case (h): the host's CPU reading once exactly `n` requests wait for its lock (and hold() runs, with `held`). */
+  async waitQueued(n: number, held?: boolean): Promise<NodeJS.CpuUsage> {
+    return (await this.send({ seq: ++this.seq, cmd: 'wait-queued', n, held })).cpu!;
+  }
+
+  private send(cmd: HostCommand): Promise<HostReply> {
     return new Promise((resolve) => {
-      this.waiting.set(seq, resolve);
-      this.child.send((cmd === 'profile-stop' ? { seq, cmd, file: file! } : { seq, cmd }) satisfies HostCommand);
+      this.waiting.set(cmd.seq, resolve);
+      this.child.send(cmd);
     });
   }
 
@@ -83,6 +100,95 @@ class HostProcess {
       });
       this.child.disconnect();
     });
+  }
+}
+
+function socketPath(): string {
+  return path.join(os.tmpdir(), `ro-bench-${process.pid}-${crypto.randomBytes(3).toString('hex')}.sock`);
+}
+
+const hostGcOf = (host: HostProcess) => ({ start: async () => void (await host.ask('gc-start')), stop: async () => (await host.ask('gc-stop')).gc ?? [] });
+const NO_GC = { start: async () => {}, stop: async () => [] };
+
+/**
+ * The paired cases, one after the other: the host processes they need (one per implementation, as
+ * for (a)–(d): (e)–(h) share raw's and remoteobj's; none for the message-port sides, whose host is
+ * a worker thread of this process), a client of each for each case (closed after it), and
+ * everything closed and stopped at the end whatever happens.
+ */
+async function runPairs(task: Extract<WorkerTask, { kind: 'pair' }>): Promise<PairResults> {
+  const hosts = new Map<string, HostProcess>();
+  const results: PairResults = {};
+  try {
+    for (const c of task.cases) Object.assign(results, await runPair(task, c, hosts));
+  } finally {
+    await Promise.all([...hosts.values()].map((h) => h.stop()));
+  }
+  return results;
+}
+
+async function runPair(task: Extract<WorkerTask, { kind: 'pair' }>, c: PairCase, hosts: Map<string, HostProcess>): Promise<PairResults> {
+  const clients: BenchClient[] = [];
+  const hostOf = async (impl: string) => {
+    let host = hosts.get(impl);
+    if (!host) {
+      host = await HostProcess.start(impl, socketPath());
+      hosts.set(impl, host);
+    }
+    return host;
+  };
+  const clientOf = async (impl: string, address: string) => {
+    const client = await implByName(impl).connect(address);
+    clients.push(client);
+    return client;
+  };
+  const p = task.params;
+  const rawFirst = task.run % 2 === 0;
+  try {
+    switch (c) {
+      case 'e': {
+        const sides = [];
+        for (const name of rawFirst ? (['raw', 'remoteobj'] as const) : (['remoteobj', 'raw'] as const)) sides.push({ name, client: await clientOf(name, (await hostOf(name)).address) });
+        return { e: await caseCallback(sides, p) };
+      }
+      case 'f': {
+        const raw = await clientOf('raw', (await hostOf('raw')).address);
+        const ro = await clientOf('remoteobj', (await hostOf('remoteobj')).address);
+        return { f: await caseStream(raw, ro, p, rawFirst) };
+      }
+      case 'g':
+        return { g: await caseHandle(await clientOf('remoteobj', (await hostOf('remoteobj')).address), p) };
+      case 'h': {
+        const host = await hostOf('remoteobj');
+        const many: BenchClient[] = [];
+        for (let i = 0; i < p.cancelClients; i++) many.push(await clientOf('remoteobj', host.address));
+        return { h: await caseCancel(many, { cpu: () => host.cpu(), waitQueued: (n, held) => host.waitQueued(n, held), releaseHold: async () => void (await host.ask('release-hold')) }, p) };
+      }
+      case 'k': {
+        const sides = [];
+        for (const impl of rawFirst ? ['remoteobj', 'remoteobj+secret'] : ['remoteobj+secret', 'remoteobj']) {
+          const host = await hostOf(impl);
+          const many: BenchClient[] = [];
+          for (let i = 0; i < p.concClients; i++) many.push(await clientOf(impl, host.address));
+          sides.push({ secret: impl !== 'remoteobj', clients: many, hostCpu: () => host.cpu() });
+        }
+        return { k: await caseBinding(sides, p) };
+      }
+      case 'i':
+      case 'j': {
+        const impls = c === 'i' ? ['raw-tls-tcp', 'remoteobj-tls'] : ['raw-port', 'remoteobj-port', 'comlink'];
+        const sides: Side[] = [];
+        for (const impl of rawFirst ? impls : [...impls].reverse()) {
+          if (c === 'i') {
+            const host = await hostOf(impl);
+            sides.push({ impl, client: await clientOf(impl, host.address), gc: hostGcOf(host) });
+          } else sides.push({ impl, client: await clientOf(impl, ''), gc: NO_GC });
+        }
+        return { [c]: await caseInterleaved(sides, p.seqCalls, p.seqWarm) };
+      }
+    }
+  } finally {
+    await Promise.all(clients.map((x) => x.close().catch(() => {})));
   }
 }
 
@@ -223,6 +329,11 @@ async function runInterleaved(task: Extract<WorkerTask, { kind: 'interleaved' }>
 
 async function main(): Promise<void> {
   const task = JSON.parse(process.argv[2] ?? '') as WorkerTask;
+  if (task.kind === 'pair') {
+    const result: WorkerResult = { kind: 'pair', results: await runPairs(task) };
+    await new Promise<void>((resolve) => process.send!(result, () => resolve()));
+    return;
+  }
   if (task.kind === 'interleaved') {
     const result: WorkerResult = { kind: 'interleaved', results: await runInterleaved(task) };
     await new Promise<void>((resolve) => process.send!(result, () => resolve()));

@@ -9,13 +9,14 @@ import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { CHAIN, ONE, type BenchTarget } from '../target';
 import type { BenchClient, BenchImpl, BenchServer } from './types';
+import { loadRemoteobj } from '../lib';
 
 const HOST_FILE = path.join(__dirname, '..', `port-host${path.extname(__filename)}`);
 
 /** Nothing listens on the socket path: the worker thread is started by connect(). */
 const serve = async (_target: BenchTarget, _path: string): Promise<BenchServer> => ({ close: async () => {} });
 
-function startWorker(kind: 'raw' | 'comlink'): Promise<Worker> {
+function startWorker(kind: 'raw' | 'comlink' | 'remoteobj'): Promise<Worker> {
   const worker = new Worker(HOST_FILE, { workerData: { kind } });
   return new Promise((resolve, reject) => {
     worker.once('error', reject);
@@ -69,5 +70,28 @@ async function connectComlink(): Promise<BenchClient> {
   };
 }
 
+/**
+ * Case (j): remoteobj over the same kind of port (`serve(target, { port: parentPort })` in the
+ * worker thread, `connect({ port: worker })` here): what a message-port call costs against the
+ * raw `postMessage` echo and Comlink. Lines travel as strings through postMessage.
+ */
+async function connectRemoteobj(): Promise<BenchClient> {
+  const worker = await startWorker('remoteobj');
+  // `any`: as in remoteobj.ts, the cases use only BenchTarget's members.
+  const remote: any = await loadRemoteobj().connect<BenchTarget>({ port: worker });
+  return {
+    add: (n) => remote.add(n),
+    one: () => remote.version,
+    chain: () => remote.data.users[3].profile.name,
+    echo: (v) => remote.echo(v),
+    echoBytes: (b) => remote.echo(b),
+    close: async () => {
+      await remote.$close();
+      await worker.terminate();
+    },
+  };
+}
+
+export const remoteobjPort: BenchImpl = { name: 'remoteobj-port', bytes: 'codec $bytes (base64) in string messages', serve, connect: () => connectRemoteobj() };
 export const rawPort: BenchImpl = { name: 'raw-port', bytes: 'Uint8Array by structured clone', serve, connect: () => connectRaw() };
 export const comlink: BenchImpl = { name: 'comlink', bytes: 'Uint8Array by structured clone', serve, connect: () => connectComlink() };

@@ -4,6 +4,7 @@
  * after every batch of lines each way (docs/protocol.md), to price line authentication.
  */
 import { loadRemoteobj } from '../lib';
+import { tlsPki } from './raw-tls';
 import type { BenchTarget } from '../target';
 import type { BenchClient, BenchImpl, BenchServer } from './types';
 
@@ -21,27 +22,66 @@ function loadBaseline(): typeof import('../../../src/index') {
   return require(require('node:path').resolve(dir, 'dist', 'index.js'));
 }
 
-function serveWith(secret: string | undefined, load = loadRemoteobj) {
+type Lib = typeof import('../../../src/index');
+
+function serveWith(secret: string | undefined, load: () => Lib = loadRemoteobj) {
   return async (target: BenchTarget, path: string): Promise<BenchServer> => {
-    const host = await load().serve(target, path, { localBypass: false, secret });
-    return { close: () => host.close() };
+    const lib = load();
+    // Case (g): open() hands out its object by reference (lib.ref exists in builds with protocol 2).
+    if (typeof lib.ref === 'function') target.refFn = lib.ref;
+    const host = await lib.serve(target, path, { localBypass: false, secret });
+    return { queued: () => host.queued, close: () => host.close() };
   };
 }
 
-function connectWith(secret: string | undefined, load = loadRemoteobj) {
+/** The BenchClient of a remoteobj root proxy. */
+function clientOf(remote: any): BenchClient {
+  return {
+    add: (n) => remote.add(n),
+    one: () => remote.version,
+    chain: () => remote.data.users[3].profile.name,
+    echo: (v) => remote.echo(v),
+    echoBytes: (b) => remote.echo(b),
+    // The client's function, (i) => i, passes by reference: the host calls it back on this connection.
+    callbackLoop: (n) => remote.callbackLoop((i: number) => i, n),
+    stream: async (n) => {
+      let count = 0;
+      // The default window (64 items, topped up at half): the back-pressure every stream has.
+      for await (const _ of await remote.items(n)) count++;
+      return count;
+    },
+    remote,
+    close: () => remote.$close(),
+  };
+}
+
+function connectWith(secret: string | undefined, load: () => Lib = loadRemoteobj) {
   return async (path: string): Promise<BenchClient> => {
     // `any`: the cases only use the members BenchTarget has; Remote<T> typing is tested elsewhere.
     const remote: any = await load().connect<BenchTarget>(path, { localBypass: false, secret });
-    return {
-      add: (n) => remote.add(n),
-      one: () => remote.version,
-      chain: () => remote.data.users[3].profile.name,
-      echo: (v) => remote.echo(v),
-      echoBytes: (b) => remote.echo(b),
-      close: () => remote.$close(),
-    };
+    return clientOf(remote);
   };
 }
+
+/**
+ * Case (i): remoteobj over `tls://127.0.0.1:PORT` (TCP loopback; mutual TLS, as tls:// always is),
+ * with the run's CA, host and client certificates (raw-tls.ts tlsPki). The socket path it is
+ * given is not used: the host listens on a free port and reports it as its address.
+ */
+export const remoteobjTls: BenchImpl = {
+  name: 'remoteobj-tls',
+  bytes: 'as remoteobj, inside TLS records',
+  serve: async (target: BenchTarget): Promise<BenchServer> => {
+    const { ca, host: own } = tlsPki();
+    const host = await loadRemoteobj().serve(target, 'tls://127.0.0.1:0', { localBypass: false, tls: { key: own.key, cert: own.cert, ca } });
+    return { address: host.path, close: () => host.close() };
+  },
+  connect: async (address: string): Promise<BenchClient> => {
+    const { ca, client } = tlsPki();
+    const remote: any = await loadRemoteobj().connect<BenchTarget>(address, { localBypass: false, tls: { key: client.key, cert: client.cert, ca } });
+    return clientOf(remote);
+  },
+};
 
 export const remoteobj: BenchImpl = { name: 'remoteobj', bytes: 'codec $bytes (base64)', serve: serveWith(undefined), connect: connectWith(undefined) };
 export const remoteobjSecret: BenchImpl = { name: 'remoteobj+secret', bytes: 'as remoteobj', serve: serveWith(SECRET), connect: connectWith(SECRET) };
