@@ -5,7 +5,7 @@
  * one-character edit of them, and on 20,000 fuzzer lines; and the canonical lines must really
  * take the fast road.
  */
-import { parseReplyLine, parseRequestLine, readCanonicalReply, readCanonicalRequest as readCanonical } from '../src/protocol/line-reader';
+import { parseItemLine, parseReplyLine, parseRequestLine, readCanonicalItem, readCanonicalReply, readCanonicalRequest as readCanonical } from '../src/protocol/line-reader';
 import net from 'node:net';
 import { connect, serve } from 'remoteobj';
 import { generateLine, Rng, type GenContext } from '../scripts/fuzz';
@@ -178,6 +178,51 @@ test('fuzzer lines read as replies give what JSON.parse gives', () => {
   }
 });
 
+/** Items as a stream's producer writes them (wire.ts itemLine). */
+const items = [
+  '{"kind":"item","stream":1,"value":{"n":12345}}',
+  '{"kind":"item","stream":42,"value":7}',
+  '{"kind":"item","stream":3,"value":"text, with } and ]"}',
+  '{"kind":"item","stream":4,"value":[1,"a",true,false,null]}',
+  '{"kind":"item","stream":5,"value":{"a":[1.5,-2,{"$bigint":"12"}],"s":"h\\u00e9"}}',
+  '{"kind":"item","stream":9007199254740991,"value":null}',
+  '{"kind":"item","stream":6,"value":{"$undefined":true}}',
+];
+
+test.each(items)("a stream's item %s is read by hand, to the same value", (line) => {
+  expect(readCanonicalItem(line)).toBeDefined();
+  sameAsJsonParse(line, parseItemLine);
+});
+
+test('items not in the canonical form go to JSON.parse', () => {
+  for (const line of [
+    '{"kind":"item","value":1,"stream":1}',
+    '{"kind":"item","stream":"1","value":1}',
+    '{"kind":"item","stream":-1,"value":1}',
+    '{"kind":"item","stream":01,"value":1}',
+    '{"kind":"item","stream":1.5,"value":1}',
+    '{"kind":"item","stream":1,"value":1,"extra":2}',
+    '{"kind":"item","stream":1,"value":}',
+    '{"kind":"item","stream":1,"value":1} ',
+    '{"kind":"item", "stream":1,"value":1}',
+  ]) {
+    expect(readCanonicalItem(line)).toBeUndefined();
+    sameAsJsonParse(line, parseItemLine);
+  }
+});
+
+test("every one-character deletion, insertion and replacement of a producer's items gives what JSON.parse gives", () => {
+  expect(everyEdit(items, parseItemLine)).toBeGreaterThan(10_000);
+});
+
+test('fuzzer lines read as items give what JSON.parse gives', () => {
+  const g: GenContext = { rng: new Rng(4242), maxMessageBytes: 16 << 10, expect: new Map(), nextCheckId: 1, kinds: {} };
+  for (let i = 0; i < 5_000; i++) {
+    const line = generateLine(g).toString('utf8');
+    if (line.length <= 4096) sameAsJsonParse(line, parseItemLine);
+  }
+});
+
 function everyEdit(lines: string[], parse: (line: string) => unknown): number {
   const alphabet = ['{', '}', '[', ']', '"', ',', ':', '\\', ' ', '0', '1', '9', '-', '.', 'e', 'a', 'x', 't', 'n', 'é', '\u0000'];
   let checked = 0;
@@ -232,6 +277,45 @@ describe('the real writers write the canonical forms (or the fast road silently 
     } finally {
       await remote.$close();
       await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
+  test("remoteobj's host: a stream's items arrive in the canonical item form", async () => {
+    const path = tmpSock('lr');
+    const target = {
+      async *items() {
+        yield { n: 1 };
+        yield 'plain';
+        yield [1, 'a', null];
+        yield { a: { b: [true] } };
+      },
+    };
+    const host = await serve(target, path, { localBypass: false });
+    const socket = net.connect(path);
+    const lines: string[] = [];
+    let buf = '';
+    socket.on('data', (d) => {
+      buf += d;
+      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+        lines.push(buf.slice(0, i));
+        buf = buf.slice(i + 1);
+      }
+    });
+    try {
+      socket.write('{"kind":"hello","version":2}\n{"id":1,"ops":[{"op":"get","key":"items"},{"op":"call","args":[]}]}\n');
+      await until(() => lines.some((l) => l.includes('"$stream"')));
+      const stream = (JSON.parse(lines.find((l) => l.includes('"$stream"'))!) as { value: { $stream: number } }).value.$stream;
+      socket.write(`{"kind":"credit","stream":${stream},"n":8}\n`);
+      await until(() => lines.some((l) => l.startsWith('{"kind":"end"')));
+      const itemLines = lines.filter((l) => l.includes('"kind":"item"'));
+      expect(itemLines).toHaveLength(4);
+      for (const line of itemLines) {
+        expect(readCanonicalItem(line)).toBeDefined();
+        sameAsJsonParse(line, parseItemLine);
+      }
+    } finally {
+      socket.destroy();
+      await host.close();
     }
   });
 

@@ -8,6 +8,7 @@
  *   call op:       {"op":"call","args":<json>}
  *   value reply:   {"id":<n>,"kind":"value","value":<json>}
  *   self reply:    {"id":<n>,"kind":"self"}
+ *   stream item:   {"kind":"item","stream":<n>,"value":<json>}
  */
 
 /** Every request and reply line starts with its id. */
@@ -22,3 +23,6 @@ export const CALL_OP_START = '{"op":"call","args":';
 export const VALUE_REPLY_MIDDLE = ',"kind":"value","value":';
 /** After the id of a self reply: the whole rest of the line. */
 export const SELF_REPLY_END = ',"kind":"self"}';
+/** A stream item (protocol 2): the stream's id, ITEM_VALUE, the encoded value and `}` follow. */
+export const ITEM_START = '{"kind":"item","stream":';
+export const ITEM_VALUE = ',"value":';

@@ -13,7 +13,7 @@
  * schema, like any other message. __tests__/line-reader.test.ts holds them to it.
  */
 
-import { CALL_OP_START, GET_OP_START, ID_START, OPS_FIELD, SELF_REPLY_END, STRICT_FIELD, VALUE_REPLY_MIDDLE } from './canonical';
+import { CALL_OP_START, GET_OP_START, ID_START, ITEM_START, ITEM_VALUE, OPS_FIELD, SELF_REPLY_END, STRICT_FIELD, VALUE_REPLY_MIDDLE } from './canonical';
 
 const QUOTE = 34;
 const BACKSLASH = 92;
@@ -120,6 +120,27 @@ export function readCanonicalReply(line: string): { id: number; kind: 'value'; v
     return value === NOT_JSON ? undefined : { id, kind: 'value', value };
   }
   return line.length === idEnd + SELF_REPLY_END.length && line.endsWith(SELF_REPLY_END) ? { id, kind: 'self' } : undefined;
+}
+
+/**
+ * `{"kind":"item","stream":<digits>,"value":<json>}` (a stream's item, protocol 2: the most
+ * frequent line of a stream, one per item); else undefined. The envelope by hand, the value as
+ * valueAt reads it: JSON.parse of the whole line cost ~2.4x JSON.parse of the value alone.
+ */
+export function readCanonicalItem(line: string): { kind: 'item'; stream: number; value: unknown } | undefined {
+  if (!line.startsWith(ITEM_START)) return undefined;
+  const idEnd = digitsEnd(line, ITEM_START.length);
+  if (idEnd < 0 || !line.startsWith(ITEM_VALUE, idEnd)) return undefined;
+  const start = idEnd + ITEM_VALUE.length;
+  const end = line.length - 1;
+  if (end <= start || line.charCodeAt(end) !== CLOSE_BRACE) return undefined;
+  const value = valueAt(line, start, end);
+  return value === NOT_JSON ? undefined : { kind: 'item', stream: integerAt(line, ITEM_START.length, idEnd), value };
+}
+
+/** JSON.parse(line), read by hand when the line is a stream item in the producer's canonical form. */
+export function parseItemLine(line: string): unknown {
+  return readCanonicalItem(line) ?? JSON.parse(line);
 }
 
 const NOT_JSON = Symbol('not JSON');

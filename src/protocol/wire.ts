@@ -9,10 +9,10 @@
  * answer it with.
  */
 import { EncodeError, ErrorCodes, ProtocolError, type ProtocolErrorCode, RemoteObjError } from '../errors';
-import { CALL_OP_START, GET_OP_START, ID_START, OPS_FIELD, SELF_REPLY_END, STRICT_FIELD, VALUE_REPLY_MIDDLE } from './canonical';
+import { CALL_OP_START, GET_OP_START, ID_START, ITEM_START, ITEM_VALUE, OPS_FIELD, SELF_REPLY_END, STRICT_FIELD, VALUE_REPLY_MIDDLE } from './canonical';
 import { type CodecContext, type DecodeOptions, decode, decodeList, encode, encodeList, encodeReply, type Json } from './codec';
 import type { WireError } from './error-wire';
-import { parseReplyLine, parseRequestLine, readCanonicalReply, readCanonicalRequest } from './line-reader';
+import { parseReplyLine, parseRequestLine, readCanonicalItem, readCanonicalReply, readCanonicalRequest } from './line-reader';
 import {
   AuthReply,
   AuthRequest,
@@ -390,7 +390,7 @@ export class LineFault {
 export function readLineV2(line: string, options: DecodeOptions): LineV2 | LineFault {
   let msg: unknown;
   try {
-    msg = readCanonicalRequest(line) ?? readCanonicalReply(line) ?? JSON.parse(line);
+    msg = readCanonicalRequest(line) ?? readCanonicalReply(line) ?? readCanonicalItem(line) ?? JSON.parse(line);
   } catch (e) {
     return new LineFault(null, 'BAD_JSON', `the line is not valid JSON (${(e as Error).message})`);
   }
@@ -433,7 +433,7 @@ export function creditLine(stream: number, n: number): string {
 
 /** Stream producer: one item. Throws like valueReplyLine when the value cannot be sent. */
 export function itemLine(stream: number, value: unknown, ctx?: CodecContext): string {
-  return '{"kind":"item","stream":' + stream + ',"value":' + JSON.stringify(encodeReply(value, ctx)) + '}';
+  return ITEM_START + stream + ITEM_VALUE + JSON.stringify(encodeReply(value, ctx)) + '}';
 }
 
 /** Stream producer: the end, or with `error` the iterator's error. Never throws. */
