@@ -5,8 +5,9 @@
  * one-character edit of them, and on 20,000 fuzzer lines; and the canonical lines must really
  * take the fast road.
  */
-import { parseItemLine, parseReplyLine, parseRequestLine, readCanonicalItem, readCanonicalReply, readCanonicalRequest as readCanonical } from '../src/protocol/line-reader';
+import { parseCancelLine, parseItemLine, parseReplyLine, parseRequestLine, readCanonicalCancel, readCanonicalItem, readCanonicalReply, readCanonicalRequest as readCanonical } from '../src/protocol/line-reader';
 import net from 'node:net';
+import { cancelLine } from '../src/protocol/wire';
 import { connect, serve } from 'remoteobj';
 import { generateLine, Rng, type GenContext } from '../scripts/fuzz';
 import { tmpSock, until } from './helpers';
@@ -221,6 +222,34 @@ test('fuzzer lines read as items give what JSON.parse gives', () => {
     const line = generateLine(g).toString('utf8');
     if (line.length <= 4096) sameAsJsonParse(line, parseItemLine);
   }
+});
+
+/** Cancel messages as the client writes them (wire.ts cancelLine, what the peer sends when a signal aborts). */
+const cancels = [cancelLine(1), cancelLine(12345), cancelLine(9007199254740991), cancelLine(0)];
+
+test.each(cancels)('a cancel %s is read by hand, to the same value', (line) => {
+  expect(readCanonicalCancel(line)).toBeDefined();
+  sameAsJsonParse(line, parseCancelLine);
+});
+
+test('cancels not in the canonical form (a string id among them) go to JSON.parse', () => {
+  for (const line of [
+    cancelLine('abc'),
+    '{"kind":"cancel","id":-1}',
+    '{"kind":"cancel","id":1.5}',
+    '{"kind":"cancel","id":01}',
+    '{"kind":"cancel","id":1,"x":2}',
+    '{"kind":"cancel","id":1 }',
+    '{"id":1,"kind":"cancel"}',
+    '{"kind":"cancel","id":}',
+  ]) {
+    expect(readCanonicalCancel(line)).toBeUndefined();
+    sameAsJsonParse(line, parseCancelLine);
+  }
+});
+
+test("every one-character deletion, insertion and replacement of a client's cancels gives what JSON.parse gives", () => {
+  expect(everyEdit(cancels, parseCancelLine)).toBeGreaterThan(2_000);
 });
 
 function everyEdit(lines: string[], parse: (line: string) => unknown): number {

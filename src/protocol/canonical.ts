@@ -9,6 +9,7 @@
  *   value reply:   {"id":<n>,"kind":"value","value":<json>}
  *   self reply:    {"id":<n>,"kind":"self"}
  *   stream item:   {"kind":"item","stream":<n>,"value":<json>}
+ *   cancel:        {"kind":"cancel","id":<n>}
  */
 
 /** Every request and reply line starts with its id. */
@@ -26,3 +27,5 @@ export const SELF_REPLY_END = ',"kind":"self"}';
 /** A stream item (protocol 2): the stream's id, ITEM_VALUE, the encoded value and `}` follow. */
 export const ITEM_START = '{"kind":"item","stream":';
 export const ITEM_VALUE = ',"value":';
+/** A cancel message for a numeric request id (protocol 2): the id and `}` follow. */
+export const CANCEL_START = '{"kind":"cancel","id":';

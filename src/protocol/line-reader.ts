@@ -13,7 +13,7 @@
  * schema, like any other message. __tests__/line-reader.test.ts holds them to it.
  */
 
-import { CALL_OP_START, GET_OP_START, ID_START, ITEM_START, ITEM_VALUE, OPS_FIELD, SELF_REPLY_END, STRICT_FIELD, VALUE_REPLY_MIDDLE } from './canonical';
+import { CALL_OP_START, CANCEL_START, GET_OP_START, ID_START, ITEM_START, ITEM_VALUE, OPS_FIELD, SELF_REPLY_END, STRICT_FIELD, VALUE_REPLY_MIDDLE } from './canonical';
 
 const QUOTE = 34;
 const BACKSLASH = 92;
@@ -141,6 +141,23 @@ export function readCanonicalItem(line: string): { kind: 'item'; stream: number;
 /** JSON.parse(line), read by hand when the line is a stream item in the producer's canonical form. */
 export function parseItemLine(line: string): unknown {
   return readCanonicalItem(line) ?? JSON.parse(line);
+}
+
+/**
+ * `{"kind":"cancel","id":<digits>}` (a client gives up on a request, protocol 2); else undefined.
+ * A client that aborts many queued requests sends one per request, and the issue's bound for a
+ * cancelled queued request is 1 µs of host CPU: JSON.parse of the line was a quarter of that.
+ */
+export function readCanonicalCancel(line: string): { kind: 'cancel'; id: number } | undefined {
+  if (!line.startsWith(CANCEL_START)) return undefined;
+  const idEnd = digitsEnd(line, CANCEL_START.length);
+  if (idEnd < 0 || idEnd !== line.length - 1 || line.charCodeAt(idEnd) !== CLOSE_BRACE) return undefined;
+  return { kind: 'cancel', id: integerAt(line, CANCEL_START.length, idEnd) };
+}
+
+/** JSON.parse(line), read by hand when the line is a cancel message in the client's canonical form. */
+export function parseCancelLine(line: string): unknown {
+  return readCanonicalCancel(line) ?? JSON.parse(line);
 }
 
 const NOT_JSON = Symbol('not JSON');

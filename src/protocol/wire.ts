@@ -9,10 +9,10 @@
  * answer it with.
  */
 import { EncodeError, ErrorCodes, ProtocolError, type ProtocolErrorCode, RemoteObjError } from '../errors';
-import { CALL_OP_START, GET_OP_START, ID_START, ITEM_START, ITEM_VALUE, OPS_FIELD, SELF_REPLY_END, STRICT_FIELD, VALUE_REPLY_MIDDLE } from './canonical';
+import { CALL_OP_START, CANCEL_START, GET_OP_START, ID_START, ITEM_START, ITEM_VALUE, OPS_FIELD, SELF_REPLY_END, STRICT_FIELD, VALUE_REPLY_MIDDLE } from './canonical';
 import { type CodecContext, type DecodeOptions, decode, decodeList, encode, encodeList, encodeReply, type Json } from './codec';
 import type { WireError } from './error-wire';
-import { parseReplyLine, parseRequestLine, readCanonicalItem, readCanonicalReply, readCanonicalRequest } from './line-reader';
+import { parseReplyLine, parseRequestLine, readCanonicalCancel, readCanonicalItem, readCanonicalReply, readCanonicalRequest } from './line-reader';
 import {
   AuthReply,
   AuthRequest,
@@ -390,7 +390,7 @@ export class LineFault {
 export function readLineV2(line: string, options: DecodeOptions): LineV2 | LineFault {
   let msg: unknown;
   try {
-    msg = readCanonicalRequest(line) ?? readCanonicalReply(line) ?? readCanonicalItem(line) ?? JSON.parse(line);
+    msg = readCanonicalRequest(line) ?? readCanonicalReply(line) ?? readCanonicalItem(line) ?? readCanonicalCancel(line) ?? JSON.parse(line);
   } catch (e) {
     return new LineFault(null, 'BAD_JSON', `the line is not valid JSON (${(e as Error).message})`);
   }
@@ -423,7 +423,7 @@ export function releaseLine(refs: readonly (readonly [number, number])[]): strin
 
 /** Give up on request `id` (this side sent it). */
 export function cancelLine(id: RequestId): string {
-  return JSON.stringify({ kind: 'cancel', id });
+  return typeof id === 'number' ? CANCEL_START + id + '}' : JSON.stringify({ kind: 'cancel', id });
 }
 
 /** Stream consumer: `n` more items of stream `stream` may come. */
