@@ -1,6 +1,7 @@
 /** remoteobj: talk to a live object in another process. */
 export { serve, Host, DEFAULT_FUNCTIONS } from './host/host';
 export { ref } from './ref';
+export { release } from './peer/release';
 export type { Ref } from './ref';
 export type { ServeOptions, PortServeOptions, PasstoFunction } from './host/host';
 export type { ConcurrentOption, ConcurrentPredicate } from './host/concurrent';

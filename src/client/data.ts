@@ -122,9 +122,10 @@ type DataKey<T, K extends keyof T> = K extends string | number
 
 /**
  * A function that arrived by reference (protocol 2): calling it runs the function on the other
- * side, and always gives a promise of its awaited result as data.
+ * side, and always gives a promise of its awaited result as data. Disposing it (`await using`,
+ * or `release(fn)`) gives it back to the other side early.
  */
-export type RemoteFunction<F extends AnyFunction> = (...args: Parameters<F>) => Promise<RemoteData<Awaited<ReturnType<F>>>>;
+export type RemoteFunction<F extends AnyFunction> = ((...args: Parameters<F>) => Promise<RemoteData<Awaited<ReturnType<F>>>>) & Disposable & AsyncDisposable;
 
 /** A parameter as a client may pass it (functions too: protocol 2 passes them by reference). */
 type Sendable<P> = IsAny<P> extends true ? any : P;

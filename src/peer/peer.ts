@@ -19,7 +19,7 @@ import { AbortError, ConnectionClosedError, EncodeError, ProtocolError, type Pro
 import { isLibraryOwned } from '../owned';
 import { type CodecContext, decode, type DecodeOptions, type ExportKind, type Json, type RefTag } from '../protocol/codec';
 import { errorFromWire, errorToWire, type WireError } from '../protocol/error-wire';
-import type { ControlMessage, Op, Reply, RequestId } from '../protocol/messages';
+import { type ControlMessage, MAX_RELEASE_REFS, type Op, type Reply, type RequestId } from '../protocol/messages';
 import {
   cancelLine,
   errorReplyLine,
@@ -38,6 +38,7 @@ import {
 import { ExportTable } from './exports';
 import { ImportTable } from './imports';
 import { PendingTable } from './pending-table';
+import { registerStandIn } from './release';
 import { DeadlineTimer } from './deadlines';
 
 /** Where a reply goes: exactly one of these is called, once. */
@@ -143,7 +144,10 @@ export class Peer implements CodecContext {
   /** The codec context for what this side encodes: the peer itself (v2), a refusing one (a host's v1), or none. */
   #codec: CodecContext | undefined;
   readonly exports = new ExportTable();
-  readonly imports = new ImportTable();
+  /** Stand-ins nobody holds any more are released by themselves (imports.ts), in batches. */
+  readonly imports = new ImportTable((id, count) => this.#releaseCollected(id, count));
+  /** References of collected stand-ins, sent together at the end of the tick. */
+  #collectedRefs: [number, number][] = [];
   /** The connection is gone: requests fail at once with ConnectionClosedError. */
   #closed?: Error;
 
@@ -295,7 +299,7 @@ export class Peer implements CodecContext {
   exportValue(value: object, kind: ExportKind | undefined, path: string): Json | undefined {
     const yours = this.imports.idOf(value);
     if (yours !== undefined) {
-      if (!this.imports.alive(yours)) throw new ReleasedError(`cannot send a released reference at ${path}`);
+      if (!this.imports.holds(value)) throw new ReleasedError(`cannot send a released reference at ${path}`);
       return { $yours: yours };
     }
     switch (kind) {
@@ -334,36 +338,64 @@ export class Peer implements CodecContext {
     }
   }
 
-  /** The stand-in for the far side's function `id`: calling it runs the far side's function and gives its result. */
+  /**
+   * The stand-in for the far side's function `id`: calling it runs the far side's function and
+   * gives its result. `release(fn)`, `fn[Symbol.dispose]()` or `await using` give it back early.
+   */
   #functionStandIn(id: number): (...args: unknown[]) => Promise<unknown> {
-    return (...args: unknown[]) => {
-      const p = this.call(id, [{ op: 'call', args }]);
+    const fn = (...args: unknown[]): Promise<unknown> => {
+      const p = this.#callStandIn(fn, id, [{ op: 'call', args }]);
       // Host code often calls a listener without awaiting it (emitter.emit): a far side that has
       // gone must not crash this process with an unhandled rejection. Who awaits still sees it.
       p.catch(ignore);
       return p;
     };
+    const dispose = () => void this.release(fn);
+    Object.defineProperties(fn, {
+      [Symbol.dispose]: { value: dispose },
+      [Symbol.asyncDispose]: { value: async () => dispose() },
+    });
+    registerStandIn(fn, async () => dispose());
+    return fn;
   }
 
-  /** Run `ops` starting at the far side's export `to`; resolves with the value. */
-  call(to: number, ops: readonly Op[], timeout?: number): Promise<unknown> {
+  /** Run `ops` starting at the far side's export `to`, reached through `standIn`; resolves with the value. */
+  #callStandIn(standIn: object, to: number, ops: readonly Op[]): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      if (!this.imports.alive(to) && !this.#closed) {
-        reject(new ReleasedError(`this reference (${to}) was released`));
+      if (!this.#closed && !this.imports.holds(standIn)) {
+        reject(new ReleasedError(`this function of ${this.#options.address} was released (release() or its dispose): it cannot be called any more`));
         return;
       }
-      this.request(ops, { value: resolve, self: () => resolve(undefined), fail: reject }, timeout, undefined, undefined, to);
+      this.request(ops, { value: resolve, self: () => resolve(undefined), fail: reject }, undefined, undefined, undefined, to);
     });
   }
 
-  /** Release this side's stand-in for a far export (a handle's $release()): sends what was received. Returns false when it was not held. */
+  /**
+   * Release this side's stand-in for a far export (`release(x)`, a handle's $release(), a
+   * dispose): sends back every reference of it received, at once (after what was already sent on
+   * it). Returns false when it was not held (released before, or the connection is closed).
+   */
   release(standIn: object): boolean {
     const id = this.imports.idOf(standIn);
     if (id === undefined) return false;
-    const count = this.imports.take(id);
+    const count = this.imports.take(standIn);
     if (count === 0) return false;
     if (!this.#closed) this.#out.send(releaseLine([[id, count]]));
     return true;
+  }
+
+  /** A stand-in was collected (imports.ts): its references go back with the others of this tick. */
+  #releaseCollected(id: number, count: number): void {
+    if (this.#closed) return;
+    if (this.#collectedRefs.length === 0) queueMicrotask(() => this.#flushCollected());
+    this.#collectedRefs.push([id, count]);
+  }
+
+  #flushCollected(): void {
+    const refs = this.#collectedRefs;
+    this.#collectedRefs = [];
+    if (this.#closed) return;
+    for (let i = 0; i < refs.length; i += MAX_RELEASE_REFS) this.#out.send(releaseLine(refs.slice(i, i + MAX_RELEASE_REFS)));
   }
 
   /** Answer a request of the far side with a value (v2: references go out through this peer). */
