@@ -66,6 +66,5 @@ export { NotExportedError } from './process/locate';
 export { LocalExcept } from './except/local-except';
 export type { GetOptions as ExceptGetOptions, ExceptEntry } from './except/local-except';
 export { Except } from './except/except';
-export type { ExceptWire } from './except/except';
 export { DEFAULT_GROUP } from './except/options';
 export type { CatchOptions, ExceptOptions, ErrorType } from './except/options';

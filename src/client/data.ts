@@ -17,6 +17,7 @@
  * an own property holding a function (the codec refuses it). Both are typed as data members.
  */
 import type { EventEmitter } from 'node:events';
+import type { ArrivesAsItself } from '../ref';
 
 export type AnyFunction = (...args: any[]) => any;
 
@@ -46,7 +47,7 @@ type TypedArray =
   | BigUint64Array;
 
 /** Built-ins the codec carries as themselves (a Buffer is a Uint8Array). */
-type Kept = Date | RegExp | Error | TypedArray;
+type Kept = Date | RegExp | Error | TypedArray | ArrivesAsItself;
 
 type AnyIterator = { next(...args: any[]): unknown; [Symbol.iterator](): unknown };
 

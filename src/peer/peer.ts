@@ -39,6 +39,7 @@ import { ExportTable } from './exports';
 import { ImportTable } from './imports';
 import { PendingTable } from './pending-table';
 import { registerStandIn } from './release';
+import { type FarRef, typedRef } from './typed-refs';
 import { DeadlineTimer } from './deadlines';
 
 /** Where a reply goes: exactly one of these is called, once. */
@@ -311,6 +312,10 @@ export class Peer implements CodecContext {
         return { $fn: this.exports.add(value, 'fn') };
       case 'handle':
         return { $handle: this.exports.add(value, 'handle') };
+      case 'except': {
+        const kind = typedRef('except');
+        return kind === undefined ? undefined : { $except: { id: this.exports.add(value, 'except'), ...kind.describe(value) } };
+      }
       case 'stream': {
         const streams = this.#v2?.streams;
         return streams === undefined ? undefined : { $stream: streams.export(value, path) };
@@ -319,7 +324,7 @@ export class Peer implements CodecContext {
   }
 
   /** CodecContext: a reference tag arrived. */
-  importTag(tag: RefTag, id: number): unknown {
+  importTag(tag: RefTag, id: number, info?: Record<string, unknown>): unknown {
     switch (tag) {
       case '$yours': {
         const value = this.exports.get(id);
@@ -330,6 +335,11 @@ export class Peer implements CodecContext {
         return this.imports.arrive(id, () => this.#functionStandIn(id));
       case '$handle':
         return this.imports.arrive(id, () => this.#v2?.makeHandle?.(id) ?? this.#functionStandIn(id));
+      case '$except': {
+        const kind = typedRef('except');
+        if (kind === undefined) throw new ProtocolError('BAD_VALUE', '$except: this side takes no Except');
+        return this.imports.arrive(id, () => this.#typedStandIn(id, info ?? {}, kind.revive));
+      }
       case '$stream': {
         const streams = this.#v2?.streams;
         if (streams === undefined) throw new ProtocolError('BAD_VALUE', '$stream: this side takes no streams');
@@ -359,11 +369,24 @@ export class Peer implements CodecContext {
     return fn;
   }
 
+  /** The stand-in for the far side's typed reference `id` (an Except handle), made by its class. */
+  #typedStandIn(id: number, info: Record<string, unknown>, revive: (info: Record<string, unknown>, far: FarRef) => object): object {
+    let standIn: object | undefined;
+    const far: FarRef = {
+      request: (ops) => this.#callStandIn(standIn!, id, ops, 'reference'),
+      origin: this.#options.origin,
+      address: this.#options.address,
+    };
+    standIn = revive(info, far);
+    registerStandIn(standIn, async () => void this.release(standIn!));
+    return standIn;
+  }
+
   /** Run `ops` starting at the far side's export `to`, reached through `standIn`; resolves with the value. */
-  #callStandIn(standIn: object, to: number, ops: readonly Op[]): Promise<unknown> {
+  #callStandIn(standIn: object, to: number, ops: readonly Op[], what = 'function'): Promise<unknown> {
     return new Promise((resolve, reject) => {
       if (!this.#closed && !this.imports.holds(standIn)) {
-        reject(new ReleasedError(`this function of ${this.#options.address} was released (release() or its dispose): it cannot be called any more`));
+        reject(new ReleasedError(`this ${what} of ${this.#options.address} was released (release() or a dispose): it cannot be used any more`));
         return;
       }
       this.request(ops, { value: resolve, self: () => resolve(undefined), fail: reject }, undefined, undefined, undefined, to);
@@ -434,6 +457,9 @@ export class Peer implements CodecContext {
         if (q.to !== undefined) {
           to = this.exports.get(q.to);
           if (to === undefined) return this.replyError(q.id, new ReleasedError(`the reference ${q.to} was released (or never existed on this connection)`));
+          // A typed reference (an Except) answers by itself, beside any lock: recording an error
+          // is not an operation on the hosted object.
+          if (this.exports.kindOf(q.to) === 'except') return this.#answerTyped(q.id, to, q.ops);
         }
         v2.handler.request(q.id, q.ops, q.strict === true, bytes, to, q.turn);
         return;
@@ -455,6 +481,17 @@ export class Peer implements CodecContext {
         }
       }
     }
+  }
+
+  #answerTyped(id: RequestId, value: object, ops: readonly Op[]): void {
+    let out: unknown;
+    try {
+      out = typedRef('except')!.answer(value, ops);
+    } catch (e) {
+      return this.replyError(id, e);
+    }
+    if (out instanceof Promise) out.then((v) => this.replyValue(id, v), (e) => this.replyError(id, e));
+    else this.replyValue(id, out);
   }
 
   #ungrant(p: Pending): void {
@@ -579,8 +616,8 @@ const V1_REFUSAL: CodecContext = {
   exportValue(value: object, kind: ExportKind | undefined, path: string): Json | undefined {
     if (kind === undefined) return undefined;
     if (kind === 'fn' && isLibraryOwned(value)) return undefined;
-    const what = kind === 'fn' ? 'a function' : kind === 'handle' ? 'a handle (a ref() object)' : 'a stream (an async iterable)';
-    throw new ProtocolError('NEEDS_PROTOCOL_2', `cannot send ${what} at ${path} to this client: it speaks protocol 1, and functions, streams and handles need protocol 2 (docs/protocol.md)`);
+    const what = kind === 'fn' ? 'a function' : kind === 'handle' ? 'a handle (a ref() object)' : kind === 'except' ? 'an Except' : 'a stream (an async iterable)';
+    throw new ProtocolError('NEEDS_PROTOCOL_2', `cannot send ${what} at ${path} to this client: it speaks protocol 1, and functions, streams, handles and Excepts need protocol 2 (docs/protocol.md)`);
   },
   importTag(tag: RefTag): unknown {
     throw new ProtocolError('BAD_VALUE', `${tag} is a protocol 2 reference and this connection speaks protocol 1`);
