@@ -193,7 +193,7 @@ describe('each object the library makes, and each I/O handle, held by the hosted
         expect(outcome instanceof AccessError || outcome instanceof EncodeError).toBe(true);
       }
     }
-    // A listening Except has a wire form (how fork() sends one): a host never hands it out all the same.
+    // An Except leaves a host only when the host marks it with ref() (then by reference); listening changes nothing.
     await app.except.listen();
     expect(await refused(conn, [get('boxes'), get('except')])).toMatchObject({ rule: 'library-owned' });
     expect(await refused(conn, [get('except')])).toMatchObject({ rule: 'library-owned' });

@@ -62,7 +62,7 @@ test('a handle: a Remote of the object, chains on it, release disposes it', asyn
   expect(await h.write('y')).toBe(2);
   expect(await h.name).toBe('a');
   expect(await h.lines).toEqual(['x', 'y']);
-  expect(host.stats()).toEqual({ connections: 1, handles: 1, queued: 0 });
+  expect(host.stats()).toEqual({ connections: 1, handles: 1, streams: 0, queued: 0 });
   // Passed back as an argument, it is the object itself on the host.
   expect(await r.nameOf(h as never)).toBe('a');
   await h.$release();

@@ -8,6 +8,7 @@ import { type AccessOptions, checkAccess, rootPrototypeKind } from './access';
 import { AccessError } from './errors';
 import { closeMembers, missingMemberError } from './missing-member';
 import { refusalOf } from './owned';
+import { isRef, refKindOf } from './ref';
 import type { Op, OpName } from './protocol/messages';
 
 /** One member of a described value. */
@@ -95,9 +96,12 @@ export function evaluate(root: unknown, ops: readonly Op[], ctx: EvalContext, st
  * checked on every op's result, before it is used, awaited or sent, so the op that reached it
  * is the one refused.
  */
-function refuseUnreachable(value: unknown, op: Op | undefined, ctx: EvalContext): void {
+function refuseUnreachable(value: unknown, op: Op | undefined, ctx: EvalContext, last = false): void {
   const refusal = refusalOf(value, ctx.access);
   if (refusal === undefined) return;
+  // An Except the host marked with ref() may be the chain's answer (it travels by reference, and
+  // answers only record()); nothing goes through it.
+  if (last && isRef(value as object) && refKindOf(value as object) === 'except') return;
   const what = op === undefined ? 'the hosted object' : op.op === 'get' || op.op === 'super' ? `"${op.key}"` : op.op === 'passto' ? `what passto "${op.name}" returned` : `what ${op.op} returned`;
   if (refusal.rule === 'library-owned') {
     throw new AccessError('library-owned', `${what} is one of remoteobj's own objects (${refusal.what}); a client never reaches those`);
@@ -118,7 +122,7 @@ function run(root: unknown, ops: readonly Op[], from: number, state: State, ctx:
     let result: unknown;
     try {
       result = step(op, ops, i, state, ctx);
-      if (isObjectLike(result)) refuseUnreachable(result, op, ctx);
+      if (isObjectLike(result)) refuseUnreachable(result, op, ctx, i === ops.length - 1);
     } catch (e) {
       throw new OpFailure(e, i, op.op);
     }
@@ -127,7 +131,7 @@ function run(root: unknown, ops: readonly Op[], from: number, state: State, ctx:
         (settled) => {
           if (isObjectLike(settled)) {
             try {
-              refuseUnreachable(settled, op, ctx);
+              refuseUnreachable(settled, op, ctx, i === ops.length - 1);
             } catch (e) {
               throw new OpFailure(e, i, op.op);
             }

@@ -1,6 +1,7 @@
 /** remoteobj: talk to a live object in another process. */
 export { serve, Host, DEFAULT_FUNCTIONS } from './host/host';
 export { ref } from './ref';
+export { release } from './peer/release';
 export type { Ref } from './ref';
 export type { ServeOptions, PortServeOptions, PasstoFunction } from './host/host';
 export type { ConcurrentOption, ConcurrentPredicate } from './host/concurrent';
@@ -65,6 +66,5 @@ export { NotExportedError } from './process/locate';
 export { LocalExcept } from './except/local-except';
 export type { GetOptions as ExceptGetOptions, ExceptEntry } from './except/local-except';
 export { Except } from './except/except';
-export type { ExceptWire } from './except/except';
 export { DEFAULT_GROUP } from './except/options';
 export type { CatchOptions, ExceptOptions, ErrorType } from './except/options';

@@ -32,3 +32,29 @@ export function ref<T extends object>(obj: T): Ref<T> {
 export function isRef(v: object): boolean {
   return marked.has(v);
 }
+
+declare const selfBrand: unique symbol;
+/**
+ * The type of a library class whose instances arrive as an instance of the same class (an Except
+ * arrives as an Except handle), whether marked with ref() or not: Remote<T> keeps them as they are.
+ */
+export interface ArrivesAsItself {
+  readonly [selfBrand]: true;
+}
+
+/**
+ * Classes of the library whose instances travel by reference under a tag of their own, with a
+ * description the receiver builds its stand-in from (an Except: `{"$except": {id, raises, ...}}`).
+ * The class marks each instance; the codec asks here what an object travels as.
+ */
+const typed = new WeakMap<object, 'except'>();
+
+/** @internal Mark `obj` to travel by reference as a `kind` (except/except.ts marks every Except). */
+export function markTypedRef(obj: object, kind: 'except'): void {
+  typed.set(obj, kind);
+}
+
+/** What `v` travels as by reference: a ref() handle, a typed reference, or undefined (a copy). */
+export function refKindOf(v: object): 'handle' | 'except' | undefined {
+  return typed.get(v) ?? (refsInUse && marked.has(v) ? 'handle' : undefined);
+}

@@ -17,6 +17,7 @@
  * an own property holding a function (the codec refuses it). Both are typed as data members.
  */
 import type { EventEmitter } from 'node:events';
+import type { ArrivesAsItself } from '../ref';
 
 export type AnyFunction = (...args: any[]) => any;
 
@@ -46,7 +47,7 @@ type TypedArray =
   | BigUint64Array;
 
 /** Built-ins the codec carries as themselves (a Buffer is a Uint8Array). */
-type Kept = Date | RegExp | Error | TypedArray;
+type Kept = Date | RegExp | Error | TypedArray | ArrivesAsItself;
 
 type AnyIterator = { next(...args: any[]): unknown; [Symbol.iterator](): unknown };
 
@@ -122,9 +123,10 @@ type DataKey<T, K extends keyof T> = K extends string | number
 
 /**
  * A function that arrived by reference (protocol 2): calling it runs the function on the other
- * side, and always gives a promise of its awaited result as data.
+ * side, and always gives a promise of its awaited result as data. Disposing it (`await using`,
+ * or `release(fn)`) gives it back to the other side early.
  */
-export type RemoteFunction<F extends AnyFunction> = (...args: Parameters<F>) => Promise<RemoteData<Awaited<ReturnType<F>>>>;
+export type RemoteFunction<F extends AnyFunction> = ((...args: Parameters<F>) => Promise<RemoteData<Awaited<ReturnType<F>>>>) & Disposable & AsyncDisposable;
 
 /** A parameter as a client may pass it (functions too: protocol 2 passes them by reference). */
 type Sendable<P> = IsAny<P> extends true ? any : P;

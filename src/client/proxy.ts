@@ -23,6 +23,7 @@ import { inspect } from 'node:util';
 import { ConnectionClosedError, HostUnavailableError, ReleasedError } from '../errors';
 import type { Op } from '../protocol/messages';
 import type { Peer } from '../peer/peer';
+import { registerStandIn } from '../peer/release';
 import { currentTurn } from './callbacks';
 import { type Connection, NEEDS_CALLER, type ReplySink } from './connection';
 import { markLibraryOwned } from '../owned';
@@ -41,7 +42,7 @@ class HandleRef {
   /** Why a request on the handle cannot be sent, if it cannot. */
   unusable(): Error | undefined {
     if (this.peer.closed) return new ConnectionClosedError(`the connection this handle came on is closed: a handle lives as long as its connection`);
-    if (!this.peer.imports.alive(this.id)) return new ReleasedError(`this handle was released ($release() or await using): it cannot be used any more`);
+    if (!this.peer.imports.holds(this.proxy as object)) return new ReleasedError(`this handle was released ($release() or await using): it cannot be used any more`);
     return undefined;
   }
 }
@@ -532,6 +533,7 @@ export function createRootProxy(conn: Connection): unknown {
   conn.handleMaker = (id, peer) => {
     const handle = new HandleRef(id, peer);
     handle.proxy = makeNode(new NodeState(ctx, undefined, undefined, true, false, 0, undefined, undefined, handle));
+    registerStandIn(handle.proxy as object, () => releaseHandle(ctx, handle));
     return handle.proxy as object;
   };
   return root;

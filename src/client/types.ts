@@ -22,7 +22,7 @@ import type { Description } from '../evaluate';
 import type { Connection } from './connection';
 import type { AnyFunction, IsAny, RemoteData, SendableArgs } from './data';
 import type { GetOptions } from './proxy';
-import type { Ref } from '../ref';
+import type { ArrivesAsItself, Ref } from '../ref';
 
 /** True when A and B are mutually assignable (used to spot "returns the hosted object itself"). */
 type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
@@ -41,7 +41,7 @@ type MemberName<K> = K extends string ? (K extends LocalName | `_${string}` | `$
  * methods), or the root proxy where the value is the hosted object itself.
  */
 export type Resolved<V, Root> = IsAny<V> extends true ? any : ResolvedEach<Awaited<V>, Root>;
-type ResolvedEach<A, Root> = A extends unknown ? (A extends Ref<infer H> ? RemoteHandle<H> : Same<A, Root> extends true ? Remote<Root> : RemoteData<A>) : never;
+type ResolvedEach<A, Root> = A extends unknown ? (A extends Ref<infer H> ? (H extends ArrivesAsItself ? H : RemoteHandle<H>) : Same<A, Root> extends true ? Remote<Root> : RemoteData<A>) : never;
 
 /**
  * Protocol 2: what a method returning `ref(obj)` gives the client: a Remote of the object whose

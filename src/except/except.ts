@@ -1,13 +1,18 @@
 /**
  * Except: a LocalExcept whose records can come from other processes.
  *
- * The process that creates an Except *owns* it: it holds the records. Sent to another process
- * (as a fork() argument, or by address with `Except.attach`), it arrives as a *handle*: a
- * LocalExcept of its own (the handle's process can query what it caught itself) that also sends
- * each error it records to the owner over the library's socket transport. The owner serves a
- * tiny object (`record(group, error)`) with `serve()` on a 0600 socket inside a private 0700
- * directory; `catch()` in a handle resolves only once the owner has stored the error, so nothing
- * caught is still on its way when the handle's process moves on (or ends).
+ * The process that creates an Except *owns* it: it holds the records. Elsewhere it is a
+ * *handle*: a LocalExcept of its own (the handle's process can query what it caught itself) that
+ * also sends each error it records to the owner; `catch()` in a handle resolves only once the
+ * owner has stored the error, so nothing caught is still on its way when the handle's process
+ * moves on (or ends). A handle reaches its owner in one of two ways:
+ *  - by reference, over a protocol-2 connection (an argument or a result of a host's method, a
+ *    fork() argument: fork runs such a connection over the child's IPC channel). It travels as
+ *    `{"$except": {"id": N, "raises", "catchOnce", "types"}}` (peer/typed-refs.ts), and records go
+ *    back as requests at export N on that same connection, answered at once by the owner;
+ *  - by address, for an unrelated process: the owner `listen()`s, serving a tiny object
+ *    (`record(group, error)`) with `serve()` on a 0600 socket inside a private 0700 directory,
+ *    and the other process makes a handle with `Except.attach(address)`.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -15,24 +20,17 @@ import path from 'node:path';
 import { connect } from '../client/connect';
 import type { Remote } from '../client/types';
 import { type Host, serve } from '../host/host';
+import { ProtocolError } from '../errors';
+import { release as releaseStandIn } from '../peer/release';
+import { type FarRef, registerTypedRef } from '../peer/typed-refs';
 import { errorFromWire, errorToWire } from '../protocol/error-wire';
+import type { Op } from '../protocol/messages';
+import { type ArrivesAsItself, markTypedRef, ref } from '../ref';
 import { LocalExcept, setRecordHook, storeRecord } from './local-except';
 import { markLibraryOwned } from '../owned';
 import { type ExceptOptions, typeNames, typesFromNames } from './options';
 
-/** The key an Except travels under (`JSON.stringify(exc)`): `{"$remoteobj:Except": {address, ...}}`. */
-export const EXCEPT_MARKER = '$remoteobj:Except';
-
-/** What an Except serializes to. */
-export interface ExceptWire {
-  address: string;
-  raises: boolean;
-  catchOnce: boolean;
-  /** Class names of the `types` filter (classes cannot travel; names are matched on the other side). */
-  types: string[];
-}
-
-/** The object an owner serves. */
+/** The object an owner serves at its address (listen()). */
 interface Sink {
   record(group: string, error: Record<string, unknown>): void;
 }
@@ -44,43 +42,47 @@ interface OwnerState {
   address?: string;
   /** A directory we created for the socket (removed on close). */
   dir?: string;
-  /** fork() children using it; the socket closes when the last one is done (unless listen() was called). */
-  refs: number;
-  explicit: boolean;
 }
 
 interface HandleState {
   kind: 'handle';
-  address: string;
+  /** attach(): the owner's socket path. */
+  address?: string;
+  /** By reference: the owner's export on the connection the handle came on. */
+  far?: FarRef;
   conn?: Promise<Remote<Sink>>;
   /** Records on their way to the owner. */
   inflight: Set<Promise<void>>;
 }
 
-/** Owners of this process by address, so an Except that comes back home is the owner itself. */
-const owners = new Map<string, Except>();
-/** Handles revived in this process by address: the same Except sent twice is one object here too. */
-const revived = new Map<string, WeakRef<Except>>();
 /** Handles with records on their way (flushExcepts waits for them). */
 const busyHandles = new Set<Except>();
 /** Socket directories to remove if the process exits without closing. */
 const dirsToRemove = new Set<string>();
 let exitHookInstalled = false;
 
-/** An Except's state, for this module's functions (lendExcept...): handed out by a static block, never a property. */
+/** An Except's state, for this module's functions: handed out by a static block, never a property. */
 let stateOf: (exc: Except) => OwnerState | HandleState;
+let setStateOf: (exc: Except, s: HandleState) => void;
+/** Send a record made in a handle on to its owner (a handle that was passed on answers for its owner). */
+let forward: (exc: Except, group: string, error: Error) => Promise<void> | undefined;
 
+/** On the far side of a connection an Except is an Except (a handle): Remote<T> keeps its type. */
+export interface Except extends ArrivesAsItself {}
 export class Except extends LocalExcept {
   #state: OwnerState | HandleState;
 
   static {
     stateOf = (exc) => exc.#state;
+    setStateOf = (exc, s) => void (exc.#state = s);
+    forward = (exc, group, error) => exc.#onRecorded(group, error);
   }
 
   constructor(options: ExceptOptions = {}) {
     super(options);
     markLibraryOwned(this);
-    this.#state = { kind: 'owner', refs: 0, explicit: false };
+    markTypedRef(this, 'except'); // travels by reference on protocol 2 (the codec asks ref.ts)
+    this.#state = { kind: 'owner' };
     setRecordHook(this, (group, error) => this.#onRecorded(group, error));
   }
 
@@ -96,12 +98,12 @@ export class Except extends LocalExcept {
     return exc;
   }
 
-  /** Where records are sent: the owner's socket path (undefined for an owner that is not listening). */
+  /** The socket path: an owner's while it listens, an attach() handle's owner's; undefined otherwise (a handle received by reference sends over its connection). */
   get address(): string | undefined {
     return this.#state.address;
   }
 
-  /** True for an Except received from another process (or made by attach()). */
+  /** True for an Except received from another process (by reference or by attach()). */
   get isHandle(): boolean {
     return this.#state.kind === 'handle';
   }
@@ -109,7 +111,7 @@ export class Except extends LocalExcept {
   /**
    * Owner: serve the records at `socketPath` (default: a fresh private path) so other processes
    * can `Except.attach()` to it; resolves with the address. Serving lasts until `close()`.
-   * fork() does this by itself for an Except passed as an argument, for as long as the child runs.
+   * (Not needed for fork() or a protocol-2 connection: there an Except travels by reference.)
    */
   async listen(socketPath?: string): Promise<string> {
     const s = this.#state;
@@ -117,26 +119,26 @@ export class Except extends LocalExcept {
     if (s.address !== undefined && socketPath !== undefined && path.resolve(socketPath) !== s.address) {
       throw new Error(`this Except already listens on ${s.address}`);
     }
-    s.explicit = true;
     const address = startListening(this, s, socketPath);
     await s.listening;
     return address;
   }
 
   /**
-   * Owner: stop serving (records sent later are lost, with a warning in the sender).
-   * Handle: wait for records on their way, then hang up. Recorded errors stay readable.
+   * Owner: stop serving its address (records sent later are lost, with a warning in the sender).
+   * Handle: wait for records on their way, then hang up (a handle received by reference is
+   * released: the owner's connection forgets it). Recorded errors stay readable.
    */
   async close(): Promise<void> {
     const s = this.#state;
     if (s.kind === 'handle') {
       await this.flush();
+      if (s.far !== undefined) await releaseStandIn(this).catch(() => {});
       const conn = s.conn;
       s.conn = undefined;
       if (conn) await conn.then((r) => r.$close()).catch(() => {});
       return;
     }
-    s.explicit = false;
     await stopListening(this, s);
   }
 
@@ -151,20 +153,20 @@ export class Except extends LocalExcept {
     await this.close();
   }
 
-  /** The wire form: `{"$remoteobj:Except": {address, raises, catchOnce, types}}`. The owner must be listening. */
-  toJSON(): { [EXCEPT_MARKER]: ExceptWire } {
-    const address = this.#state.address;
-    if (address === undefined) {
-      throw new Error('an Except can only be sent once it listens: `await exc.listen()` first (fork() does it for its arguments)');
-    }
-    return { [EXCEPT_MARKER]: { address, raises: this.raises, catchOnce: this.catchOnce, types: typeNames(this.types) } };
+  /**
+   * An Except is not data: `JSON.stringify` (or any copy) would lose what it is. It travels by
+   * reference on protocol 2 (and as a fork() argument); another process attaches by address.
+   */
+  toJSON(): never {
+    throw new TypeError('an Except cannot be copied as JSON: it travels by reference (a fork() argument, a protocol-2 connection), or another process attaches to `await exc.listen()` with Except.attach(address)');
   }
 
   /** A handle sends each error it records to the owner (the promise settles once it is stored there). */
   #onRecorded(group: string, error: Error): Promise<void> | undefined {
     const s = this.#state;
     if (s.kind !== 'handle') return undefined;
-    const wire = errorToWire(error, { pid: process.pid, path: s.address }) as unknown as Record<string, unknown>;
+    const origin = s.far !== undefined ? s.far.origin : { pid: process.pid, path: s.address! };
+    const wire = errorToWire(error, origin) as unknown as Record<string, unknown>;
     const p = this.#deliver(s, group, wire);
     s.inflight.add(p);
     busyHandles.add(this);
@@ -181,12 +183,17 @@ export class Except extends LocalExcept {
   /** Send one record; never rejects (a record that cannot be delivered is reported as a warning). */
   async #deliver(s: HandleState, group: string, wire: Record<string, unknown>): Promise<void> {
     try {
-      s.conn ??= connect<Sink>(s.address, { connectTimeout: 5000 });
+      if (s.far !== undefined) {
+        await s.far.request(recordOps(group, wire));
+        return;
+      }
+      s.conn ??= connect<Sink>(s.address!, { connectTimeout: 5000 });
       const remote = await s.conn;
       await remote.record(group, wire);
     } catch (e) {
       s.conn = undefined;
-      process.emitWarning(`Except: an error caught in group ${JSON.stringify(group)} could not reach ${s.address}: ${(e as Error)?.message ?? e}`, {
+      const where = s.far !== undefined ? s.far.address : s.address;
+      process.emitWarning(`Except: an error caught in group ${JSON.stringify(group)} could not reach ${where}: ${(e as Error)?.message ?? e}`, {
         code: 'REMOTEOBJ_EXCEPT_UNDELIVERED',
       });
     }
@@ -205,10 +212,16 @@ export class Except extends LocalExcept {
 
 }
 
-/** The owner side: store an error another process recorded (the served `record` method). */
-function receive(exc: Except, group: unknown, wire: unknown): void {
+/**
+ * Store an error another process recorded (the served `record` method, a record request by
+ * reference). A handle that was passed on stores it and sends it on to its own owner: the
+ * promise settles once that owner has it.
+ */
+function receive(exc: Except, group: unknown, wire: unknown): Promise<void> | undefined {
   if (typeof group !== 'string' || group === '') throw new TypeError('record(group, error): group must be a non-empty string');
-  storeRecord(exc, group, errorFromWire(wire));
+  const error = errorFromWire(wire);
+  storeRecord(exc, group, error);
+  return forward(exc, group, error);
 }
 
 function startListening(exc: Except, s: OwnerState, socketPath?: string): string {
@@ -226,14 +239,13 @@ function startListening(exc: Except, s: OwnerState, socketPath?: string): string
     address = path.join(dir, 'e.sock');
   }
   s.address = address;
-  owners.set(address, exc);
   const sink: Sink = { record: (group, error) => receive(exc, group, error) };
   s.listening = serve(sink, address, { expose: ['record'] }).then(
     (host) => {
       s.host = host;
     },
     (e: unknown) => {
-      cleanup(exc, s);
+      cleanup(s);
       throw e;
     },
   );
@@ -246,7 +258,7 @@ async function stopListening(exc: Except, s: OwnerState): Promise<void> {
   if (!listening) return;
   await listening.catch(() => {});
   const host = s.host;
-  cleanup(exc, s);
+  cleanup(s);
   await host?.close();
   if (s.dir) {
     fs.rmSync(s.dir, { recursive: true, force: true });
@@ -255,8 +267,7 @@ async function stopListening(exc: Except, s: OwnerState): Promise<void> {
   }
 }
 
-function cleanup(exc: Except, s: OwnerState): void {
-  if (s.address !== undefined && owners.get(s.address) === exc) owners.delete(s.address);
+function cleanup(s: OwnerState): void {
   s.address = undefined;
   s.listening = undefined;
   s.host = undefined;
@@ -276,76 +287,40 @@ function installExitHook(): void {
   });
 }
 
-/**
- * @internal For fork(): make sure an Except argument can be reached from the child.
- * Returns its address at once (the child is told only once `ready` resolves) and a release to
- * call when the child is done.
- */
-export function lendExcept(exc: Except): { address: string; ready: Promise<void>; release: () => void } {
-  const s = stateOf(exc);
-  if (s.kind === 'handle') return { address: s.address, ready: Promise.resolve(), release: () => {} };
-  const address = startListening(exc, s);
-  s.refs++;
-  let released = false;
-  return {
-    address,
-    ready: s.listening ?? Promise.resolve(),
-    release: () => {
-      if (released) return;
-      released = true;
-      s.refs--;
-      if (s.refs === 0 && !s.explicit) void stopListening(exc, s).catch(() => {});
-    },
-  };
-}
-
 /** @internal Wait until every handle of this process has delivered its records (a fork child does before it reports). */
 export async function flushExcepts(): Promise<void> {
   while (busyHandles.size) await Promise.all([...busyHandles].map((h) => h.flush()));
 }
 
-/** Every Except inside a value (through arrays and plain objects), for fork() to lend. */
-export function findExcepts(value: unknown, found = new Set<Except>(), depth = 0): Set<Except> {
-  if (depth > 100 || value === null || typeof value !== 'object') return found;
-  if (value instanceof Except) found.add(value);
-  else if (Array.isArray(value)) for (const v of value) findExcepts(v, found, depth + 1);
-  else if (isPlain(value)) for (const v of Object.values(value)) findExcepts(v, found, depth + 1);
-  return found;
+/** The ops of a record request: `record(group, error)` at the owner's export. */
+function recordOps(group: string, wire: Record<string, unknown>): Op[] {
+  return [
+    { op: 'get', key: 'record' },
+    { op: 'call', args: [group, wire] },
+  ];
 }
 
-/** @internal An Except's wire form, for fork's value encoding (the owner must be listening). */
-export function exceptToWire(exc: Except): ExceptWire {
-  return exc.toJSON()[EXCEPT_MARKER];
-}
-
-/**
- * @internal The Except a wire form stands for in this process: the owner itself, or a handle on
- * it (one per address: the same Except sent twice is one object here too).
- */
-export function exceptFromWire(w: ExceptWire): Except {
-  const own = owners.get(w.address);
-  if (own) return own;
-  const known = revived.get(w.address)?.deref();
-  if (known) return known;
-  const handle = Except.attach(w.address, { raises: w.raises, catchOnce: w.catchOnce, types: typesFromNames(w.types) });
-  revived.set(w.address, new WeakRef(handle));
-  return handle;
-}
-
-function isPlain(v: object): boolean {
-  const p = Object.getPrototypeOf(v);
-  return p === Object.prototype || p === null;
-}
-
-export function isExceptWire(v: unknown): v is ExceptWire {
-  const w = v as ExceptWire;
-  return (
-    w !== null &&
-    typeof w === 'object' &&
-    typeof w.address === 'string' &&
-    typeof w.raises === 'boolean' &&
-    typeof w.catchOnce === 'boolean' &&
-    Array.isArray(w.types) &&
-    w.types.every((t) => typeof t === 'string')
-  );
-}
+// How an Except travels by reference on a protocol-2 connection (peer/typed-refs.ts).
+registerTypedRef('except', {
+  describe: (exc) => {
+    const e = exc as Except;
+    return { raises: e.raises, catchOnce: e.catchOnce, types: typeNames(e.types) };
+  },
+  revive: (info, far) => {
+    const { raises, catchOnce, types } = info;
+    if (typeof raises !== 'boolean' || typeof catchOnce !== 'boolean' || !Array.isArray(types) || !types.every((t) => typeof t === 'string')) {
+      throw new ProtocolError('BAD_VALUE', '$except needs {id, raises, catchOnce, types} (types: class names)');
+    }
+    const handle = new Except({ raises, catchOnce, types: typesFromNames(types as string[]) });
+    setStateOf(handle, { kind: 'handle', far, inflight: new Set() });
+    // A handle may go on by reference like a ref() object (back to its owner, or further): it was handed out on purpose.
+    return ref(handle);
+  },
+  answer: (exc, ops) => {
+    const [get, call] = ops;
+    if (ops.length !== 2 || get?.op !== 'get' || get.key !== 'record' || call?.op !== 'call' || call.args.length !== 2) {
+      throw new TypeError('an Except answers only record(group, error)');
+    }
+    return receive(exc as Except, call.args[0], call.args[1]);
+  },
+});

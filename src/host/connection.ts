@@ -81,6 +81,8 @@ export class HostConnection implements Admitted, Answerer, RequestHandler, Reque
   readonly #grants = new Map<number, number>();
   /** Protocol 2: its unanswered requests by id, for its cancel messages and its close (cancel.ts). */
   #inFlight?: InFlight;
+  /** Protocol v2: the streams of this connection both ways (set at upgrade). */
+  #streams?: PeerStreams;
 
   constructor(link: Link, host: ConnectionHost) {
     markLibraryOwned(this);
@@ -207,6 +209,11 @@ export class HostConnection implements Admitted, Answerer, RequestHandler, Reque
     return this.#peer.exports.handles;
   }
 
+  /** Streams this host is producing on this connection (handed out and not yet ended). */
+  get streams(): number {
+    return this.#streams?.producers.size ?? 0;
+  }
+
   /** @internal see RequestConnection */
   grantsTurn(turn: number): boolean {
     return this.#grants.has(turn);
@@ -281,7 +288,7 @@ export class HostConnection implements Admitted, Answerer, RequestHandler, Reque
         if (n > 0) this.#grants.set(turn, n);
         else this.#grants.delete(turn);
       },
-      streams: new PeerStreams(this.#peer, this.#host.streamWindow),
+      streams: (this.#streams = new PeerStreams(this.#peer, this.#host.streamWindow)),
       // The host may call it back from now on, after awaits too: requests keep their context (request-context.ts).
       imported: contextEverywhere,
     });

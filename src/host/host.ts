@@ -257,12 +257,17 @@ export class Host<T = unknown> {
 
   /**
    * A snapshot: open connections, handles (ref() objects) held by clients over all connections,
-   * and requests waiting for the lock.
+   * streams the host is producing (handed out to clients and not yet ended), and requests
+   * waiting for the lock.
    */
-  stats(): { connections: number; handles: number; queued: number } {
+  stats(): { connections: number; handles: number; streams: number; queued: number } {
     let handles = 0;
-    for (const c of this.#connections) handles += c.handles;
-    return { connections: this.#connections.size, handles, queued: this.queued };
+    let streams = 0;
+    for (const c of this.#connections) {
+      handles += c.handles;
+      streams += c.streams;
+    }
+    return { connections: this.#connections.size, handles, streams, queued: this.queued };
   }
 
   async #listen(localBypass: boolean): Promise<void> {

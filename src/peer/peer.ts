@@ -19,7 +19,7 @@ import { AbortError, ConnectionClosedError, EncodeError, ProtocolError, type Pro
 import { isLibraryOwned } from '../owned';
 import { type CodecContext, decode, type DecodeOptions, type ExportKind, type Json, type RefTag } from '../protocol/codec';
 import { errorFromWire, errorToWire, type WireError } from '../protocol/error-wire';
-import type { ControlMessage, Op, Reply, RequestId } from '../protocol/messages';
+import { type ControlMessage, MAX_RELEASE_REFS, type Op, type Reply, type RequestId } from '../protocol/messages';
 import {
   cancelLine,
   errorReplyLine,
@@ -38,6 +38,8 @@ import {
 import { ExportTable } from './exports';
 import { ImportTable } from './imports';
 import { PendingTable } from './pending-table';
+import { registerStandIn } from './release';
+import { type FarRef, typedRef } from './typed-refs';
 import { DeadlineTimer } from './deadlines';
 
 /** Where a reply goes: exactly one of these is called, once. */
@@ -145,7 +147,10 @@ export class Peer implements CodecContext {
   /** The codec context for what this side encodes: the peer itself (v2), a refusing one (a host's v1), or none. */
   #codec: CodecContext | undefined;
   readonly exports = new ExportTable();
-  readonly imports = new ImportTable();
+  /** Stand-ins nobody holds any more are released by themselves (imports.ts), in batches. */
+  readonly imports = new ImportTable((id, count) => this.#releaseCollected(id, count));
+  /** References of collected stand-ins, sent together at the end of the tick. */
+  #collectedRefs: [number, number][] = [];
   /** The connection is gone: requests fail at once with ConnectionClosedError. */
   #closed?: Error;
 
@@ -297,7 +302,7 @@ export class Peer implements CodecContext {
   exportValue(value: object, kind: ExportKind | undefined, path: string): Json | undefined {
     const yours = this.imports.idOf(value);
     if (yours !== undefined) {
-      if (!this.imports.alive(yours)) throw new ReleasedError(`cannot send a released reference at ${path}`);
+      if (!this.imports.holds(value)) throw new ReleasedError(`cannot send a released reference at ${path}`);
       return { $yours: yours };
     }
     switch (kind) {
@@ -309,6 +314,10 @@ export class Peer implements CodecContext {
         return { $fn: this.exports.add(value, 'fn') };
       case 'handle':
         return { $handle: this.exports.add(value, 'handle') };
+      case 'except': {
+        const kind = typedRef('except');
+        return kind === undefined ? undefined : { $except: { id: this.exports.add(value, 'except'), ...kind.describe(value) } };
+      }
       case 'stream': {
         const streams = this.#v2?.streams;
         return streams === undefined ? undefined : { $stream: streams.export(value, path) };
@@ -317,7 +326,7 @@ export class Peer implements CodecContext {
   }
 
   /** CodecContext: a reference tag arrived. */
-  importTag(tag: RefTag, id: number): unknown {
+  importTag(tag: RefTag, id: number, info?: Record<string, unknown>): unknown {
     if (tag !== '$yours') this.#v2?.imported?.();
     switch (tag) {
       case '$yours': {
@@ -329,6 +338,11 @@ export class Peer implements CodecContext {
         return this.imports.arrive(id, () => this.#functionStandIn(id));
       case '$handle':
         return this.imports.arrive(id, () => this.#v2?.makeHandle?.(id) ?? this.#functionStandIn(id));
+      case '$except': {
+        const kind = typedRef('except');
+        if (kind === undefined) throw new ProtocolError('BAD_VALUE', '$except: this side takes no Except');
+        return this.imports.arrive(id, () => this.#typedStandIn(id, info ?? {}, kind.revive));
+      }
       case '$stream': {
         const streams = this.#v2?.streams;
         if (streams === undefined) throw new ProtocolError('BAD_VALUE', '$stream: this side takes no streams');
@@ -337,36 +351,77 @@ export class Peer implements CodecContext {
     }
   }
 
-  /** The stand-in for the far side's function `id`: calling it runs the far side's function and gives its result. */
+  /**
+   * The stand-in for the far side's function `id`: calling it runs the far side's function and
+   * gives its result. `release(fn)`, `fn[Symbol.dispose]()` or `await using` give it back early.
+   */
   #functionStandIn(id: number): (...args: unknown[]) => Promise<unknown> {
-    return (...args: unknown[]) => {
-      const p = this.call(id, [{ op: 'call', args }]);
+    const fn = (...args: unknown[]): Promise<unknown> => {
+      const p = this.#callStandIn(fn, id, [{ op: 'call', args }]);
       // Host code often calls a listener without awaiting it (emitter.emit): a far side that has
       // gone must not crash this process with an unhandled rejection. Who awaits still sees it.
       p.catch(ignore);
       return p;
     };
+    const dispose = () => void this.release(fn);
+    Object.defineProperties(fn, {
+      [Symbol.dispose]: { value: dispose },
+      [Symbol.asyncDispose]: { value: async () => dispose() },
+    });
+    registerStandIn(fn, async () => dispose());
+    return fn;
   }
 
-  /** Run `ops` starting at the far side's export `to`; resolves with the value. */
-  call(to: number, ops: readonly Op[], timeout?: number): Promise<unknown> {
+  /** The stand-in for the far side's typed reference `id` (an Except handle), made by its class. */
+  #typedStandIn(id: number, info: Record<string, unknown>, revive: (info: Record<string, unknown>, far: FarRef) => object): object {
+    let standIn: object | undefined;
+    const far: FarRef = {
+      request: (ops) => this.#callStandIn(standIn!, id, ops, 'reference'),
+      origin: this.#options.origin,
+      address: this.#options.address,
+    };
+    standIn = revive(info, far);
+    registerStandIn(standIn, async () => void this.release(standIn!));
+    return standIn;
+  }
+
+  /** Run `ops` starting at the far side's export `to`, reached through `standIn`; resolves with the value. */
+  #callStandIn(standIn: object, to: number, ops: readonly Op[], what = 'function'): Promise<unknown> {
     return new Promise((resolve, reject) => {
-      if (!this.imports.alive(to) && !this.#closed) {
-        reject(new ReleasedError(`this reference (${to}) was released`));
+      if (!this.#closed && !this.imports.holds(standIn)) {
+        reject(new ReleasedError(`this ${what} of ${this.#options.address} was released (release() or a dispose): it cannot be used any more`));
         return;
       }
-      this.request(ops, { value: resolve, self: () => resolve(undefined), fail: reject }, timeout, undefined, undefined, to);
+      this.request(ops, { value: resolve, self: () => resolve(undefined), fail: reject }, undefined, undefined, undefined, to);
     });
   }
 
-  /** Release this side's stand-in for a far export (a handle's $release()): sends what was received. Returns false when it was not held. */
+  /**
+   * Release this side's stand-in for a far export (`release(x)`, a handle's $release(), a
+   * dispose): sends back every reference of it received, at once (after what was already sent on
+   * it). Returns false when it was not held (released before, or the connection is closed).
+   */
   release(standIn: object): boolean {
     const id = this.imports.idOf(standIn);
     if (id === undefined) return false;
-    const count = this.imports.take(id);
+    const count = this.imports.take(standIn);
     if (count === 0) return false;
     if (!this.#closed) this.#out.send(releaseLine([[id, count]]));
     return true;
+  }
+
+  /** A stand-in was collected (imports.ts): its references go back with the others of this tick. */
+  #releaseCollected(id: number, count: number): void {
+    if (this.#closed) return;
+    if (this.#collectedRefs.length === 0) queueMicrotask(() => this.#flushCollected());
+    this.#collectedRefs.push([id, count]);
+  }
+
+  #flushCollected(): void {
+    const refs = this.#collectedRefs;
+    this.#collectedRefs = [];
+    if (this.#closed) return;
+    for (let i = 0; i < refs.length; i += MAX_RELEASE_REFS) this.#out.send(releaseLine(refs.slice(i, i + MAX_RELEASE_REFS)));
   }
 
   /** Answer a request of the far side with a value (v2: references go out through this peer). */
@@ -405,6 +460,9 @@ export class Peer implements CodecContext {
         if (q.to !== undefined) {
           to = this.exports.get(q.to);
           if (to === undefined) return this.replyError(q.id, new ReleasedError(`the reference ${q.to} was released (or never existed on this connection)`));
+          // A typed reference (an Except) answers by itself, beside any lock: recording an error
+          // is not an operation on the hosted object.
+          if (this.exports.kindOf(q.to) === 'except') return this.#answerTyped(q.id, to, q.ops);
         }
         v2.handler.request(q.id, q.ops, q.strict === true, bytes, to, q.turn);
         return;
@@ -426,6 +484,17 @@ export class Peer implements CodecContext {
         }
       }
     }
+  }
+
+  #answerTyped(id: RequestId, value: object, ops: readonly Op[]): void {
+    let out: unknown;
+    try {
+      out = typedRef('except')!.answer(value, ops);
+    } catch (e) {
+      return this.replyError(id, e);
+    }
+    if (out instanceof Promise) out.then((v) => this.replyValue(id, v), (e) => this.replyError(id, e));
+    else this.replyValue(id, out);
   }
 
   #ungrant(p: Pending): void {
@@ -550,8 +619,8 @@ const V1_REFUSAL: CodecContext = {
   exportValue(value: object, kind: ExportKind | undefined, path: string): Json | undefined {
     if (kind === undefined) return undefined;
     if (kind === 'fn' && isLibraryOwned(value)) return undefined;
-    const what = kind === 'fn' ? 'a function' : kind === 'handle' ? 'a handle (a ref() object)' : 'a stream (an async iterable)';
-    throw new ProtocolError('NEEDS_PROTOCOL_2', `cannot send ${what} at ${path} to this client: it speaks protocol 1, and functions, streams and handles need protocol 2 (docs/protocol.md)`);
+    const what = kind === 'fn' ? 'a function' : kind === 'handle' ? 'a handle (a ref() object)' : kind === 'except' ? 'an Except' : 'a stream (an async iterable)';
+    throw new ProtocolError('NEEDS_PROTOCOL_2', `cannot send ${what} at ${path} to this client: it speaks protocol 1, and functions, streams, handles and Excepts need protocol 2 (docs/protocol.md)`);
   },
   importTag(tag: RefTag): unknown {
     throw new ProtocolError('BAD_VALUE', `${tag} is a protocol 2 reference and this connection speaks protocol 1`);

@@ -23,6 +23,7 @@ import type { StartMessage, TargetSpec, ToChild, ToParent } from './messages';
 import { isProtocolMessage } from './messages';
 import { setLoadingTarget } from './state';
 import { decodeValue, encodeValue } from './values';
+import { ForkLink, isLinkMessage } from './fork-link';
 
 const daemon = process.env[NOT_DAEMON_ENV] !== '1';
 const parentPid = Number(process.env[PARENT_PID_ENV]);
@@ -35,6 +36,7 @@ if (typeof process.send !== 'function') {
   process.exit(2);
 }
 
+process.on('disconnect', () => link?.closed());
 if (daemon) {
   process.on('disconnect', () => process.exit(1));
   startWatchdog(parentPid);
@@ -51,12 +53,21 @@ function notify(): void {
   w?.();
 }
 
+/** The link to the parent, when an argument travels by reference (an Except handle's records go back on it). */
+let link: ForkLink | undefined;
+
 process.on('message', (m: unknown) => {
   if (!isProtocolMessage(m)) return;
+  // Link traffic before the link is open (the parent's first `open`) is dropped: the child's own `open` starts it.
+  if (isLinkMessage(m)) return link?.deliver(m);
   const msg = m as ToChild;
   switch (msg.t) {
     case 'start':
       upTo = msg.upTo;
+      if (msg.link && !started) {
+        link = new ForkLink('fork parent', { pid: process.pid, path: `fork ${msg.name}` });
+        link.bind(process);
+      }
       void run(msg);
       break;
     case 'allow':
@@ -110,11 +121,11 @@ async function call(start: StartMessage): Promise<ToParent> {
   const loaded = await loadTarget(start);
   if ('ambiguous' in loaded) return { ro: 1, t: 'notExported', ambiguous: loaded.ambiguous };
   const fn = loaded.fn;
-  const args = decodeValue(start.args) as unknown[];
+  const args = decodeValue(start.args, link?.context) as unknown[];
   const out = fn(...args);
   if (isIterator(out)) return stream(out);
   const value = await out;
-  return { ro: 1, t: 'return', value: encodeValue(value, 'result') };
+  return { ro: 1, t: 'return', value: encodeValue(value, 'result', link?.context) };
 }
 
 /** Send each value once the parent allows it; stop early if asked. */
@@ -125,13 +136,13 @@ async function stream(it: Iterator<unknown> | AsyncIterator<unknown>): Promise<T
     while (!stopRequested && upTo !== null && index >= upTo) await new Promise<void>((r) => (wake = r));
     if (stopRequested) {
       const r = await it.return?.();
-      return { ro: 1, t: 'return', value: encodeValue(r?.value, 'result') };
+      return { ro: 1, t: 'return', value: encodeValue(r?.value, 'result', link?.context) };
     }
     const r = await it.next();
-    if (r.done) return { ro: 1, t: 'return', value: encodeValue(r.value, 'result') };
+    if (r.done) return { ro: 1, t: 'return', value: encodeValue(r.value, 'result', link?.context) };
     if (stopRequested) continue; // the consumer left while this value was being made
     const value = await r.value; // as for-await does with a sync iterator's promises
-    await send({ ro: 1, t: 'yield', index, value: encodeValue(value, `yield ${index}`) });
+    await send({ ro: 1, t: 'yield', index, value: encodeValue(value, `yield ${index}`, link?.context) });
     index++;
   }
 }

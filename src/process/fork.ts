@@ -8,8 +8,7 @@ import { type ChildProcess, fork as forkProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { ProcessExitedError, ProtocolError, TimeoutError } from '../errors';
-import { type Except, findExcepts, lendExcept } from '../except/except';
-import type { Json } from '../protocol/codec';
+import type { CodecContext, Json } from '../protocol/codec';
 import { errorFromWire } from '../protocol/error-wire';
 import { planLaunch } from './launch';
 import { locateFunction, NotExportedError } from './locate';
@@ -17,6 +16,7 @@ import { checkFromChild } from './check-message';
 import { isProtocolMessage, type TargetSpec, type ToChild } from './messages';
 import { loadingTarget, nextNumber } from './state';
 import { decodeValue, encodeValue } from './values';
+import { ForkLink, isLinkMessage } from './fork-link';
 import { markLibraryOwned } from '../owned';
 
 type AnyFn = (...args: any[]) => unknown;
@@ -149,7 +149,8 @@ export class Forked<R = unknown, Y = unknown> implements AsyncIterable<Y>, Async
   readonly #highWaterMark: number;
   readonly #daemon: boolean;
   readonly #callSite: Error;
-  readonly #releases: (() => void)[] = [];
+  /** The protocol-2 link over the IPC channel, made when an argument travels by reference (an Except). */
+  #link?: ForkLink;
   #spec: Readonly<TargetSpec>;
   /** An ES module's function: where it is defined, for the child to find its export (see locate.ts). */
   readonly #at?: { line: number; column: number };
@@ -212,16 +213,19 @@ export class Forked<R = unknown, Y = unknown> implements AsyncIterable<Y>, Async
     this.#highWaterMark = options.highWaterMark ?? DEFAULT_HIGH_WATER_MARK;
     this.#daemon = options.daemon ?? true;
 
-    // Encode now, so a value that cannot travel fails here, at the call.
-    const lent = [...findExcepts(args)].map((e: Except) => lendExcept(e));
-    for (const l of lent) this.#releases.push(l.release);
+    // Encode now, so a value that cannot travel fails here, at the call. The first Except met
+    // makes the link it travels on (nothing else does: most forks need none).
+    const lazy: CodecContext = {
+      exportValue: (value, kind, at) => (kind === 'except' ? this.#linkNow().context.exportValue(value, kind, at) : undefined),
+      importTag: () => undefined,
+    };
     let encodedArgs: Json;
     let plan: ReturnType<typeof planLaunch>;
     try {
-      encodedArgs = encodeValue(args, 'args');
+      encodedArgs = encodeValue(args, 'args', lazy);
       plan = planLaunch(spec, { execArgv: options.execArgv, env: options.env, cwd: options.cwd, daemon: this.#daemon });
     } catch (e) {
-      this.#release();
+      this.#link?.closed();
       throw e;
     }
 
@@ -233,6 +237,7 @@ export class Forked<R = unknown, Y = unknown> implements AsyncIterable<Y>, Async
       serialization: 'json',
     });
     this.process = child;
+    this.#link?.bind(child);
     this.#watch(child, plan);
     if (this.#daemon) {
       liveDaemons.add(child);
@@ -244,13 +249,11 @@ export class Forked<R = unknown, Y = unknown> implements AsyncIterable<Y>, Async
       this.#timeoutTimer = setTimeout(() => this.#stop('timeout', 'SIGTERM'), options.timeout);
       this.#timeoutTimer.unref();
     }
-    Promise.all(lent.map((l) => l.ready)).then(
-      () => this.#sendStart(encodedArgs),
-      (e: Error) => {
-        this.#fail(new Error(`fork(): an Except argument could not listen: ${e.message}`, { cause: e }));
-        child.kill('SIGKILL');
-      },
-    );
+    queueMicrotask(() => this.#sendStart(encodedArgs));
+  }
+
+  #linkNow(): ForkLink {
+    return (this.#link ??= new ForkLink(`fork ${this.name}`, { pid: process.pid, path: `fork parent of ${this.name}` }));
   }
 
   /**
@@ -422,7 +425,7 @@ export class Forked<R = unknown, Y = unknown> implements AsyncIterable<Y>, Async
     if (this.#exitInfo || this.#final) return;
     this.#started = true;
     this.#lastAllowed = this.#allowance();
-    this.#sendToChild({ ro: 1, t: 'start', name: this.name, target: this.#spec, args, upTo: this.#lastAllowed, ...(this.#at && { at: this.#at }) });
+    this.#sendToChild({ ro: 1, t: 'start', name: this.name, target: this.#spec, args, upTo: this.#lastAllowed, ...(this.#at && { at: this.#at }), ...(this.#link && { link: true }) });
   }
 
   #sendToChild(msg: ToChild): void {
@@ -452,6 +455,7 @@ export class Forked<R = unknown, Y = unknown> implements AsyncIterable<Y>, Async
     });
     child.once('disconnect', () => {
       channelClosed = true;
+      this.#link?.closed();
       finish();
     });
     child.once('exit', (code, signal) => {
@@ -470,6 +474,8 @@ export class Forked<R = unknown, Y = unknown> implements AsyncIterable<Y>, Async
   }
 
   #onMessage(raw: { t: string }): void {
+    // The link's traffic (an Except's records) may follow the child's last message: it is the link's to judge.
+    if (isLinkMessage(raw)) return this.#link?.deliver(raw);
     if (this.#childDone) return this.#violation(`a ${JSON.stringify(raw.t.slice(0, 40))} message after its last one`);
     const m = checkFromChild(raw);
     if (typeof m === 'string') return this.#violation(m);
@@ -501,7 +507,7 @@ export class Forked<R = unknown, Y = unknown> implements AsyncIterable<Y>, Async
         }
         let value: Y;
         try {
-          value = decodeValue(m.value) as Y;
+          value = decodeValue(m.value, this.#link?.context) as Y;
         } catch (e) {
           return this.#violation(`undecodable yield: ${(e as Error).message}`);
         }
@@ -516,7 +522,7 @@ export class Forked<R = unknown, Y = unknown> implements AsyncIterable<Y>, Async
         this.#childDone = true;
         let value: R;
         try {
-          value = decodeValue(m.value) as R;
+          value = decodeValue(m.value, this.#link?.context) as R;
         } catch (e) {
           return this.#violation(`undecodable result: ${(e as Error).message}`);
         }
@@ -548,7 +554,7 @@ export class Forked<R = unknown, Y = unknown> implements AsyncIterable<Y>, Async
     this.#exitInfo = info;
     clearTimeout(this.#timeoutTimer);
     if (!this.#final) this.#fail(this.#deathError(info));
-    this.#release();
+    this.#link?.closed();
     this.#resolveExit(info);
     this.#wake();
   }
@@ -606,10 +612,6 @@ export class Forked<R = unknown, Y = unknown> implements AsyncIterable<Y>, Async
       child.ref();
       child.channel?.ref();
     }
-  }
-
-  #release(): void {
-    for (const r of this.#releases.splice(0)) r();
   }
 }
 

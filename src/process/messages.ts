@@ -32,6 +32,8 @@ export interface StartMessage {
    * the export of `target.module` defined there, `target.exportName` being only the first guess.
    */
   at?: { line: number; column: number };
+  /** An argument travels by reference (an Except): the child opens its end of the fork link (fork-link.ts) before it reads `args`. */
+  link?: true;
 }
 
 /** Parent → child: a new allowance for yields (see StartMessage.upTo). */
@@ -89,6 +91,14 @@ export interface ThrowMessage {
   ro: 1;
   t: 'throw';
   error: WireError;
+}
+
+/** Either way: a message of the fork link (fork-link.ts), which carries an Except's records. */
+export interface LinkMessage {
+  ro: 1;
+  t: 'link';
+  /** The message-port link's own message (NDJSON text, or one of its control objects). */
+  m: unknown;
 }
 
 export type ToParent = LoadedMessage | NotExportedMessage | StreamMessage | YieldMessage | ReturnMessage | ThrowMessage;

@@ -14,7 +14,7 @@ import { EventEmitter } from 'node:events';
 import { types } from 'node:util';
 import { AccessError, EncodeError, ProtocolError } from '../errors';
 import { isLibraryOwned, refusalOf } from '../owned';
-import { isRef, refsInUse } from '../ref';
+import { isRef, refKindOf, refsInUse } from '../ref';
 import { errorFromWire, errorToWire } from './error-wire';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
@@ -45,15 +45,17 @@ const TAG_SET = new Set<string>(TAGS);
 /**
  * Protocol v2's reference tags (docs/protocol.md, "Protocol 2"): `$fn`, `$handle` and `$stream`
  * name something the SENDER exported (its id in the sender's export table of this connection);
- * `$yours` names something the RECEIVER exported earlier, passed back. They need a CodecContext:
- * without one (protocol v1, the CLI's printing, fork) the decoder refuses them.
+ * `$yours` names something the RECEIVER exported earlier, passed back. `$except` is an Except the
+ * sender exported, with what the receiver needs to build its handle: `{"$except": {"id": N,
+ * "raises": …, "catchOnce": …, "types": [...]}}`. They need a CodecContext: without one
+ * (protocol v1, the CLI's printing) the decoder refuses them.
  */
-export const REF_TAGS = ['$fn', '$handle', '$stream', '$yours'] as const;
+export const REF_TAGS = ['$fn', '$handle', '$stream', '$yours', '$except'] as const;
 export type RefTag = (typeof REF_TAGS)[number];
 const REF_TAG_SET = new Set<string>(REF_TAGS);
 
-/** What the sender exports a value as: a function, a ref() object, an async iterable. */
-export type ExportKind = 'fn' | 'handle' | 'stream';
+/** What the sender exports a value as: a function, a ref() object, an async iterable, an Except. */
+export type ExportKind = 'fn' | 'handle' | 'stream' | 'except';
 
 /**
  * A connection's side of the reference tags, implemented by the Peer (peer/peer.ts). The codec
@@ -67,8 +69,12 @@ export interface CodecContext {
    * to refuse it (e.g. NEEDS_PROTOCOL_2 on a v1 connection). `path` names it for messages.
    */
   exportValue(value: object, kind: ExportKind | undefined, path: string): Json | undefined;
-  /** A reference tag from the far side: the local stand-in (or, for `$yours`, this side's own value). Throw ProtocolError/ReleasedError when `id` names nothing. */
-  importTag(tag: RefTag, id: number): unknown;
+  /**
+   * A reference tag from the far side: the local stand-in (or, for `$yours`, this side's own
+   * value). `info`: the tag's whole payload when it is an object (`$except`). Throw
+   * ProtocolError/ReleasedError when `id` names nothing.
+   */
+  importTag(tag: RefTag, id: number, info?: Record<string, unknown>): unknown;
 }
 
 /** The context of the encode or decode running now (one at a time: neither re-enters). */
@@ -179,25 +185,33 @@ export function encode(value: unknown, path = 'value', ctx?: CodecContext): Json
   }
 }
 
-/** True while encodeReply runs: then no object of the library travels, not even by its wire form. */
+/** True while encodeReply runs: then an Except travels only if the replying code marked it with ref(). */
 let replying = false;
 
 /**
- * Encode a host's reply value. Like encode, and an object of the library (owned.ts) nested
- * anywhere in it is refused, an Except too (fork() sends an Except by its wire form; a host
- * never hands one to a client).
+ * Encode a reply value (or a stream item). Like encode: an object of the library (owned.ts)
+ * nested anywhere in it is refused; an Except travels (by reference, on protocol 2) only when the
+ * code that answers marked it with `ref(exc)`: a client reaching a host's Except by a chain must
+ * not get to record errors into it unless the host meant it to.
  */
 export function encodeReply(value: unknown, ctx?: CodecContext): Json {
   if (isPlainJson(value, 0)) return value as Json;
-  replying = true;
   const outer = context;
+  const outerReplying = replying;
   context = ctx;
+  replying = true;
   try {
     return enc(value, 'result', 0, undefined);
   } finally {
-    replying = false;
     context = outer;
+    replying = outerReplying;
   }
+}
+
+/** What `o` travels as by reference here: an Except in a reply only when ref() marked it. */
+function kindHere(o: object): ExportKind | undefined {
+  const kind = refKindOf(o);
+  return kind === 'except' && replying && !isRef(o) ? undefined : kind;
 }
 
 /**
@@ -294,7 +308,7 @@ function enc(v: unknown, path: string, depth: number, seen: Set<object> | undefi
   if (depth >= MAX_DEPTH) throw new EncodeError(`value nests deeper than ${MAX_DEPTH} levels at ${path}`);
   if (context !== undefined) {
     // ref() objects and the context's stand-ins for the far side's objects travel by reference.
-    const tag = context.exportValue(o, refsInUse && isRef(o) ? 'handle' : undefined, path);
+    const tag = context.exportValue(o, kindHere(o), path);
     if (tag !== undefined) return tag;
     // With references, a copy of an I/O handle would carry its functions as callables: refuse it outright.
     const refusal = refusalOf(o);
@@ -351,7 +365,7 @@ function enc(v: unknown, path: string, depth: number, seen: Set<object> | undefi
     return enc((o as { valueOf(): unknown }).valueOf(), path, depth + 1, seen);
   }
   // The library's own objects say so before any other reason (a Forked is also an async iterable, a Connection an EventEmitter).
-  if ((replying || typeof (o as { toJSON?: unknown }).toJSON !== 'function') && isLibraryOwned(o)) {
+  if (isLibraryOwned(o)) {
     throw new AccessError('library-owned', `cannot send one of remoteobj's own objects at ${path}`);
   }
   // Protocol v2: an async iterable travels as a stream — an object-mode Readable too (an emitter),
@@ -389,7 +403,7 @@ function enc(v: unknown, path: string, depth: number, seen: Set<object> | undefi
 function encodeObject(o: object, path: string, depth: number, seen: Set<object> | undefined): Json {
   const hook = (o as { toJSON?: unknown }).toJSON;
   // The library's own objects (a Host, a Connection...) are never copied as data (they hold secrets and sockets).
-  if ((replying || typeof hook !== 'function') && isLibraryOwned(o)) throw new AccessError('library-owned', `cannot send one of remoteobj's own objects at ${path}`);
+  if (isLibraryOwned(o)) throw new AccessError('library-owned', `cannot send one of remoteobj's own objects at ${path}`);
   let skipHook = false;
   if (typeof hook === 'function') {
     let json: unknown;
@@ -458,6 +472,10 @@ export function decodeList(values: unknown[], options?: DecodeOptions): unknown[
   return values;
 }
 
+function isId(v: unknown): boolean {
+  return typeof v === 'number' && Number.isSafeInteger(v) && v >= 1;
+}
+
 function bad(message: string): never {
   throw new ProtocolError('BAD_VALUE', message);
 }
@@ -491,8 +509,13 @@ function dec(j: unknown, depth: number, regexp: boolean): unknown {
 function decodeTag(tag: string, p: unknown, depth: number, regexp: boolean): unknown {
   // Without a context (protocol v1) a reference tag is an unknown tag, as it always was.
   if (context !== undefined && REF_TAG_SET.has(tag)) {
-    if (typeof p !== 'number' || !Number.isSafeInteger(p) || p < 1) bad(`${tag} must be a positive integer id`);
-    return context.importTag(tag as RefTag, p);
+    if (tag === '$except') {
+      const info = p as Record<string, unknown>;
+      if (info === null || typeof info !== 'object' || Array.isArray(info) || !isId(info.id)) bad('$except must be an object with a positive integer id');
+      return context.importTag(tag, info.id as number, info);
+    }
+    if (!isId(p)) bad(`${tag} must be a positive integer id`);
+    return context.importTag(tag as RefTag, p as number);
   }
   if (!TAG_SET.has(tag)) bad(`unknown tag ${JSON.stringify(tag)} (a plain object with one "$" key must be sent as {"$escape": {...}})`);
   switch (tag) {
