@@ -4,6 +4,7 @@
  * returns a promise, then continues after that promise settles, so a chain over sync members
  * costs no extra ticks.
  */
+import { dirname, extname, join as joinPath } from 'node:path';
 import { type AccessOptions, checkAccess, rootPrototypeKind } from './access';
 import { AccessError } from './errors';
 import { closeMembers, missingMemberError } from './missing-member';
@@ -257,6 +258,9 @@ function unhandled(op: never): never {
 
 /** This module's TypeScript source, which frames name instead under `--enable-source-maps`. */
 const SOURCE_FILE = __filename.replace(/([\\/])dist([\\/])evaluate\.js$/, '$1src$2evaluate.ts');
+/** The host's EvalContext.invoke (host/request-context.ts) calls hosted functions: its frame is the host's too (built or source). */
+const INVOKE_FILE = joinPath(dirname(__filename), 'host', `request-context${extname(__filename)}`);
+const INVOKE_SOURCE = INVOKE_FILE.replace(/([\\/])dist([\\/])host([\\/])request-context\.js$/, '$1src$2host$3request-context.ts');
 
 /**
  * Cut the host's own frames (this module and everything below it: lock, session, socket) from a
@@ -264,7 +268,7 @@ const SOURCE_FILE = __filename.replace(/([\\/])dist([\\/])evaluate\.js$/, '$1src
  */
 export function trimHostFrames(stack: string): string {
   const lines = stack.split('\n');
-  const cut = lines.findIndex((l) => l.includes(__filename) || l.includes(SOURCE_FILE));
+  const cut = lines.findIndex((l) => l.includes(__filename) || l.includes(SOURCE_FILE) || l.includes(INVOKE_FILE) || l.includes(INVOKE_SOURCE));
   return cut > 0 ? lines.slice(0, cut).join('\n') : stack;
 }
 
