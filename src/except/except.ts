@@ -166,7 +166,7 @@ export class Except extends LocalExcept {
     const s = this.#state;
     if (s.kind !== 'handle') return undefined;
     const origin = s.far !== undefined ? s.far.origin : { pid: process.pid, path: s.address! };
-    const wire = errorToWire(error, origin) as unknown as Record<string, unknown>;
+    const wire: Record<string, unknown> = errorToWire(error, origin);
     const p = this.#deliver(s, group, wire);
     s.inflight.add(p);
     busyHandles.add(this);

@@ -10,6 +10,7 @@ import { Worker } from 'node:worker_threads';
 import { CHAIN, ONE, type BenchTarget } from '../target';
 import type { BenchClient, BenchImpl, BenchServer } from './types';
 import { loadRemoteobj } from '../lib';
+import { clientOf } from './remoteobj';
 
 const HOST_FILE = path.join(__dirname, '..', `port-host${path.extname(__filename)}`);
 
@@ -79,14 +80,11 @@ async function connectRemoteobj(): Promise<BenchClient> {
   const worker = await startWorker('remoteobj');
   // `any`: as in remoteobj.ts, the cases use only BenchTarget's members.
   const remote: any = await loadRemoteobj().connect<BenchTarget>({ port: worker });
+  const client = clientOf(remote);
   return {
-    add: (n) => remote.add(n),
-    one: () => remote.version,
-    chain: () => remote.data.users[3].profile.name,
-    echo: (v) => remote.echo(v),
-    echoBytes: (b) => remote.echo(b),
+    ...client,
     close: async () => {
-      await remote.$close();
+      await client.close();
       await worker.terminate();
     },
   };

@@ -34,8 +34,8 @@ function serveWith(secret: string | undefined, load: () => Lib = loadRemoteobj) 
   };
 }
 
-/** The BenchClient of a remoteobj root proxy. */
-function clientOf(remote: any): BenchClient {
+/** The BenchClient of a remoteobj root proxy (over any transport: port.ts uses it too). */
+export function clientOf(remote: any): BenchClient {
   return {
     add: (n) => remote.add(n),
     one: () => remote.version,
