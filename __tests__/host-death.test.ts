@@ -41,10 +41,15 @@ describe('a host killed with SIGKILL', () => {
     const other = cleanup.remote(await connect<Hanging>(path));
     expect(await remote.value).toBe(1);
 
-    // One hang() holds the host's lock; the rest wait behind it. All are in flight.
-    const inFlight = tally([...range(5).map(() => remote.hang()), remote.value.$get(), other.value.$get(), other.hang()]);
+    // One hang() holds the host's lock; the rest wait behind it. All are in flight. The first hang()
+    // must have started before the others are sent: `other` is a second socket, and a request on it
+    // could otherwise reach the host first and be answered (CI saw that race once).
+    const first = remote.hang();
     await until(() => child.output().includes('hang'));
-    expect(remote.$connection.inFlight).toBe(6);
+    const inFlight = tally([first, ...range(4).map(() => remote.hang()), remote.value.$get(), other.value.$get(), other.hang()]);
+    await until(() => remote.$connection.inFlight === 6 && other.$connection.inFlight === 2);
+    // Let the host read the queued lines, so they are waiting behind the lock and not still in a buffer.
+    await new Promise((r) => setTimeout(r, 50));
     child.kill('SIGKILL');
     await exited(child);
 
