@@ -5,8 +5,9 @@
  * one-character edit of them, and on 20,000 fuzzer lines; and the canonical lines must really
  * take the fast road.
  */
-import { parseCancelLine, parseItemLine, parseReplyLine, parseRequestLine, readCanonicalCancel, readCanonicalItem, readCanonicalReply, readCanonicalRequest as readCanonical } from '../src/protocol/line-reader';
+import { canonicalCancelId, parseCancelLine, parseItemLine, parseReplyLine, parseRequestLine, readCanonicalCancel, readCanonicalItem, readCanonicalReply, readCanonicalRequest as readCanonical } from '../src/protocol/line-reader';
 import net from 'node:net';
+import { ControlMessage } from '../src/protocol/messages';
 import { cancelLine } from '../src/protocol/wire';
 import { connect, serve } from 'remoteobj';
 import { generateLine, Rng, type GenContext } from '../scripts/fuzz';
@@ -250,6 +251,31 @@ test('cancels not in the canonical form (a string id among them) go to JSON.pars
 
 test("every one-character deletion, insertion and replacement of a client's cancels gives what JSON.parse gives", () => {
   expect(everyEdit(cancels, parseCancelLine)).toBeGreaterThan(2_000);
+});
+
+test("the peer's cancel road (canonicalCancelId): the id exactly when the line is a cancel the schema accepts, else -1", () => {
+  const edits: string[] = [];
+  for (const line of [...cancels, cancelLine(9007199254740992), cancelLine(99999999999999999)]) {
+    edits.push(line);
+    for (let i = 0; i < line.length; i++) {
+      edits.push(line.slice(0, i) + line.slice(i + 1));
+      for (const c of ['0', '9', '"', '}', ' ', '-']) edits.push(line.slice(0, i) + c + line.slice(i), line.slice(0, i) + c + line.slice(i + 1));
+    }
+  }
+  let read = 0;
+  for (const line of edits) {
+    const id = canonicalCancelId(line);
+    if (id === -1) continue;
+    read++;
+    // What it reads is exactly a valid cancel message by JSON.parse and the schema.
+    expect(ControlMessage.parse(JSON.parse(line))).toEqual({ kind: 'cancel', id });
+    expect(line).toBe(cancelLine(id));
+  }
+  expect(read).toBeGreaterThan(100);
+  expect(canonicalCancelId(cancelLine(9007199254740991))).toBe(9007199254740991);
+  expect(canonicalCancelId(cancelLine(9007199254740992))).toBe(-1); // not a safe integer: the schema refuses it
+  expect(canonicalCancelId(cancelLine('7'))).toBe(-1);
+  expect(canonicalCancelId('{"id":1,"ops":[]}')).toBe(-1);
 });
 
 function everyEdit(lines: string[], parse: (line: string) => unknown): number {

@@ -25,6 +25,7 @@ import {
   errorReplyLine,
   LineFault,
   protocolErrorWire,
+  readCancelId,
   readLineV2,
   readReply,
   readRequest,
@@ -444,6 +445,10 @@ export class Peer implements CodecContext {
   }
 
   #lineV2(text: string, bytes: number, v2: V2Setup): void {
+    // A cancel as cancelLine writes it: its id, with no message object, no zod copy and no result
+    // to allocate (a client that aborts its queued requests sends one per request: case (h)).
+    const cancelId = readCancelId(text);
+    if (cancelId >= 0) return v2.cancel?.(cancelId);
     const r = readLineV2(text, this.#decodeOptions);
     if (r instanceof LineFault) {
       if (r.replyId !== undefined) {

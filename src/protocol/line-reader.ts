@@ -155,6 +155,20 @@ export function readCanonicalCancel(line: string): { kind: 'cancel'; id: number 
   return { kind: 'cancel', id: integerAt(line, CANCEL_START.length, idEnd) };
 }
 
+/**
+ * The id of a cancel message in the canonical form whose id is a safe integer (all the schema's
+ * CancelMessage can then hold: such a line needs no object and no zod); -1 for any other line.
+ * What the peer reads first (peer.ts): the cancel's message object, zod's copy of it and its
+ * result were most of what a cancelled queued request allocated on the host (case (h)).
+ */
+export function canonicalCancelId(line: string): number {
+  if (!line.startsWith(CANCEL_START)) return -1;
+  const idEnd = digitsEnd(line, CANCEL_START.length);
+  if (idEnd < 0 || idEnd !== line.length - 1 || line.charCodeAt(idEnd) !== CLOSE_BRACE) return -1;
+  const id = integerAt(line, CANCEL_START.length, idEnd);
+  return id <= Number.MAX_SAFE_INTEGER ? id : -1;
+}
+
 /** JSON.parse(line), read by hand when the line is a cancel message in the client's canonical form. */
 export function parseCancelLine(line: string): unknown {
   return readCanonicalCancel(line) ?? JSON.parse(line);

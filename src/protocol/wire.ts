@@ -12,7 +12,7 @@ import { EncodeError, ErrorCodes, ProtocolError, type ProtocolErrorCode, RemoteO
 import { CALL_OP_START, CANCEL_START, GET_OP_START, ID_START, ITEM_START, ITEM_VALUE, OPS_FIELD, SELF_REPLY_END, STRICT_FIELD, VALUE_REPLY_MIDDLE } from './canonical';
 import { type CodecContext, type DecodeOptions, decode, decodeList, encode, encodeList, encodeReply, type Json } from './codec';
 import type { WireError } from './error-wire';
-import { parseReplyLine, parseRequestLine, readCanonicalCancel, readCanonicalItem, readCanonicalReply, readCanonicalRequest } from './line-reader';
+import { canonicalCancelId, parseReplyLine, parseRequestLine, readCanonicalCancel, readCanonicalItem, readCanonicalReply, readCanonicalRequest } from './line-reader';
 import {
   AuthReply,
   AuthRequest,
@@ -431,6 +431,12 @@ export function readLineV2(line: string, options: DecodeOptions): LineV2 | LineF
 export function releaseLine(refs: readonly (readonly [number, number])[]): string {
   return JSON.stringify({ kind: 'release', refs });
 }
+
+/**
+ * The request id of a cancel line in the form cancelLine writes (a safe integer id), read without
+ * building the message; -1 for any other line, which readLineV2 reads and checks as usual.
+ */
+export const readCancelId: (line: string) => number = canonicalCancelId;
 
 /** Give up on request `id` (this side sent it). */
 export function cancelLine(id: RequestId): string {
