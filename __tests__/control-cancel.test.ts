@@ -18,6 +18,8 @@ interface ControlHost {
   plainLate(tag: string): Promise<never>;
   record(tag: string): string;
   queued(): number;
+  size(s: string): number;
+  heapUsed(): number;
 }
 
 afterEach(() => killChildren());
@@ -63,6 +65,31 @@ test('a queued request cancelled by its client rejects with AbortError at once, 
   expect(await after).toBe('after');
   await saw('finally holder AbortError');
   expect(lines()).not.toContain('ran doomed');
+  await remote.$close();
+});
+
+test('cancelled queued requests are let go at once: what they carry is not kept until the lock frees', async () => {
+  const { remote, saw, lines } = await startHost();
+  const holder = new AbortController();
+  const held = remote.hold('holder').$get({ signal: holder.signal }).catch((e: Error) => e);
+  await saw('start holder');
+  const before = await remote.heapUsed();
+  const n = 40;
+  const big = 'x'.repeat(256 * 1024); // 40 requests of 256 KiB: 10 MiB waiting on the host
+  const controllers = Array.from({ length: n }, () => new AbortController());
+  const calls = controllers.map((ac, i) => remote.size(big + i).$get({ signal: ac.signal }).catch((e: Error) => e));
+  await until(async () => (await remote.queued()) === n);
+  expect((await remote.heapUsed()) - before).toBeGreaterThan(8 << 20); // they are on the host, waiting
+  for (const ac of controllers) ac.abort();
+  for (const e of await Promise.all(calls)) expect((e as Error).name).toBe('AbortError');
+  await until(async () => (await remote.queued()) === 0);
+  // The lock is still held, and the cancelled requests' arguments are gone already.
+  expect((await remote.heapUsed()) - before).toBeLessThan(2 << 20);
+  holder.abort();
+  expect(((await held) as Error).name).toBe('AbortError');
+  await saw('finally holder AbortError');
+  expect(await remote.size('after')).toBe(5);
+  expect(lines().filter((l) => l.startsWith('ran '))).toEqual([]);
   await remote.$close();
 });
 

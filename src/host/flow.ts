@@ -103,7 +103,8 @@ export class ConnectionFlow {
   #queuedBytes = 0;
   #unsentBytes = 0;
   #reading = true;
-  #parked: Job[] = [];
+  /** Parked jobs in order; an empty slot is one its client cancelled (forget()). */
+  #parked: (Job | undefined)[] = [];
   #ended = false;
   #closed = false;
 
@@ -171,6 +172,7 @@ export class ConnectionFlow {
   /** Keep `job` aside until this connection can take a reply again (the lock calls this). */
   park(job: Job): void {
     job.parked = true;
+    job.slot = this.#parked.length;
     this.#parked.push(job);
     this.#budget.parked++;
     this.#budget.wait(this);
@@ -198,6 +200,9 @@ export class ConnectionFlow {
     if (job.dropped) return;
     job.dropped = true;
     this.#budget.parked--;
+    // Let go of it now (what it carries too), as the lock does (lock.ts forget()).
+    const i = job.slot ?? -1;
+    if (this.#parked[i] === job) this.#parked[i] = undefined;
   }
 
   cancelParked(reason: string): void {
@@ -212,6 +217,7 @@ export class ConnectionFlow {
     this.#parked = [];
     const jobs: Job[] = [];
     for (const job of all) {
+      if (job === undefined) continue;
       job.parked = false;
       if (!job.dropped) jobs.push(job);
     }

@@ -150,6 +150,8 @@ export class QueuedRequest implements Job, Cancellable, RunningRequest {
   dropped = false;
   /** Job: held aside by its connection's flow. */
   parked = false;
+  /** Job: where it waits (set by the lock, or by its flow while parked). */
+  slot = -1;
 
   constructor(runner: Runner, ops: Op[], strict: boolean, reply: Replier, gate: JobGate | undefined, to?: object, from?: RequestConnection, turn = 0) {
     this.#to = to;
