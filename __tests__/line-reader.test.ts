@@ -5,10 +5,10 @@
  * one-character edit of them, and on 20,000 fuzzer lines; and the canonical lines must really
  * take the fast road.
  */
-import { canonicalCancelId, parseCancelLine, parseItemLine, parseReplyLine, parseRequestLine, readCanonicalCancel, readCanonicalItem, readCanonicalReply, readCanonicalRequest as readCanonical } from '../src/protocol/line-reader';
+import { canonicalCancelId, parseCancelLine, readCanonicalIdLine, parseItemLine, parseReplyLine, parseRequestLine, readCanonicalCancel, readCanonicalItem, readCanonicalReply, readCanonicalRequest as readCanonical } from '../src/protocol/line-reader';
 import net from 'node:net';
-import { ControlMessage } from '../src/protocol/messages';
-import { cancelLine } from '../src/protocol/wire';
+import { ControlMessage, ReplySchema } from '../src/protocol/messages';
+import { cancelLine, readLineV2 } from '../src/protocol/wire';
 import { connect, serve } from 'remoteobj';
 import { generateLine, Rng, type GenContext } from '../scripts/fuzz';
 import { tmpSock, until } from './helpers';
@@ -276,6 +276,55 @@ test("the peer's cancel road (canonicalCancelId): the id exactly when the line i
   expect(canonicalCancelId(cancelLine(9007199254740992))).toBe(-1); // not a safe integer: the schema refuses it
   expect(canonicalCancelId(cancelLine('7'))).toBe(-1);
   expect(canonicalCancelId('{"id":1,"ops":[]}')).toBe(-1);
+});
+
+/** readCanonicalIdLine reads the id once and goes on as a reply or a request: the same as either reader, then JSON.parse. */
+const idLineOrJson = (line: string): unknown => readCanonicalIdLine(line) ?? JSON.parse(line);
+
+test("readCanonicalIdLine: the client's requests and the host's replies, with every one-character edit and fuzzer lines, give what JSON.parse gives", () => {
+  for (const line of [...canonical, ...replies]) expect(readCanonicalIdLine(line)).toBeDefined();
+  expect(everyEdit([...canonical.slice(0, 4), ...replies], idLineOrJson)).toBeGreaterThan(20_000);
+  const g: GenContext = { rng: new Rng(31337), maxMessageBytes: 16 << 10, expect: new Map(), nextCheckId: 1, kinds: {} };
+  for (let i = 0; i < 5_000; i++) {
+    const line = generateLine(g).toString('utf8');
+    if (line.length <= 4096) sameAsJsonParse(line, idLineOrJson);
+  }
+});
+
+test('readLineV2 takes canonical replies without zod, and reads every reply (edits and fuzzer lines too) as JSON.parse + the reply schema do', () => {
+  /** What readLineV2 gave for replies before: JSON.parse, then ReplySchema. */
+  const zodRoad = (line: string): unknown => {
+    let msg: unknown;
+    try {
+      msg = JSON.parse(line);
+    } catch {
+      return 'not JSON';
+    }
+    const kind = msg !== null && typeof msg === 'object' && !Array.isArray(msg) ? (msg as { kind?: unknown }).kind : undefined;
+    if ((kind !== 'value' && kind !== 'self' && kind !== 'error') || 'ops' in (msg as object)) return 'not a reply';
+    const parsed = ReplySchema.safeParse(msg);
+    return parsed.success ? { type: 'reply', reply: parsed.data } : 'a bad reply';
+  };
+  const check = (line: string) => {
+    const want = zodRoad(line);
+    const got = readLineV2(line, {});
+    if (typeof want === 'object') expect(got).toEqual(want);
+    else expect(got).not.toMatchObject({ type: 'reply' });
+  };
+  for (const line of replies) check(line);
+  check(replies[1]!.replace('12345', '9007199254740993')); // not a safe integer: the schema refuses it
+  let n = 0;
+  everyEdit(replies, (line) => {
+    check(line);
+    n++;
+    return JSON.parse(line);
+  });
+  expect(n).toBeGreaterThan(10_000);
+  const g: GenContext = { rng: new Rng(4711), maxMessageBytes: 16 << 10, expect: new Map(), nextCheckId: 1, kinds: {} };
+  for (let i = 0; i < 5_000; i++) {
+    const line = generateLine(g).toString('utf8');
+    if (line.length <= 4096) check(line);
+  }
 });
 
 function everyEdit(lines: string[], parse: (line: string) => unknown): number {

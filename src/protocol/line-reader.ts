@@ -41,7 +41,21 @@ export function readCanonicalRequest(line: string): { id: number; strict?: true;
   if (!line.startsWith(ID_START)) return undefined;
   const idEnd = digitsEnd(line, ID_START.length);
   if (idEnd < 0) return undefined;
+  return requestAfterId(line, integerAt(line, ID_START.length, idEnd), idEnd);
+}
+
+/** A canonical reply (readCanonicalReply) or request (readCanonicalRequest), its id read once; else undefined. */
+export function readCanonicalIdLine(line: string): CanonicalReply | { id: number; strict?: true; ops: object[] } | undefined {
+  if (!line.startsWith(ID_START)) return undefined;
+  const idEnd = digitsEnd(line, ID_START.length);
+  if (idEnd < 0) return undefined;
   const id = integerAt(line, ID_START.length, idEnd);
+  // After the id: `,"kind"` in a reply, `,"ops"` or `,"strict"` in a request.
+  return line.charCodeAt(idEnd + 2) === 107 /* k */ ? replyAfterId(line, id, idEnd) : requestAfterId(line, id, idEnd);
+}
+
+/** readCanonicalRequest from the end of the id on. */
+function requestAfterId(line: string, id: number, idEnd: number): { id: number; strict?: true; ops: object[] } | undefined {
   const strict = line.startsWith(STRICT_FIELD, idEnd);
   const opsAt = strict ? idEnd + STRICT_FIELD.length : idEnd;
   if (!line.startsWith(OPS_FIELD, opsAt) || line.charCodeAt(opsAt + OPS_FIELD.length) !== 91 /* [ */) return undefined;
@@ -107,11 +121,17 @@ function clearList(list: unknown[], n: number): undefined {
 
 
 /** `{"id":<digits>,"kind":"value","value":<json>}` or `{"id":<digits>,"kind":"self"}`; else undefined. */
-export function readCanonicalReply(line: string): { id: number; kind: 'value'; value: unknown } | { id: number; kind: 'self' } | undefined {
+export type CanonicalReply = { id: number; kind: 'value'; value: unknown } | { id: number; kind: 'self' };
+
+export function readCanonicalReply(line: string): CanonicalReply | undefined {
   if (!line.startsWith(ID_START)) return undefined;
   const idEnd = digitsEnd(line, ID_START.length);
   if (idEnd < 0) return undefined;
-  const id = integerAt(line, ID_START.length, idEnd);
+  return replyAfterId(line, integerAt(line, ID_START.length, idEnd), idEnd);
+}
+
+/** readCanonicalReply from the end of the id on. */
+function replyAfterId(line: string, id: number, idEnd: number): CanonicalReply | undefined {
   if (line.startsWith(VALUE_REPLY_MIDDLE, idEnd)) {
     const start = idEnd + VALUE_REPLY_MIDDLE.length;
     const end = line.length - 1;

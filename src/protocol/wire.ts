@@ -12,7 +12,7 @@ import { EncodeError, ErrorCodes, ProtocolError, type ProtocolErrorCode, RemoteO
 import { CALL_OP_START, CANCEL_START, GET_OP_START, ID_START, ITEM_START, ITEM_VALUE, OPS_FIELD, SELF_REPLY_END, STRICT_FIELD, VALUE_REPLY_MIDDLE } from './canonical';
 import { type CodecContext, type DecodeOptions, decode, decodeList, encode, encodeList, encodeReply, type Json } from './codec';
 import type { WireError } from './error-wire';
-import { canonicalCancelId, parseReplyLine, parseRequestLine, readCanonicalCancel, readCanonicalItem, readCanonicalReply, readCanonicalRequest } from './line-reader';
+import { canonicalCancelId, parseReplyLine, parseRequestLine, readCanonicalCancel, readCanonicalIdLine, readCanonicalItem } from './line-reader';
 import {
   AuthReply,
   AuthRequest,
@@ -401,7 +401,12 @@ export class LineFault {
 export function readLineV2(line: string, options: DecodeOptions): LineV2 | LineFault {
   let msg: unknown;
   try {
-    msg = readCanonicalRequest(line) ?? readCanonicalReply(line) ?? readCanonicalItem(line) ?? readCanonicalCancel(line) ?? JSON.parse(line);
+    const canonical = readCanonicalIdLine(line);
+    // A value or self reply in the host's form with a safe integer id holds, by construction, all
+    // the reply schema checks (its value stays encoded: the receiver decodes it): no zod copy.
+    // A call's reply over a worker's port (case (j)): 0.53 -> 0.2 us in a hot loop.
+    if (canonical !== undefined && 'kind' in canonical && canonical.id <= Number.MAX_SAFE_INTEGER) return { type: 'reply', reply: canonical };
+    msg = canonical ?? readCanonicalItem(line) ?? readCanonicalCancel(line) ?? JSON.parse(line);
   } catch (e) {
     return new LineFault(null, 'BAD_JSON', `the line is not valid JSON (${(e as Error).message})`);
   }
