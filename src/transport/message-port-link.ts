@@ -382,7 +382,7 @@ export class MessagePortLink implements Link {
         events.line(line, bytes);
       }
       if (this.#inHead >= this.#in.length && this.#inHead > 0) {
-        this.#in = [];
+        this.#in.length = 0; // emptied in place: no new array per message
         this.#inHead = 0;
         this.#drainUntil = 0;
       }
@@ -420,6 +420,14 @@ export class MessagePortLink implements Link {
   /** The writer's batch of lines (one tick's): queued, and posted as far as the window allows. */
   #queue(data: string, chars: number): boolean {
     if (this.#closed) return false;
+    if (this.#farReady && this.#outHead >= this.#out.length && data.length <= this.#farWindow - this.#outstanding) {
+      // Nothing waits and it fits the far side's window (a call's request or reply): posted at
+      // once, without an Outgoing object and the queue's loop.
+      this.#outstanding += data.length;
+      this.#postSafely(data);
+      if (!this.#closed && chars > 0) this.#events?.written?.(chars);
+      return true;
+    }
     this.#out.push({ text: data, chars });
     this.#pump();
     return this.#outHead >= this.#out.length;
