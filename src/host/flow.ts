@@ -195,7 +195,7 @@ export class ConnectionFlow {
     this.#budget.unwait(this);
   }
 
-  /** A parked job was cancelled by its client: it stays in the list as a hole, no longer counted (O(1)). */
+  /** A parked job was cancelled by its client: its place in the list is emptied (let go at once), no longer counted (O(1)). */
   forget(job: Job): void {
     if (job.dropped) return;
     job.dropped = true;

@@ -26,7 +26,7 @@ export interface Job {
   park?(): void;
   /**
    * Set by forget() (or by the flow holding it parked): the job was cancelled before it started.
-   * It stays where it is, as a hole the runner skips, so forgetting it costs O(1), not a scan.
+   * Its slot is emptied (a hole the runner skips, found through `slot`), so forgetting it costs O(1), not a scan.
    */
   dropped?: boolean;
   /** True while a connection's flow holds the job aside (flow.ts), not this queue. */
@@ -41,7 +41,7 @@ export class FifoLock {
   #head = 0;
   /** The slot number (Job.slot) of #jobs[0]: slots count from the lock's first job, so trimming #jobs moves none. */
   #base = 0;
-  /** Forgotten jobs still in #jobs (holes the runner skips): not counted in size. */
+  /** Forgotten jobs whose (emptied) slots are still in #jobs, holes the runner skips: not counted in size. */
   #holes = 0;
   /** Manual mode: the host's exclusive() jobs, run whenever the lock is free. */
   #urgent: Job[] = [];
