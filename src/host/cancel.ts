@@ -5,8 +5,8 @@
  *
  * A cancelled request that has not started is dropped: it leaves the lock's queue in O(1)
  * (lock.ts forget(): its slot is emptied, so nothing keeps it alive, and the runner skips it),
- * never runs, and gets no reply (its client has given up on it). A running one has its signal aborted; it is never stopped by force, and the
- * lock is freed when it settles. When the connection closes, every request of it still in flight
+ * never runs, and gets no reply (its client has given up on it). A running one has its signal
+ * aborted; it is never stopped by force, and the lock is freed when it settles. When the connection closes, every request of it still in flight
  * sees its signal abort too (those not started still run, as for any closed connection, but
  * with their signal already aborted).
  */

@@ -26,12 +26,16 @@ export interface Job {
   park?(): void;
   /**
    * Set by forget() (or by the flow holding it parked): the job was cancelled before it started.
-   * Its slot is emptied (a hole the runner skips, found through `slot`), so forgetting it costs O(1), not a scan.
+   * Its slot is emptied (found through `slot`; a hole the runner skips), so forgetting it costs
+   * O(1), not a scan, and nothing keeps it alive.
    */
   dropped?: boolean;
   /** True while a connection's flow holds the job aside (flow.ts), not this queue. */
   parked?: boolean;
-  /** Where the job waits, so forget() finds it: its slot in the lock's queue (counted from the lock's first job), or its index among its flow's parked jobs. */
+  /**
+   * Where the job waits, so forget() finds it: its slot in the lock's queue (counted from the
+   * lock's first job), or its index among its flow's parked jobs.
+   */
   slot?: number;
 }
 

@@ -404,7 +404,7 @@ export function readLineV2(line: string, options: DecodeOptions): LineV2 | LineF
     const canonical = readCanonicalIdLine(line);
     // A value or self reply in the host's form with a safe integer id holds, by construction, all
     // the reply schema checks (its value stays encoded: the receiver decodes it): no zod copy.
-    // A call's reply over a worker's port (case (j)): 0.53 -> 0.2 us in a hot loop.
+    // A call's reply over a worker's port (case (j)): 0.60 -> 0.29 us in a hot loop (busy machine).
     if (canonical !== undefined && 'kind' in canonical && canonical.id <= Number.MAX_SAFE_INTEGER) return { type: 'reply', reply: canonical };
     msg = canonical ?? readCanonicalItem(line) ?? readCanonicalCancel(line) ?? JSON.parse(line);
   } catch (e) {

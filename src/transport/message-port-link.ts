@@ -382,7 +382,7 @@ export class MessagePortLink implements Link {
         events.line(line, bytes);
       }
       if (this.#inHead >= this.#in.length && this.#inHead > 0) {
-        this.#in.length = 0; // emptied in place: no new array per message
+        this.#in = [];
         this.#inHead = 0;
         this.#drainUntil = 0;
       }
