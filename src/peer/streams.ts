@@ -668,11 +668,14 @@ export class PeerStreams implements StreamHooks {
         return;
       }
       case 'items': {
-        const values = m.values;
+        const values = m.values; // zod's copy: decoded in place
+        let i = 0;
         try {
-          for (let i = 0; i < values.length; i++) values[i] = this.#peer.decodeValue(values[i]);
+          for (; i < values.length; i++) values[i] = this.#peer.decodeValue(values[i]);
         } catch (e) {
-          // As for one item: the stream fails (after the items of earlier lines), not the connection.
+          // As with item lines: the items before the one that cannot be decoded are read, then
+          // the stream fails (and its producer is told to stop), not the connection.
+          if (i > 0 && !this.consumers.items(m.stream, values.slice(0, i))) return;
           return this.consumers.fail(m.stream, e as Error);
         }
         this.consumers.items(m.stream, values);
