@@ -20,7 +20,12 @@
  *    effect at its next yield), so a `break` never waits for the host's next event.
  *
  * Nothing here builds a line: the peer gives both sides a StreamOutput that writes the messages
- * with protocol/wire.ts (`credit`, `item`, `end`, `return`), and feeds them the messages it reads.
+ * with protocol/wire.ts (`credit`, `item`, `items`, `end`, `return`), and feeds them the messages
+ * it reads. When the far side reads `items` (a feature named in the handshake), a producer sends
+ * its items several to a line: it encodes each as it takes it, and sends the batch once 16 wait,
+ * when its credit is spent, or at the end of the tick; a consumer writes each credit at once.
+ * Both keep the two processes working at the same time under a small window (case (f) of
+ * docs/performance.md: they took turns before, each idle ~70 %).
  * Why credit and not the transport's back-pressure: a stream shares its connection with requests
  * and other streams, so pausing the socket for a slow reader of one stream would stall them all
  * (Cap'n Web multiplexes streams per id the same way; fork() uses the same window for yields).
