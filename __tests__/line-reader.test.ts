@@ -5,10 +5,10 @@
  * one-character edit of them, and on 20,000 fuzzer lines; and the canonical lines must really
  * take the fast road.
  */
-import { canonicalCancelId, parseCancelLine, readCanonicalIdLine, parseItemLine, parseReplyLine, parseRequestLine, readCanonicalCancel, readCanonicalItem, readCanonicalReply, readCanonicalRequest as readCanonical } from '../src/protocol/line-reader';
+import { canonicalCancelId, parseCancelLine, parseItemLine, parseItemsLine, parseReplyLine, parseRequestLine, readCanonicalCancel, readCanonicalIdLine, readCanonicalItem, readCanonicalItems, readCanonicalReply, readCanonicalRequest as readCanonical } from '../src/protocol/line-reader';
 import net from 'node:net';
 import { ControlMessage, ReplySchema } from '../src/protocol/messages';
-import { cancelLine, readLineV2 } from '../src/protocol/wire';
+import { cancelLine, itemsLine, itemText, readLineV2 } from '../src/protocol/wire';
 import { connect, serve } from 'remoteobj';
 import { generateLine, Rng, type GenContext } from '../scripts/fuzz';
 import { tmpSock, until } from './helpers';
@@ -225,6 +225,49 @@ test('fuzzer lines read as items give what JSON.parse gives', () => {
   }
 });
 
+/** Items several to a line (feature `items`) as the producer writes them (wire.ts itemsLine of itemText). */
+const itemsLines = [
+  itemsLine(1, [itemText({ n: 1 }), itemText({ n: 2 })]),
+  itemsLine(42, [itemText(7)]),
+  itemsLine(3, [itemText('text, with } and ]'), itemText([1, 'a', true, false, null])]),
+  itemsLine(5, [itemText({ a: [1.5, -2, 12n], s: 'h\u00e9' }), itemText(undefined)]),
+  itemsLine(9007199254740991, [itemText(null), itemText({ $x: 1 })]),
+];
+
+test.each(itemsLines)("a stream's items line %s is read by hand, to the same value", (line) => {
+  expect(readCanonicalItems(line)).toBeDefined();
+  sameAsJsonParse(line, parseItemsLine);
+});
+
+test('items lines not in the canonical form go to JSON.parse', () => {
+  for (const line of [
+    '{"kind":"items","values":[1],"stream":1}',
+    '{"kind":"items","stream":"1","values":[1]}',
+    '{"kind":"items","stream":01,"values":[1]}',
+    '{"kind":"items","stream":1,"values":[1],"extra":2}',
+    '{"kind":"items","stream":1,"values":[1],"values":[2]}',
+    '{"kind":"items","stream":1,"values":5}',
+    '{"kind":"items","stream":1,"values":[1,]}',
+    '{"kind":"items","stream":1,"values":[1]} ',
+    '{"kind":"items", "stream":1,"values":[1]}',
+  ]) {
+    expect(readCanonicalItems(line)).toBeUndefined();
+    sameAsJsonParse(line, parseItemsLine);
+  }
+});
+
+test("every one-character deletion, insertion and replacement of a producer's items lines gives what JSON.parse gives", () => {
+  expect(everyEdit(itemsLines, parseItemsLine)).toBeGreaterThan(10_000);
+});
+
+test('fuzzer lines read as items lines give what JSON.parse gives', () => {
+  const g: GenContext = { rng: new Rng(4343), maxMessageBytes: 16 << 10, expect: new Map(), nextCheckId: 1, kinds: {} };
+  for (let i = 0; i < 5_000; i++) {
+    const line = generateLine(g).toString('utf8');
+    if (line.length <= 4096) sameAsJsonParse(line, parseItemsLine);
+  }
+});
+
 /** Cancel messages as the client writes them (wire.ts cancelLine, what the peer sends when a signal aborts). */
 const cancels = [cancelLine(1), cancelLine(12345), cancelLine(9007199254740991), cancelLine(0)];
 
@@ -417,6 +460,45 @@ describe('the real writers write the canonical forms (or the fast road silently 
         expect(readCanonicalItem(line)).toBeDefined();
         sameAsJsonParse(line, parseItemLine);
       }
+    } finally {
+      socket.destroy();
+      await host.close();
+    }
+  });
+
+  test("remoteobj's host: to a client that reads items, a stream's items arrive in the canonical items form", async () => {
+    const path = tmpSock('lr');
+    const target = {
+      async *items() {
+        for (let i = 0; i < 40; i++) yield i % 2 ? { n: i, s: 'x' } : [i, null];
+      },
+    };
+    const host = await serve(target, path, { localBypass: false });
+    const socket = net.connect(path);
+    const lines: string[] = [];
+    let buf = '';
+    socket.on('data', (d) => {
+      buf += d;
+      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+        lines.push(buf.slice(0, i));
+        buf = buf.slice(i + 1);
+      }
+    });
+    try {
+      socket.write('{"kind":"hello","version":2,"features":["items"]}\n{"id":1,"ops":[{"op":"get","key":"items"},{"op":"call","args":[]}]}\n');
+      await until(() => lines.some((l) => l.includes('"$stream"')));
+      const stream = (JSON.parse(lines.find((l) => l.includes('"$stream"'))!) as { value: { $stream: number } }).value.$stream;
+      socket.write(`{"kind":"credit","stream":${stream},"n":64}\n`);
+      await until(() => lines.some((l) => l.startsWith('{"kind":"end"')));
+      const batches = lines.filter((l) => l.includes('"kind":"items"'));
+      expect(batches.length).toBeGreaterThan(1);
+      let n = 0;
+      for (const line of batches) {
+        expect(readCanonicalItems(line)).toBeDefined();
+        sameAsJsonParse(line, parseItemsLine);
+        n += (JSON.parse(line) as { values: unknown[] }).values.length;
+      }
+      expect(n).toBe(40);
     } finally {
       socket.destroy();
       await host.close();

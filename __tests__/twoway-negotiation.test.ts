@@ -1,9 +1,10 @@
 /**
- * Protocol v2's negotiation (issue 13 item 8): the host offers `versions:[1,2]` in its hello, our
- * client opts in with `{"kind":"hello","version":2}`, and a client that never does is served
- * exactly as before: the lines of a scripted v1 session are compared with those main's host sent
- * before v2 existed (fixtures/v1-session.golden.json, recorded with fixtures/v1-session.ts), the
- * hello's new `versions` field being the only difference. The new message kinds' writers and
+ * Protocol v2's negotiation (issue 13 item 8): the host offers `versions:[1,2]` (and the protocol 2
+ * `features` it reads) in its hello, our client opts in with `{"kind":"hello","version":2}` (naming
+ * the features it reads too), and a client that never does is served exactly as before: the lines
+ * of a scripted v1 session are compared with those main's host sent before v2 existed
+ * (fixtures/v1-session.golden.json, recorded with fixtures/v1-session.ts), the hello's new
+ * `versions` and `features` fields being the only difference. The new message kinds' writers and
  * readers (protocol/wire.ts) round-trip, and malformed ones are refused with a typed fault.
  */
 import fs from 'node:fs';
@@ -26,13 +27,13 @@ import {
 } from '../src/protocol/wire';
 import { exited, ROOT, spawnTs, tmpSock } from './helpers';
 
-test('a v1 session is byte for byte what it was before protocol v2, but for the hello offering versions [1,2]', async () => {
+test('a v1 session is byte for byte what it was before protocol v2, but for the hello offering versions [1,2] and protocol 2 features', async () => {
   const child = spawnTs(path.join(__dirname, 'fixtures/v1-session.ts'), [path.join(ROOT, 'src/index.ts')]);
   const { code } = await exited(child);
   expect(code).toBe(0);
   const now = JSON.parse(child.output()) as string[];
   const before = JSON.parse(fs.readFileSync(path.join(__dirname, 'fixtures/v1-session.golden.json'), 'utf8')) as string[];
-  expect(now[0]).toBe(before[0]!.replace('"version":1,', '"version":1,"versions":[1,2],'));
+  expect(now[0]).toBe(before[0]!.replace('"version":1,', '"version":1,"versions":[1,2],"features":["items"],'));
   expect(now.slice(1)).toEqual(before.slice(1));
   expect(now.length).toBe(31);
 }, 60000);

@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import { AuthError, NotListeningError, ProtocolError, TimeoutError } from '../errors';
 import { markLibraryOwned } from '../owned';
 import { LineSealer, LineVerifier } from '../protocol/line-auth';
-import { PROTOCOL_V2, type Op } from '../protocol/messages';
+import { type Feature, PROTOCOL_V2, type Op } from '../protocol/messages';
 import { clientHelloLine, type Json } from '../protocol/wire';
 import { NEEDS_CALLER, Peer, type ReplySink } from '../peer/peer';
 import { CallbackHandler, currentTurn } from './callbacks';
@@ -268,26 +268,29 @@ export class Connection extends EventEmitter<ConnectionEvents> {
     this.#state = 'open';
     const v2 = this.options.protocol !== 1 && greeting.versions?.includes(PROTOCOL_V2) === true;
     if (greeting.keys === undefined || link.inProcess) {
-      if (v2) this.#upgrade(link, peer);
+      if (v2) this.#upgrade(link, peer, greeting.features ?? []);
       return undefined;
     }
     // Every line the host sends counts only once its authentication line checks, and ours carry one.
     link.sealWith(new LineSealer(greeting.keys.client));
-    if (v2) this.#upgrade(link, peer);
+    if (v2) this.#upgrade(link, peer, greeting.features ?? []);
     return new LineVerifier(greeting.keys.host, REPLY_LINE_LIMIT + MAX_SEALED_BATCH_CHARS, {
       line: (text, bytes) => peer.line(text, bytes),
       fail: (reason) => this.#fatal(link, new AuthError(`the lines from ${this.path} failed authentication (${reason}): closing the connection`)),
     });
   }
 
-  /** Opt into protocol v2 (the first line after the handshake): the host may now call back. */
-  #upgrade(link: Link, peer: Peer): void {
-    link.send(clientHelloLine());
+  /**
+   * Opt into protocol v2 (the first line after the handshake): the host may now call back. The
+   * host's features are named back (this client reads them all), so it may use them too.
+   */
+  #upgrade(link: Link, peer: Peer, features: readonly Feature[]): void {
+    link.send(clientHelloLine(features));
     peer.upgrade({
       handler: new CallbackHandler(peer),
       currentTurn: () => currentTurn(peer),
       makeHandle: (id) => (this.handleMaker ? this.handleMaker(id, peer) : undefined),
-      streams: new PeerStreams(peer, this.options.streamWindow),
+      streams: new PeerStreams(peer, this.options.streamWindow, features.includes('items')),
     });
   }
 

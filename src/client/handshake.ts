@@ -6,7 +6,7 @@
 import { AuthError, ProtocolError } from '../errors';
 import { AUTH_METHOD, authDigest, digestsMatch, type LineKeys, lineKeys, newNonce, type Secret } from '../protocol/auth';
 import { errorFromWire } from '../protocol/error-wire';
-import { PROTOCOL_VERSION } from '../protocol/messages';
+import { type Feature, PROTOCOL_VERSION } from '../protocol/messages';
 import { authLine, readAuthAnswer, readHello } from '../protocol/wire';
 
 /** What the handshake learnt once it is done. */
@@ -17,6 +17,8 @@ export interface Greeting {
   keys?: LineKeys;
   /** The protocol versions the host offers (its hello's `versions`; a v1 host sends none). */
   versions?: number[];
+  /** The protocol 2 features the host reads (its hello's `features`, those this client knows). */
+  features?: Feature[];
 }
 
 /** The outcome of one line: send `reply` and wait for more, or done. */
@@ -28,6 +30,7 @@ export class ClientHandshake {
   #pid = 0;
   #maxMessageBytes?: number;
   #versions?: number[];
+  #features?: Feature[];
   /** While waiting for the host's proof: the hello's nonce and ours. */
   #nonces?: { host: string; client: string };
 
@@ -51,6 +54,7 @@ export class ClientHandshake {
     this.#pid = hello.pid;
     this.#maxMessageBytes = hello.maxMessageBytes;
     this.#versions = hello.versions;
+    this.#features = hello.features;
     const secret = this.#secret;
     if (hello.auth !== undefined) {
       if (secret === undefined) throw new AuthError(`the host at ${this.#address} requires a secret: pass connect(path, { secret })`);
@@ -87,6 +91,7 @@ export class ClientHandshake {
       pid: this.#pid,
       ...(this.#maxMessageBytes !== undefined ? { maxMessageBytes: this.#maxMessageBytes } : {}),
       ...(this.#versions !== undefined ? { versions: this.#versions } : {}),
+      ...(this.#features !== undefined ? { features: this.#features } : {}),
     };
   }
 }

@@ -9,9 +9,9 @@ import { AuthError, LimitError, NotListeningError, ProtocolError, type ErrorOrig
 import type { CodecContext, DecodeOptions } from '../protocol/codec';
 import { type LineKeys, MAX_PRE_AUTH_BYTES, type Secret } from '../protocol/auth';
 import { LineSealer, LineVerifier } from '../protocol/line-auth';
-import type { Op, RequestId } from '../protocol/messages';
+import type { Feature, Op, RequestId } from '../protocol/messages';
 import { errorToWire } from '../protocol/error-wire';
-import { errorReplyLine, isClientHello } from '../protocol/wire';
+import { errorReplyLine, readClientHello } from '../protocol/wire';
 import type { Link } from '../transport/link';
 import { MAX_SEALED_BATCH_CHARS } from '../transport/lines';
 import { Peer, type RequestHandler } from '../peer/peer';
@@ -104,7 +104,7 @@ export class HostConnection implements Admitted, Answerer, RequestHandler, Reque
       requeue: (jobs) => host.requeue(jobs),
     });
     this.#peer = new Peer(
-      { send: (line) => this.#send(line) },
+      { send: (line) => this.#send(line), flush: () => this.#link.flush?.() },
       { address: host.address, origin: this.origin, handler: this, decodeOptions: host.decodeOptions, refuseReferencesInV1: true },
     );
     link.maxLineBytes = this.#handshake.done ? host.maxMessageBytes : MAX_PRE_AUTH_BYTES;
@@ -271,13 +271,14 @@ export class HostConnection implements Admitted, Answerer, RequestHandler, Reque
     if (!this.#handshake.done) return this.#authenticate(text);
     if (this.#firstLine) {
       this.#firstLine = false;
-      if (isClientHello(text)) return this.#upgrade();
+      const hello = readClientHello(text);
+      if (hello !== undefined) return this.#upgrade(hello.features);
     }
     this.#peer.line(text, bytes);
   }
 
-  /** The client opted into protocol v2 (its first line): requests both ways from now on. */
-  #upgrade(): void {
+  /** The client opted into protocol v2 (its first line): requests both ways from now on. `features`: those it reads. */
+  #upgrade(features: readonly Feature[]): void {
     const inFlight = (this.#inFlight = new InFlight());
     this.#peer.upgrade({
       handler: this,
@@ -288,7 +289,7 @@ export class HostConnection implements Admitted, Answerer, RequestHandler, Reque
         if (n > 0) this.#grants.set(turn, n);
         else this.#grants.delete(turn);
       },
-      streams: (this.#streams = new PeerStreams(this.#peer, this.#host.streamWindow)),
+      streams: (this.#streams = new PeerStreams(this.#peer, this.#host.streamWindow, features.includes('items'))),
       // The host may call it back from now on, after awaits too: requests keep their context (request-context.ts).
       imported: contextEverywhere,
     });

@@ -67,8 +67,8 @@ export interface StreamHooks {
   export(iterable: object, path: string): number;
   /** A `$stream` tag arrived: the local async iterable. */
   import(id: number): unknown;
-  /** A credit, item, end or return message arrived. */
-  message(msg: Extract<ControlMessage, { kind: 'credit' | 'item' | 'end' | 'return' }>): void;
+  /** A credit, item, items, end or return message arrived. */
+  message(msg: Extract<ControlMessage, { kind: 'credit' | 'item' | 'items' | 'end' | 'return' }>): void;
   /** The connection closed: end every stream both ways. */
   closed(reason: Error): void;
 }
@@ -94,6 +94,8 @@ export interface V2Setup {
 /** The sending side of the peer's link. */
 export interface PeerOutput {
   send(line: string): void;
+  /** Write what was sent now rather than at the end of the tick (Link.flush). */
+  flush?(): void;
 }
 
 export interface PeerOptions {
@@ -197,6 +199,11 @@ export class Peer implements CodecContext {
   /** Send a line as it is (a reply built with wire.ts). */
   send(line: string): void {
     this.#out.send(line);
+  }
+
+  /** Write the lines sent so far now, not at the end of the tick (a stream's credit: see streams.ts). */
+  flush(): void {
+    this.#out.flush?.();
   }
 
   /**

@@ -9,6 +9,7 @@
  *   value reply:   {"id":<n>,"kind":"value","value":<json>}
  *   self reply:    {"id":<n>,"kind":"self"}
  *   stream item:   {"kind":"item","stream":<n>,"value":<json>}
+ *   stream items:  {"kind":"items","stream":<n>,"values":[<json>,...]}
  *   cancel:        {"kind":"cancel","id":<n>}
  */
 
@@ -27,5 +28,8 @@ export const SELF_REPLY_END = ',"kind":"self"}';
 /** A stream item (protocol 2): the stream's id, ITEM_VALUE, the encoded value and `}` follow. */
 export const ITEM_START = '{"kind":"item","stream":';
 export const ITEM_VALUE = ',"value":';
+/** Several items of a stream in one line (protocol 2, feature `items`): the id, ITEMS_VALUES, the list and `}` follow. */
+export const ITEMS_START = '{"kind":"items","stream":';
+export const ITEMS_VALUES = ',"values":';
 /** A cancel message for a numeric request id (protocol 2): the id and `}` follow. */
 export const CANCEL_START = '{"kind":"cancel","id":';

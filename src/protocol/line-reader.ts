@@ -13,7 +13,7 @@
  * schema, like any other message. __tests__/line-reader.test.ts holds them to it.
  */
 
-import { CALL_OP_START, CANCEL_START, GET_OP_START, ID_START, ITEM_START, ITEM_VALUE, OPS_FIELD, SELF_REPLY_END, STRICT_FIELD, VALUE_REPLY_MIDDLE } from './canonical';
+import { CALL_OP_START, CANCEL_START, GET_OP_START, ID_START, ITEM_START, ITEM_VALUE, ITEMS_START, ITEMS_VALUES, OPS_FIELD, SELF_REPLY_END, STRICT_FIELD, VALUE_REPLY_MIDDLE } from './canonical';
 
 const QUOTE = 34;
 const BACKSLASH = 92;
@@ -161,6 +161,32 @@ export function readCanonicalItem(line: string): { kind: 'item'; stream: number;
 /** JSON.parse(line), read by hand when the line is a stream item in the producer's canonical form. */
 export function parseItemLine(line: string): unknown {
   return readCanonicalItem(line) ?? JSON.parse(line);
+}
+
+/**
+ * `{"kind":"items","stream":<digits>,"values":[...]}` (feature `items`: a stream's items, several
+ * to a line); else undefined. The envelope by hand, the list by one JSON.parse of its text (what
+ * it holds, how many, is zod's to check, as for any line).
+ */
+export function readCanonicalItems(line: string): { kind: 'items'; stream: number; values: unknown } | undefined {
+  if (!line.startsWith(ITEMS_START)) return undefined;
+  const idEnd = digitsEnd(line, ITEMS_START.length);
+  if (idEnd < 0 || !line.startsWith(ITEMS_VALUES, idEnd)) return undefined;
+  const start = idEnd + ITEMS_VALUES.length;
+  const end = line.length - 1;
+  if (end <= start || line.charCodeAt(start) !== 91 /* [ */ || line.charCodeAt(end) !== CLOSE_BRACE) return undefined;
+  let values: unknown;
+  try {
+    values = JSON.parse(line.slice(start, end));
+  } catch {
+    return undefined;
+  }
+  return { kind: 'items', stream: integerAt(line, ITEMS_START.length, idEnd), values };
+}
+
+/** JSON.parse(line), read by hand when the line is a stream's items in the producer's canonical form. */
+export function parseItemsLine(line: string): unknown {
+  return readCanonicalItems(line) ?? JSON.parse(line);
 }
 
 /**

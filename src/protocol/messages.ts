@@ -86,8 +86,22 @@ export const RequestV2 = z.strictObject({
 });
 export type RequestV2 = z.infer<typeof RequestV2>;
 
+/**
+ * Additions to protocol 2 a side reads, named in the host's hello (`"features":[...]`) and in the
+ * client's opt-in: a side sends a feature's messages only to a side that named it. `items`: stream
+ * items several to a line (ItemsMessage). A peer that names none (a client written from the
+ * protocol page before `items`, a host of an earlier build) gets one `item` line per item.
+ */
+export const FEATURES = ['items'] as const;
+export type Feature = (typeof FEATURES)[number];
+
 /** The client's opt-in to protocol 2: its first line after the hello (after authentication with a secret). */
-export const ClientHello = z.strictObject({ kind: z.literal('hello'), version: z.literal(PROTOCOL_V2) });
+export const ClientHello = z.strictObject({
+  kind: z.literal('hello'),
+  version: z.literal(PROTOCOL_V2),
+  /** The features of the host's hello this client reads too (unknown names are ignored). */
+  features: z.array(z.string().max(64)).max(64).optional(),
+});
 
 /** Most [id, count] pairs in one release message. */
 export const MAX_RELEASE_REFS = 1024;
@@ -103,6 +117,13 @@ export const CancelMessage = z.strictObject({ kind: z.literal('cancel'), id: Req
 export const CreditMessage = z.strictObject({ kind: z.literal('credit'), stream: RefId, n: z.number().int().min(1).safe() });
 /** Stream producer → consumer: one item (an encoded value). */
 export const ItemMessage = z.strictObject({ kind: z.literal('item'), stream: RefId, value: Value });
+/**
+ * Most items in one `items` line: a producer never holds more credit than this (MAX_STREAM_WINDOW
+ * in peer/streams.ts is the same number), so a longer list is past any credit there can be.
+ */
+export const MAX_ITEMS_PER_LINE = 4096;
+/** Stream producer → consumer (feature `items`): several items in order, each an encoded value. */
+export const ItemsMessage = z.strictObject({ kind: z.literal('items'), stream: RefId, values: z.array(Value).min(1).max(MAX_ITEMS_PER_LINE) });
 /** Stream producer → consumer: no more items; with `error`, the iterator threw it. */
 export const EndMessage = z.strictObject({
   kind: z.literal('end'),
@@ -113,7 +134,7 @@ export const EndMessage = z.strictObject({
 export const ReturnMessage = z.strictObject({ kind: z.literal('return'), stream: RefId });
 
 /** The v2 messages that are neither requests nor replies. */
-export const ControlMessage = z.discriminatedUnion('kind', [ReleaseMessage, CancelMessage, CreditMessage, ItemMessage, EndMessage, ReturnMessage]);
+export const ControlMessage = z.discriminatedUnion('kind', [ReleaseMessage, CancelMessage, CreditMessage, ItemMessage, ItemsMessage, EndMessage, ReturnMessage]);
 export type ControlMessage = z.infer<typeof ControlMessage>;
 export type ControlKind = ControlMessage['kind'];
 export const CONTROL_KINDS: readonly ControlKind[] = ControlMessage.options.map((o) => o.shape.kind.value);

@@ -9,10 +9,10 @@
  * answer it with.
  */
 import { EncodeError, ErrorCodes, ProtocolError, type ProtocolErrorCode, RemoteObjError } from '../errors';
-import { CALL_OP_START, CANCEL_START, GET_OP_START, ID_START, ITEM_START, ITEM_VALUE, OPS_FIELD, SELF_REPLY_END, STRICT_FIELD, VALUE_REPLY_MIDDLE } from './canonical';
+import { CALL_OP_START, CANCEL_START, GET_OP_START, ID_START, ITEM_START, ITEM_VALUE, ITEMS_START, ITEMS_VALUES, OPS_FIELD, SELF_REPLY_END, STRICT_FIELD, VALUE_REPLY_MIDDLE } from './canonical';
 import { type CodecContext, type DecodeOptions, decode, decodeList, encode, encodeList, encodeReply, type Json } from './codec';
 import type { WireError } from './error-wire';
-import { canonicalCancelId, parseReplyLine, parseRequestLine, readCanonicalCancel, readCanonicalIdLine, readCanonicalItem } from './line-reader';
+import { canonicalCancelId, parseReplyLine, parseRequestLine, readCanonicalCancel, readCanonicalIdLine, readCanonicalItem, readCanonicalItems } from './line-reader';
 import {
   AuthReply,
   AuthRequest,
@@ -21,6 +21,8 @@ import {
   type ControlMessage,
   ControlSchema,
   ErrorReply,
+  type Feature,
+  FEATURES,
   Hello,
   OP_NAMES,
   type Op,
@@ -55,6 +57,8 @@ export function helloLine(h: HelloFields): string {
     version: PROTOCOL_VERSION,
     // v1 clients read `version` and ignore this (Hello is a loose object); a v2 client opts in.
     versions: PROTOCOL_VERSIONS,
+    // What this host reads beyond protocol 2's first form (messages.ts FEATURES); ignored by v1 clients too.
+    features: FEATURES,
     pid: h.pid,
     limits: { maxMessageBytes: h.maxMessageBytes },
     ...(h.auth ? { auth: h.auth } : {}),
@@ -63,7 +67,7 @@ export function helloLine(h: HelloFields): string {
 
 /** A host's first line as a client reads it. */
 export type HelloReading =
-  | { kind: 'hello'; version: number; pid: number; maxMessageBytes?: number; auth?: { method: unknown; nonce: unknown }; versions?: number[] }
+  | { kind: 'hello'; version: number; pid: number; maxMessageBytes?: number; auth?: { method: unknown; nonce: unknown }; versions?: number[]; features?: Feature[] }
   /** An error instead of a hello: the host refused the connection (no slot, say). */
   | { kind: 'refusal'; error: WireError }
   | { kind: 'other'; problem: string };
@@ -72,9 +76,10 @@ export function readHello(line: string): HelloReading {
   const msg = jsonOrUndefined(line);
   const hello = Hello.safeParse(msg);
   if (!hello.success) return refusalOr(msg, `did not greet as a ${PROTOCOL_NAME} host: ${line.slice(0, 200)}`);
-  const { limits, auth, versions } = hello.data as { limits?: { maxMessageBytes?: unknown }; auth?: { method?: unknown; nonce?: unknown }; versions?: unknown };
+  const { limits, auth, versions, features } = hello.data as { limits?: { maxMessageBytes?: unknown }; auth?: { method?: unknown; nonce?: unknown }; versions?: unknown; features?: unknown };
   return {
     ...(Array.isArray(versions) ? { versions: versions.filter((v): v is number => typeof v === 'number') } : {}),
+    ...(Array.isArray(features) ? { features: knownFeatures(features) } : {}),
     kind: 'hello',
     version: hello.data.version,
     pid: hello.data.pid,
@@ -83,15 +88,30 @@ export function readHello(line: string): HelloReading {
   };
 }
 
-/** The client's opt-in to protocol 2, its first line once the hello (and authentication) is done. */
-export function clientHelloLine(): string {
-  return JSON.stringify({ kind: 'hello', version: PROTOCOL_V2 });
+/** The features of FEATURES among `names` (a far side's list: unknown names are left out). */
+function knownFeatures(names: readonly unknown[]): Feature[] {
+  return FEATURES.filter((f) => names.includes(f));
+}
+
+/**
+ * The client's opt-in to protocol 2, its first line once the hello (and authentication) is done.
+ * `features`: those of the host's hello this client reads too; none (a host that offered none)
+ * gives the line of protocol 2's first form, which every v2 host reads.
+ */
+export function clientHelloLine(features: readonly Feature[] = []): string {
+  return JSON.stringify(features.length === 0 ? { kind: 'hello', version: PROTOCOL_V2 } : { kind: 'hello', version: PROTOCOL_V2, features });
 }
 
 /** Whether a line is the client's opt-in to protocol 2 (cheap to ask of every line: most are requests). */
 export function isClientHello(line: string): boolean {
-  if (!line.includes('"hello"')) return false;
-  return ClientHello.safeParse(jsonOrUndefined(line)).success;
+  return readClientHello(line) !== undefined;
+}
+
+/** The client's opt-in to protocol 2: the features it reads (of FEATURES); undefined when the line is not one. */
+export function readClientHello(line: string): { features: Feature[] } | undefined {
+  if (!line.includes('"hello"')) return undefined;
+  const parsed = ClientHello.safeParse(jsonOrUndefined(line));
+  return parsed.success ? { features: knownFeatures(parsed.data.features ?? []) } : undefined;
 }
 
 /** The client's answer to the hello's challenge. */
@@ -406,7 +426,7 @@ export function readLineV2(line: string, options: DecodeOptions): LineV2 | LineF
     // the reply schema checks (its value stays encoded: the receiver decodes it): no zod copy.
     // A call's reply over a worker's port (case (j)): 0.60 -> 0.29 us in a hot loop (busy machine).
     if (canonical !== undefined && 'kind' in canonical && canonical.id <= Number.MAX_SAFE_INTEGER) return { type: 'reply', reply: canonical };
-    msg = canonical ?? readCanonicalItem(line) ?? readCanonicalCancel(line) ?? JSON.parse(line);
+    msg = canonical ?? readCanonicalItems(line) ?? readCanonicalItem(line) ?? readCanonicalCancel(line) ?? JSON.parse(line);
   } catch (e) {
     return new LineFault(null, 'BAD_JSON', `the line is not valid JSON (${(e as Error).message})`);
   }
@@ -456,6 +476,24 @@ export function creditLine(stream: number, n: number): string {
 /** Stream producer: one item. Throws like valueReplyLine when the value cannot be sent. */
 export function itemLine(stream: number, value: unknown, ctx?: CodecContext): string {
   return ITEM_START + stream + ITEM_VALUE + JSON.stringify(encodeReply(value, ctx)) + '}';
+}
+
+/**
+ * A stream item's value as the JSON text an `items` line lists (itemsLine). Throws like
+ * valueReplyLine when the value cannot be sent: the producer encodes each item as it takes it, so
+ * the one that fails is known and the items before it still go.
+ */
+export function itemText(value: unknown, ctx?: CodecContext): string {
+  return JSON.stringify(encodeReply(value, ctx));
+}
+
+/**
+ * Stream producer (feature `items`): several items in one line, `texts` each from itemText. One
+ * line instead of one per item: the consumer parses one JSON list and checks one message (case
+ * (f): see docs/performance.md).
+ */
+export function itemsLine(stream: number, texts: readonly string[]): string {
+  return ITEMS_START + numberText(stream) + ITEMS_VALUES + '[' + texts.join(',') + ']}';
 }
 
 /** Stream producer: the end, or with `error` the iterator's error. Never throws. */

@@ -42,6 +42,12 @@ export interface Link {
   start(events: LinkEvents): void;
   /** Send one line (no "\n"). Lines sent in one tick leave in one write, in order. */
   send(line: string): void;
+  /**
+   * Write what send() was given so far now, instead of at the end of the tick (in order, as one
+   * write). For a line the far side waits on while this side keeps busy in microtasks: a stream's
+   * credit (peer/streams.ts). Optional: a link without it writes at the end of the tick anyway.
+   */
+  flush?(): void;
   /** Authenticate every batch of lines from now on with the sealer's line (protocol/line-auth.ts). */
   sealWith(sealer: BatchSealer): void;
   /** Longest line accepted from the far side, in bytes (a host raises it after authentication). */

@@ -83,6 +83,10 @@ export class StreamLink implements Link {
     this.#writer.send(line);
   }
 
+  flush(): void {
+    this.#writer.flush();
+  }
+
   sealWith(sealer: BatchSealer): void {
     this.#writer.sealWith(sealer);
   }
