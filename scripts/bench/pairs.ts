@@ -4,7 +4,7 @@
  * neighbours on a busy machine and the ratio compares the software, not the minute it ran in.
  *
  *   (e) callback: the host calls a client function during a call, vs a plain call's round trip
- *   (f) stream: 1,000,000 small items with remoteobj's window, vs raw NDJSON lines on the same socket
+ *   (f) stream: 1,000,000 small items with remoteobj's default window (and with a window of 1,024), vs raw NDJSON lines on the same socket
  *   (g) handle: a chain on a ref() handle vs the same chain on the root; open + release vs a round trip
  *   (h) cancel: host CPU per queued request cancelled with an AbortSignal
  *   (i) tls:// call vs raw TLS (both TCP loopback, mutual TLS)     — caseInterleaved
@@ -34,6 +34,8 @@ export interface StreamResult {
   rawPerSec: number;
   /** remoteobj: items read per second by `for await` over the RemoteIterable. */
   remoteobjPerSec: number;
+  /** The same with `streamWindow: 1024` on the client (absent from runs before it was measured). */
+  wideWindowPerSec?: number;
 }
 export interface HandleResult {
   /** Medians, taken in turns: the 5-op chain on the root, the same on a handle, a 1-op request. */
@@ -109,7 +111,7 @@ export async function caseCallback(sides: { name: 'raw' | 'remoteobj'; client: B
  * the same kind of Unix socket; `first` says which goes first (it alternates from run to run).
  * Both host sides read the same async generator (BenchTarget.items), so the difference is the wire.
  */
-export async function caseStream(raw: BenchClient, ro: BenchClient, p: CaseParams, rawFirst: boolean): Promise<StreamResult> {
+export async function caseStream(raw: BenchClient, ro: BenchClient, wide: BenchClient, p: CaseParams, rawFirst: boolean): Promise<StreamResult> {
   const warm = Math.min(p.streamItems, 20_000);
   const time = async (c: BenchClient, n: number) => {
     const t = performance.now();
@@ -120,16 +122,11 @@ export async function caseStream(raw: BenchClient, ro: BenchClient, p: CaseParam
   };
   await time(raw, warm);
   await time(ro, warm);
-  let rawPerSec: number;
-  let remoteobjPerSec: number;
-  if (rawFirst) {
-    rawPerSec = await time(raw, p.streamItems);
-    remoteobjPerSec = await time(ro, p.streamItems);
-  } else {
-    remoteobjPerSec = await time(ro, p.streamItems);
-    rawPerSec = await time(raw, p.streamItems);
-  }
-  return { items: p.streamItems, rawPerSec, remoteobjPerSec };
+  await time(wide, warm);
+  const order = rawFirst ? [raw, ro, wide] : [wide, ro, raw];
+  const rates = new Map<BenchClient, number>();
+  for (const c of order) rates.set(c, await time(c, p.streamItems));
+  return { items: p.streamItems, rawPerSec: rates.get(raw)!, remoteobjPerSec: rates.get(ro)!, wideWindowPerSec: rates.get(wide)! };
 }
 
 /**

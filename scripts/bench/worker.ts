@@ -154,7 +154,9 @@ async function runPair(task: Extract<WorkerTask, { kind: 'pair' }>, c: PairCase,
       case 'f': {
         const raw = await clientOf('raw', (await hostOf('raw')).address);
         const ro = await clientOf('remoteobj', (await hostOf('remoteobj')).address);
-        return { f: await caseStream(raw, ro, p, rawFirst) };
+        // The wider window is the client's choice: the same host serves both.
+        const wide = await clientOf('remoteobj-window1024', (await hostOf('remoteobj')).address);
+        return { f: await caseStream(raw, ro, wide, p, rawFirst) };
       }
       case 'g':
         return { g: await caseHandle(await clientOf('remoteobj', (await hostOf('remoteobj')).address), p) };

@@ -55,10 +55,10 @@ export function clientOf(remote: any): BenchClient {
   };
 }
 
-function connectWith(secret: string | undefined, load: () => Lib = loadRemoteobj) {
+function connectWith(secret: string | undefined, load: () => Lib = loadRemoteobj, streamWindow?: number) {
   return async (path: string): Promise<BenchClient> => {
     // `any`: the cases only use the members BenchTarget has; Remote<T> typing is tested elsewhere.
-    const remote: any = await load().connect<BenchTarget>(path, { localBypass: false, secret });
+    const remote: any = await load().connect<BenchTarget>(path, { localBypass: false, secret, streamWindow });
     return clientOf(remote);
   };
 }
@@ -84,6 +84,11 @@ export const remoteobjTls: BenchImpl = {
 };
 
 export const remoteobj: BenchImpl = { name: 'remoteobj', bytes: 'codec $bytes (base64)', serve: serveWith(undefined), connect: connectWith(undefined) };
+/**
+ * Case (f) only: the same client with `streamWindow: 1024` (docs/api.md, Streams: what a reader
+ * that wants a raw socket's rate passes), against the same host as `remoteobj`.
+ */
+export const remoteobjWideWindow: BenchImpl = { name: 'remoteobj-window1024', bytes: 'as remoteobj', serve: serveWith(undefined), connect: connectWith(undefined, loadRemoteobj, 1024) };
 export const remoteobjSecret: BenchImpl = { name: 'remoteobj+secret', bytes: 'as remoteobj', serve: serveWith(SECRET), connect: connectWith(SECRET) };
 export const remoteobjBaseline: BenchImpl = {
   name: 'remoteobj@baseline',
