@@ -4,7 +4,8 @@
  * transpile only) and as Jest does (jest.config.ts: swc, ES2022, CommonJS), with inline source
  * maps so stacks name the .ts lines, but keeps what it compiled on disk, by content: ts-node
  * loads the TypeScript compiler and runs swc over every file in every child (~0.45 s of CPU
- * before a fixture starts, 50+ children a run), this reads JavaScript after the first time.
+ * before a fixture starts, 50+ children a run), this reads JavaScript after the first time
+ * (node_modules/.cache/remoteobj-test-ts/, like Jest's own cache it stays between runs).
  *
  * Only .ts files; a child that fork()s a TypeScript function still gets ts-node from the library
  * (src/process/launch.ts does not know this hook), as a user's program would.
@@ -12,7 +13,6 @@
 const crypto = require('node:crypto');
 const fs = require('node:fs');
 const Module = require('node:module');
-const os = require('node:os');
 const path = require('node:path');
 
 const OPTIONS = {
@@ -20,7 +20,9 @@ const OPTIONS = {
   module: { type: 'commonjs' },
   sourceMaps: 'inline',
 };
-const CACHE = path.join(os.tmpdir(), `remoteobj-test-ts-${process.getuid?.() ?? 'user'}`);
+// Beside the bench's transpile cache (scripts/bench/compile.ts); keyed by file name and content, so
+// checkouts sharing one node_modules do not mix.
+const CACHE = path.join(__dirname, '..', 'node_modules', '.cache', 'remoteobj-test-ts');
 let swc;
 let salt;
 
