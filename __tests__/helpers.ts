@@ -30,12 +30,15 @@ if (typeof afterAll === 'function') {
 
 const children = new Set<ChildProcess>();
 
+/** The hook spawnTs runs TypeScript with: swc, as ts-node and Jest do here, with a disk cache (ts-register.js). */
+export const TS_REGISTER = path.join(__dirname, 'ts-register.js');
+
 /**
- * Run a TypeScript file (under ts-node, transpile-only through swc) as a child process.
+ * Run a TypeScript file (transpile-only through swc, ts-register.js) as a child process.
  * Output is collected on `child.output`. The child is killed by killChildren().
  */
 export function spawnTs(file: string, args: string[] = [], env: NodeJS.ProcessEnv = {}): ChildProcess & { output: () => string } {
-  const child = spawn(process.execPath, ['-r', 'ts-node/register', file, ...args], {
+  const child = spawn(process.execPath, ['-r', TS_REGISTER, file, ...args], {
     cwd: ROOT,
     env: { ...process.env, TS_NODE_PROJECT: path.join(ROOT, 'tsconfig.json'), ...env },
     stdio: ['pipe', 'pipe', 'pipe'],
