@@ -124,11 +124,8 @@ test('every one-character deletion, insertion and replacement of the client\'s l
 });
 
 test('fuzzer lines (20,000 drawn; those up to 4 KiB) give what JSON.parse gives', () => {
-  const g: GenContext = { rng: new Rng(424242), maxMessageBytes: 16 << 10, expect: new Map(), nextCheckId: 1, kinds: {} };
   let fast = 0;
-  for (let i = 0; i < 20_000; i++) {
-    const line = generateLine(g).toString('utf8');
-    if (line.length > 4096) continue; // the fuzzer's enormous lines test limits, not the reader's decisions (and take seconds each way)
+  for (const line of fuzzerLines(424242, 20_000)) {
     if (readCanonical(line)) fast++;
     sameAsJsonParse(line);
   }
@@ -173,11 +170,7 @@ test("every one-character deletion, insertion and replacement of the host's repl
 });
 
 test('fuzzer lines read as replies give what JSON.parse gives', () => {
-  const g: GenContext = { rng: new Rng(777), maxMessageBytes: 16 << 10, expect: new Map(), nextCheckId: 1, kinds: {} };
-  for (let i = 0; i < 5_000; i++) {
-    const line = generateLine(g).toString('utf8');
-    if (line.length <= 4096) sameAsJsonParse(line, parseReplyLine);
-  }
+  for (const line of fuzzerLines(777, 5_000)) sameAsJsonParse(line, parseReplyLine);
 });
 
 /** Items as a stream's producer writes them (wire.ts itemLine). */
@@ -218,11 +211,7 @@ test("every one-character deletion, insertion and replacement of a producer's it
 });
 
 test('fuzzer lines read as items give what JSON.parse gives', () => {
-  const g: GenContext = { rng: new Rng(4242), maxMessageBytes: 16 << 10, expect: new Map(), nextCheckId: 1, kinds: {} };
-  for (let i = 0; i < 5_000; i++) {
-    const line = generateLine(g).toString('utf8');
-    if (line.length <= 4096) sameAsJsonParse(line, parseItemLine);
-  }
+  for (const line of fuzzerLines(4242, 5_000)) sameAsJsonParse(line, parseItemLine);
 });
 
 /** Items several to a line (feature `items`) as the producer writes them (wire.ts itemsLine of itemText). */
@@ -261,11 +250,7 @@ test("every one-character deletion, insertion and replacement of a producer's it
 });
 
 test('fuzzer lines read as items lines give what JSON.parse gives', () => {
-  const g: GenContext = { rng: new Rng(4343), maxMessageBytes: 16 << 10, expect: new Map(), nextCheckId: 1, kinds: {} };
-  for (let i = 0; i < 5_000; i++) {
-    const line = generateLine(g).toString('utf8');
-    if (line.length <= 4096) sameAsJsonParse(line, parseItemsLine);
-  }
+  for (const line of fuzzerLines(4343, 5_000)) sameAsJsonParse(line, parseItemsLine);
 });
 
 /** Cancel messages as the client writes them (wire.ts cancelLine, what the peer sends when a signal aborts). */
@@ -327,11 +312,7 @@ const idLineOrJson = (line: string): unknown => readCanonicalIdLine(line) ?? JSO
 test("readCanonicalIdLine: the client's requests and the host's replies, with every one-character edit and fuzzer lines, give what JSON.parse gives", () => {
   for (const line of [...canonical, ...replies]) expect(readCanonicalIdLine(line)).toBeDefined();
   expect(everyEdit([...canonical.slice(0, 4), ...replies], idLineOrJson)).toBeGreaterThan(20_000);
-  const g: GenContext = { rng: new Rng(31337), maxMessageBytes: 16 << 10, expect: new Map(), nextCheckId: 1, kinds: {} };
-  for (let i = 0; i < 5_000; i++) {
-    const line = generateLine(g).toString('utf8');
-    if (line.length <= 4096) sameAsJsonParse(line, idLineOrJson);
-  }
+  for (const line of fuzzerLines(31337, 5_000)) sameAsJsonParse(line, idLineOrJson);
 });
 
 test('readLineV2 takes canonical replies without zod, and reads every reply (edits and fuzzer lines too) as JSON.parse + the reply schema do', () => {
@@ -363,12 +344,20 @@ test('readLineV2 takes canonical replies without zod, and reads every reply (edi
     return JSON.parse(line);
   });
   expect(n).toBeGreaterThan(10_000);
-  const g: GenContext = { rng: new Rng(4711), maxMessageBytes: 16 << 10, expect: new Map(), nextCheckId: 1, kinds: {} };
-  for (let i = 0; i < 5_000; i++) {
-    const line = generateLine(g).toString('utf8');
-    if (line.length <= 4096) check(line);
-  }
+  for (const line of fuzzerLines(4711, 5_000)) check(line);
 });
+
+/**
+ * `n` lines drawn by the fuzzer (scripts/fuzz.ts) from `seed`, those up to 4 KiB: its enormous lines
+ * test limits, not the readers' decisions (and take seconds each way).
+ */
+function* fuzzerLines(seed: number, n: number): Generator<string> {
+  const g: GenContext = { rng: new Rng(seed), maxMessageBytes: 16 << 10, expect: new Map(), nextCheckId: 1, kinds: {} };
+  for (let i = 0; i < n; i++) {
+    const line = generateLine(g).toString('utf8');
+    if (line.length <= 4096) yield line;
+  }
+}
 
 function everyEdit(lines: string[], parse: (line: string) => unknown): number {
   const alphabet = ['{', '}', '[', ']', '"', ',', ':', '\\', ' ', '0', '1', '9', '-', '.', 'e', 'a', 'x', 't', 'n', 'é', '\u0000'];

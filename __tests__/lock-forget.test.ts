@@ -10,19 +10,7 @@ import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { FifoLock, type Job } from '../src/host/lock';
 import { ConnectionFlow, DEFAULT_FLOW_LIMITS, FlowBudget } from '../src/host/flow';
-
-/** mulberry32: the same seed gives the same schedule. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { int: (n: number) => Math.floor(next() * n), chance: (p: number) => next() < p };
-}
+import { rng } from './fixtures/seeded-rng';
 
 interface TestJob extends Job {
   readonly conn: number;

@@ -10,22 +10,11 @@
 import { connect, type Remote, serve } from 'remoteobj';
 import { Cleanup, range, tick } from './fixtures/host-kit';
 import { tmpSock, until } from './helpers';
+import { rng } from './fixtures/seeded-rng';
 
 const cleanup = new Cleanup();
 afterEach(() => cleanup.run());
 
-/** A small seeded PRNG (mulberry32): the same seed gives the same schedule. */
-function rng(seed: number) {
-  let a = seed >>> 0;
-  const next = () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-  return { next, int: (n: number) => Math.floor(next() * n), chance: (p: number) => next() < p };
-}
 
 /** Read-modify-write counters that notice any overlap. */
 class Shared {
