@@ -359,6 +359,21 @@ function* fuzzerLines(seed: number, n: number): Generator<string> {
   }
 }
 
+/** A hand-written connection to a host at `path`: the lines it receives, as they come. */
+function rawLines(path: string): { socket: net.Socket; lines: string[] } {
+  const socket = net.connect(path);
+  const lines: string[] = [];
+  let buf = '';
+  socket.on('data', (d) => {
+    buf += d;
+    for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
+      lines.push(buf.slice(0, i));
+      buf = buf.slice(i + 1);
+    }
+  });
+  return { socket, lines };
+}
+
 function everyEdit(lines: string[], parse: (line: string) => unknown): number {
   const alphabet = ['{', '}', '[', ']', '"', ',', ':', '\\', ' ', '0', '1', '9', '-', '.', 'e', 'a', 'x', 't', 'n', 'é', '\u0000'];
   let checked = 0;
@@ -427,16 +442,7 @@ describe('the real writers write the canonical forms (or the fast road silently 
       },
     };
     const host = await serve(target, path, { localBypass: false });
-    const socket = net.connect(path);
-    const lines: string[] = [];
-    let buf = '';
-    socket.on('data', (d) => {
-      buf += d;
-      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-        lines.push(buf.slice(0, i));
-        buf = buf.slice(i + 1);
-      }
-    });
+    const { socket, lines } = rawLines(path);
     try {
       socket.write('{"kind":"hello","version":2}\n{"id":1,"ops":[{"op":"get","key":"items"},{"op":"call","args":[]}]}\n');
       await until(() => lines.some((l) => l.includes('"$stream"')));
@@ -463,16 +469,7 @@ describe('the real writers write the canonical forms (or the fast road silently 
       },
     };
     const host = await serve(target, path, { localBypass: false });
-    const socket = net.connect(path);
-    const lines: string[] = [];
-    let buf = '';
-    socket.on('data', (d) => {
-      buf += d;
-      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-        lines.push(buf.slice(0, i));
-        buf = buf.slice(i + 1);
-      }
-    });
+    const { socket, lines } = rawLines(path);
     try {
       socket.write('{"kind":"hello","version":2,"features":["items"]}\n{"id":1,"ops":[{"op":"get","key":"items"},{"op":"call","args":[]}]}\n');
       await until(() => lines.some((l) => l.includes('"$stream"')));
@@ -498,16 +495,7 @@ describe('the real writers write the canonical forms (or the fast road silently 
     const path = tmpSock('lr');
     const target = { n: 1, self() { return this; }, text: 'plain', list: [1, 'a', null], obj: { a: 1 } };
     const host = await serve(target, path, { localBypass: false });
-    const socket = net.connect(path);
-    const replies: string[] = [];
-    let buf = '';
-    socket.on('data', (d) => {
-      buf += d;
-      for (let i = buf.indexOf('\n'); i >= 0; i = buf.indexOf('\n')) {
-        replies.push(buf.slice(0, i));
-        buf = buf.slice(i + 1);
-      }
-    });
+    const { socket, lines: replies } = rawLines(path);
     try {
       const keys = ['n', 'text', 'list', 'obj'];
       keys.forEach((key, i) => socket.write(JSON.stringify({ id: i + 1, ops: [{ op: 'get', key }] }) + '\n'));
