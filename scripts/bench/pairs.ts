@@ -10,14 +10,15 @@
  *   (i) tls:// call vs raw TLS (both TCP loopback, mutual TLS)     — caseInterleaved
  *   (j) message-port call vs raw postMessage echo, Comlink beside  — caseInterleaved
  *   (k) (b) with a secret (the handshake binding) vs (b) without, in alternate blocks
+ *   (l) (a)–(d) on this build vs the baseline build (--base; skipped without it), in turns
  */
 import { performance } from 'node:perf_hooks';
-import { type CaseParams, caseConcurrent } from './cases';
+import { type CaseParams, caseChain, caseConcurrent, caseLarge } from './cases';
 import type { BenchClient } from './impls/types';
-import type { InterleavedResult } from './interleaved';
+import { caseInterleaved, type InterleavedResult, type Side } from './interleaved';
 import { median, percentile } from './stats';
 
-export const PAIR_CASES = ['e', 'f', 'g', 'h', 'i', 'j', 'k'] as const;
+export const PAIR_CASES = ['e', 'f', 'g', 'h', 'i', 'j', 'k', 'l'] as const;
 export type PairCase = (typeof PAIR_CASES)[number];
 
 export interface CallbackSide {
@@ -64,6 +65,8 @@ export interface BindingResult {
 export interface PairResults {
   e?: { raw: CallbackSide; remoteobj: CallbackSide };
   f?: StreamResult;
+  /** (a)–(d) on this build and the baseline (--base) in turns (issue 12's comparison). */
+  l?: BaselineResult;
   g?: HandleResult;
   h?: CancelResult;
   /** Sides: raw-tls-tcp, remoteobj-tls. */
@@ -284,4 +287,75 @@ export async function caseBinding(sides: { secret: boolean; clients: BenchClient
     withoutHostMsPer100k: median(cpu.get(false)!),
     withHostMsPer100k: median(cpu.get(true)!),
   };
+}
+
+/** One build's figures in case (l): (a)–(d)'s main figures, medians of its blocks. */
+export interface BuildFigures {
+  p50Us: number;
+  p99Us: number;
+  concPerSec: number;
+  concHostMsPer100k: number;
+  oneUs: number;
+  chainUs: number;
+  jsonMBps: number;
+  bytesMBps: number;
+}
+export interface BaselineResult {
+  current: BuildFigures;
+  baseline: BuildFigures;
+}
+
+/**
+ * Case (l): this build (`remoteobj`) and the baseline build (`remoteobj@baseline`, --base) taking
+ * turns in one client process, each with its own host: (a) as interleaved calls (one call each in
+ * turn), and (b), (c), (d) in alternate blocks (four each, after a block of warm-up each, who goes
+ * first alternating by block). The separate runs of the main table put minutes between the two
+ * builds, and on a shared machine the same build moves 10–30 % from one run to the next; here both
+ * meet the same neighbours, so the ratio compares the code (issue 12: within 5 %).
+ */
+export async function caseBaseline(
+  sides: { key: 'current' | 'baseline'; client: BenchClient; clients: BenchClient[]; hostCpu: () => Promise<NodeJS.CpuUsage>; gc: Side['gc'] }[],
+  p: CaseParams,
+): Promise<BaselineResult> {
+  const seq = await caseInterleaved(
+    sides.map((s) => ({ impl: s.key, client: s.client, gc: s.gc })),
+    p.seqCalls,
+    p.seqWarm,
+  );
+  const blocks = 4;
+  const conc = { ...p, concCalls: Math.ceil(p.concCalls / blocks), concWarm: 0 };
+  const chain = { ...p, chainIters: Math.ceil(p.chainIters / blocks), chainWarm: 0 };
+  const large = { ...p, largeIters: Math.max(2, Math.ceil(p.largeIters / blocks)), largeWarm: 0 };
+  const got = new Map(sides.map((s) => [s.key, { conc: [] as number[], cpu: [] as number[], one: [] as number[], chain: [] as number[], json: [] as number[], bytes: [] as number[] }]));
+  for (let b = -1; b < blocks; b++) {
+    for (let k = 0; k < sides.length; k++) {
+      const side = sides[(b + 1 + k) % sides.length]!;
+      const warm = b < 0;
+      const r = await caseConcurrent(side.clients, warm ? { ...conc, concWarm: p.concWarm } : conc, side.hostCpu);
+      const c = await caseChain(side.client, warm ? { ...chain, chainWarm: p.chainWarm } : chain);
+      const d = await caseLarge(side.client, warm ? { ...large, largeWarm: p.largeWarm } : large);
+      if (warm) continue;
+      const g = got.get(side.key)!;
+      g.conc.push(r.callsPerSec);
+      g.cpu.push(r.hostCpuMsPer100k);
+      g.one.push(c.oneUs);
+      g.chain.push(c.chainUs);
+      g.json.push(d.jsonMBps);
+      g.bytes.push(d.bytesMBps);
+    }
+  }
+  const figures = (key: 'current' | 'baseline'): BuildFigures => {
+    const g = got.get(key)!;
+    return {
+      p50Us: seq[key]!.p50Us,
+      p99Us: seq[key]!.p99Us,
+      concPerSec: median(g.conc),
+      concHostMsPer100k: median(g.cpu),
+      oneUs: median(g.one),
+      chainUs: median(g.chain),
+      jsonMBps: median(g.json),
+      bytesMBps: median(g.bytes),
+    };
+  };
+  return { current: figures('current'), baseline: figures('baseline') };
 }

@@ -16,7 +16,8 @@
  *           BENCH_BASELINE=DIR), in the same run: an A/B whose two sides meet the same neighbours
  * --pin     two (default: client on CPU 0, host on CPU 1), one (both on CPU 0: pure software cost), none
  * --cases   a subset of a,b,c,d (every implementation) and e,f,g,h,i,j,k (paired cases, pairs.ts: callback,
- *           stream, handle, cancel, tls://, message port, (b) with and without a secret);  --impls  a subset of raw,remoteobj,remoteobj+secret,
+ *           stream, handle, cancel, tls://, message port, (b) with and without a secret, and with
+ *           --base: (a)–(d) on this build and the baseline in turns);  --impls  a subset of raw,remoteobj,remoteobj+secret,
  *           vscode-jsonrpc,birpc,raw-tls,raw-port,comlink (the columns of a–d)
  * --svg     FILE: write the plot of latency percentiles (vega-lite, SVG) there
  * --no-docs a full run writes its results into docs/performance.md (between the bench:results
@@ -101,6 +102,8 @@ function parseArgs(argv: string[]): Options {
   }
   if (!opts.impls.includes('raw')) opts.impls.unshift('raw'); // the baseline of every ratio
   if (base && !opts.impls.includes('remoteobj@baseline')) opts.impls.splice(opts.impls.indexOf('remoteobj') + 1, 0, 'remoteobj@baseline');
+  // (l) compares this build with the baseline build: only when there is one.
+  if (!base) opts.pairs = opts.pairs.filter((c) => c !== 'l');
   process.env.BENCH_PIN = defaultPinning(process.env.BENCH_PIN);
   return opts;
 }

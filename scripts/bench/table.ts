@@ -93,6 +93,22 @@ export const PAIR_ROWS: PairRow[] = [
   { label: '(k) (b) with a secret (handshake binding)', unit: 'calls/s', value: (r) => r.k?.withPerSec, vs: { name: 'without', label: '(k) (b) without a secret' } },
   { label: '(k) host CPU per 100k calls, without a secret', unit: 'ms', value: (r) => r.k?.withoutHostMsPer100k },
   { label: '(k) host CPU per 100k calls, with a secret', unit: 'ms', value: (r) => r.k?.withHostMsPer100k, vs: { name: 'without', label: '(k) host CPU per 100k calls, without a secret' } },
+  { label: '(l) (a) p50, baseline build', unit: 'µs', value: (r) => r.l?.baseline.p50Us },
+  { label: '(l) (a) p50, this build', unit: 'µs', value: (r) => r.l?.current.p50Us, vs: { name: 'baseline', label: '(l) (a) p50, baseline build' } },
+  { label: '(l) (a) p99, baseline build', unit: 'µs', value: (r) => r.l?.baseline.p99Us },
+  { label: '(l) (a) p99, this build', unit: 'µs', value: (r) => r.l?.current.p99Us, vs: { name: 'baseline', label: '(l) (a) p99, baseline build' } },
+  { label: '(l) (b) 8 clients pipelined, baseline build', unit: 'calls/s', value: (r) => r.l?.baseline.concPerSec },
+  { label: '(l) (b) 8 clients pipelined, this build', unit: 'calls/s', value: (r) => r.l?.current.concPerSec, vs: { name: 'baseline', label: '(l) (b) 8 clients pipelined, baseline build' } },
+  { label: '(l) (b) host CPU per 100k calls, baseline build', unit: 'ms', value: (r) => r.l?.baseline.concHostMsPer100k },
+  { label: '(l) (b) host CPU per 100k calls, this build', unit: 'ms', value: (r) => r.l?.current.concHostMsPer100k, vs: { name: 'baseline', label: '(l) (b) host CPU per 100k calls, baseline build' } },
+  { label: '(l) (c) 1-op request, baseline build', unit: 'µs', value: (r) => r.l?.baseline.oneUs },
+  { label: '(l) (c) 1-op request, this build', unit: 'µs', value: (r) => r.l?.current.oneUs, vs: { name: 'baseline', label: '(l) (c) 1-op request, baseline build' } },
+  { label: '(l) (c) 5-op chain, baseline build', unit: 'µs', value: (r) => r.l?.baseline.chainUs },
+  { label: '(l) (c) 5-op chain, this build', unit: 'µs', value: (r) => r.l?.current.chainUs, vs: { name: 'baseline', label: '(l) (c) 5-op chain, baseline build' } },
+  { label: '(l) (d) 1 MiB JSON echo, baseline build', unit: 'MB/s', value: (r) => r.l?.baseline.jsonMBps },
+  { label: '(l) (d) 1 MiB JSON echo, this build', unit: 'MB/s', value: (r) => r.l?.current.jsonMBps, vs: { name: 'baseline', label: '(l) (d) 1 MiB JSON echo, baseline build' } },
+  { label: '(l) (d) 1 MiB bytes echo, baseline build', unit: 'MB/s', value: (r) => r.l?.baseline.bytesMBps },
+  { label: '(l) (d) 1 MiB bytes echo, this build', unit: 'MB/s', value: (r) => r.l?.current.bytesMBps, vs: { name: 'baseline', label: '(l) (d) 1 MiB bytes echo, baseline build' } },
 ];
 
 /** Median over runs of a paired row; NaN when no run measured it. */
@@ -224,11 +240,19 @@ export function checkTargets(byImpl: Map<string, CaseResults[]>, pairs: PairResu
   against('(i) tls:// call ≤ 1.2× raw TLS', '(i) remoteobj tls:// call, p50', 1.2, false, ' (p50)');
   const comlink = pm('(j) Comlink port call, p50') / pm('(j) raw postMessage echo, p50');
   against('(j) port call ≤ 1.3× raw postMessage', '(j) remoteobj port call, p50', 1.3, false, Number.isFinite(comlink) ? ` (p50; Comlink ${comlink.toFixed(2)}×)` : ' (p50)');
+  // Issue 12: the redesign keeps (a)–(d) within 5 % of the build before it (judged in turns: (l), with --base).
+  const within = (what: string, label: string, higherIsBetter: boolean) => against(`(l) ${what} ${higherIsBetter ? '≥ 0.95×' : '≤ 1.05×'} baseline build`, label, higherIsBetter ? 0.95 : 1.05, higherIsBetter, ' (in turns)');
+  within('(a) p50', '(l) (a) p50, this build', false);
+  within('(b)', '(l) (b) 8 clients pipelined, this build', true);
+  within('(c) 1-op', '(l) (c) 1-op request, this build', false);
+  within('(c) chain', '(l) (c) 5-op chain, this build', false);
+  within('(d) JSON', '(l) (d) 1 MiB JSON echo, this build', true);
+  within('(d) bytes', '(l) (d) 1 MiB bytes echo, this build', true);
   return out;
 }
 
 export function renderTargets(byImpl: Map<string, CaseResults[]>, pairs: PairResults[] = []): string {
-  const out: string[] = ['targets of issue 15 (remoteobj, medians of this run):'];
+  const out: string[] = ['targets of issue 15 (remoteobj, medians of this run; with --base also issue 12\'s, judged on (l)):'];
   for (const t of checkTargets(byImpl, pairs)) out.push(`  ${pad(t.what, 46)} ${pad(t.shown, 36)} ${t.met ? 'met' : 'MISSED'}`);
   return out.join('\n');
 }

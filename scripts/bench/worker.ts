@@ -15,7 +15,7 @@ import { implByName } from './impls';
 import type { BenchClient } from './impls/types';
 import { childExecArgv, forkVia, pinning } from './lib';
 import { caseInterleaved, type InterleavedResult, type Side } from './interleaved';
-import { caseBinding, caseCallback, caseCancel, caseHandle, caseStream, type PairCase, type PairResults } from './pairs';
+import { caseBaseline, caseBinding, caseCallback, caseCancel, caseHandle, caseStream, type PairCase, type PairResults } from './pairs';
 
 export type WorkerTask =
   | { kind: 'cases'; impl: string; order: CaseName[]; params: CaseParams }
@@ -175,6 +175,17 @@ async function runPair(task: Extract<WorkerTask, { kind: 'pair' }>, c: PairCase,
           sides.push({ secret: impl !== 'remoteobj', clients: many, hostCpu: () => host.cpu() });
         }
         return { k: await caseBinding(sides, p) };
+      }
+      case 'l': {
+        // The two builds, each with its own host, 8 clients each for (b) and the first of them for the rest.
+        const sides = [];
+        for (const impl of rawFirst ? ['remoteobj', 'remoteobj@baseline'] : ['remoteobj@baseline', 'remoteobj']) {
+          const host = await hostOf(impl);
+          const many: BenchClient[] = [];
+          for (let i = 0; i < p.concClients; i++) many.push(await clientOf(impl, host.address));
+          sides.push({ key: impl === 'remoteobj' ? ('current' as const) : ('baseline' as const), client: many[0]!, clients: many, hostCpu: () => host.cpu(), gc: hostGcOf(host) });
+        }
+        return { l: await caseBaseline(sides, p) };
       }
       case 'i':
       case 'j': {
