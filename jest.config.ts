@@ -22,9 +22,11 @@ const config: Config = {
   // Jest's default on 2 cores is one worker; most suites wait on child processes and sockets, so
   // two workers took the run from 4 min 53 s to 3 min 39 s (measured on the 2-core VM), and a
   // third fills more of that waiting: back to back on the shared 2-core VM, 212 s with two and
-  // 183 s with three (465 s and 300 s at a load average of 9), the same CPU time. Four took 219 s
-  // and failed twoway-handles-memory's 8 MiB heap bound once (10 MiB; 5.4 MiB alone).
-  maxWorkers: 3,
+  // 183 s with three (465 s and 300 s at a load average of 9), the same CPU time. But with three,
+  // a fresh-clone CI run failed twoway-handles-memory's 8 MiB heap bound (9.9 MiB; 5.4 alone), as
+  // four had before: under that load its child's collections leave more behind. Two, until that
+  // measurement is steadier under load.
+  maxWorkers: 2,
   // Longest files first, from measured durations when Jest has none cached (a fresh clone).
   testSequencer: '<rootDir>/__tests__/sequencer.js',
 };
