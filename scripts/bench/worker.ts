@@ -144,6 +144,13 @@ async function runPair(task: Extract<WorkerTask, { kind: 'pair' }>, c: PairCase,
   };
   const p = task.params;
   const rawFirst = task.run % 2 === 0;
+  /** (b)'s side of `impl`: its host and `concClients` clients of it ((k) and (l)). */
+  const concSide = async (impl: string) => {
+    const host = await hostOf(impl);
+    const many: BenchClient[] = [];
+    for (let i = 0; i < p.concClients; i++) many.push(await clientOf(impl, host.address));
+    return { host, many };
+  };
   try {
     switch (c) {
       case 'e': {
@@ -169,9 +176,7 @@ async function runPair(task: Extract<WorkerTask, { kind: 'pair' }>, c: PairCase,
       case 'k': {
         const sides = [];
         for (const impl of rawFirst ? ['remoteobj', 'remoteobj+secret'] : ['remoteobj+secret', 'remoteobj']) {
-          const host = await hostOf(impl);
-          const many: BenchClient[] = [];
-          for (let i = 0; i < p.concClients; i++) many.push(await clientOf(impl, host.address));
+          const { host, many } = await concSide(impl);
           sides.push({ secret: impl !== 'remoteobj', clients: many, hostCpu: () => host.cpu() });
         }
         return { k: await caseBinding(sides, p) };
@@ -180,9 +185,7 @@ async function runPair(task: Extract<WorkerTask, { kind: 'pair' }>, c: PairCase,
         // The two builds, each with its own host, 8 clients each for (b) and the first of them for the rest.
         const sides = [];
         for (const impl of rawFirst ? ['remoteobj', 'remoteobj@baseline'] : ['remoteobj@baseline', 'remoteobj']) {
-          const host = await hostOf(impl);
-          const many: BenchClient[] = [];
-          for (let i = 0; i < p.concClients; i++) many.push(await clientOf(impl, host.address));
+          const { host, many } = await concSide(impl);
           sides.push({ key: impl === 'remoteobj' ? ('current' as const) : ('baseline' as const), client: many[0]!, clients: many, hostCpu: () => host.cpu(), gc: hostGcOf(host) });
         }
         return { l: await caseBaseline(sides, p) };

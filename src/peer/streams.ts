@@ -33,7 +33,7 @@
 import { ConnectionClosedError, ProtocolError } from '../errors';
 import type { CodecContext } from '../protocol/codec';
 import { errorFromWire, errorToWire, type WireError } from '../protocol/error-wire';
-import type { ControlMessage } from '../protocol/messages';
+import { type ControlMessage, MAX_ITEMS_PER_LINE } from '../protocol/messages';
 import { creditLine, endLine, itemLine, itemsLine, itemText, returnLine } from '../protocol/wire';
 import type { StreamHooks } from './peer';
 
@@ -49,7 +49,7 @@ export const DEFAULT_STREAM_WINDOW = 64;
  * protocol error: the producer would otherwise buffer whatever a hostile consumer asks for
  * (items it sends wait in memory until the far side reads them).
  */
-export const MAX_STREAM_WINDOW = 4096;
+export const MAX_STREAM_WINDOW = MAX_ITEMS_PER_LINE;
 
 /**
  * A producer sends what it has batched once this many items wait (or half its last grant, when

@@ -195,10 +195,8 @@ export function parseItemsLine(line: string): unknown {
  * cancelled queued request is 1 µs of host CPU: JSON.parse of the line was a quarter of that.
  */
 export function readCanonicalCancel(line: string): { kind: 'cancel'; id: number } | undefined {
-  if (!line.startsWith(CANCEL_START)) return undefined;
-  const idEnd = digitsEnd(line, CANCEL_START.length);
-  if (idEnd < 0 || idEnd !== line.length - 1 || line.charCodeAt(idEnd) !== CLOSE_BRACE) return undefined;
-  return { kind: 'cancel', id: integerAt(line, CANCEL_START.length, idEnd) };
+  const id = canonicalCancelId(line);
+  return id < 0 ? undefined : { kind: 'cancel', id };
 }
 
 /**

@@ -118,8 +118,8 @@ export const CreditMessage = z.strictObject({ kind: z.literal('credit'), stream:
 /** Stream producer → consumer: one item (an encoded value). */
 export const ItemMessage = z.strictObject({ kind: z.literal('item'), stream: RefId, value: Value });
 /**
- * Most items in one `items` line: a producer never holds more credit than this (MAX_STREAM_WINDOW
- * in peer/streams.ts is the same number), so a longer list is past any credit there can be.
+ * Most items in one `items` line, and the most credit a producer holds (MAX_STREAM_WINDOW in
+ * peer/streams.ts is this number), so a longer list is past any credit there can be.
  */
 export const MAX_ITEMS_PER_LINE = 4096;
 /** Stream producer → consumer (feature `items`): several items in order, each an encoded value. */
