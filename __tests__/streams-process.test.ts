@@ -9,7 +9,7 @@
  * an async iterable passed as an argument reaches the host as one; and 1,000,000 items to a slow
  * reader keep the host's memory flat.
  */
-import { connect, DEFAULT_STREAM_WINDOW, type Remote } from 'remoteobj';
+import { connect, DEFAULT_STREAM_WINDOW, MAX_STREAM_WINDOW, type Remote, STREAM_WINDOW_BYTES } from 'remoteobj';
 import { exited, killChildren, spawnTs, tmpSock, until } from './helpers';
 
 interface Feed {
@@ -18,6 +18,7 @@ interface Feed {
   pid: number;
   ping(): string;
   count(n: number): AsyncGenerator<{ i: number }>;
+  sized(n: number, bytes: number): AsyncGenerator<{ i: number; pad: string }>;
   forever(ms?: number): AsyncGenerator<number>;
   idle(): AsyncGenerator<never>;
   failing(): AsyncGenerator<number>;
@@ -169,12 +170,43 @@ test('1,000,000 items to a slow reader: the host never runs more than the window
     }
   }
   expect(read).toBe(N);
-  // The generator ran at most the window ahead of what this side had read.
-  expect(worstAhead).toBeLessThanOrEqual(DEFAULT_STREAM_WINDOW);
+  // The generator ran at most the window ahead of what this side had read: for items this small
+  // the window grew to its largest (the next test), and no further.
+  expect(worstAhead).toBeLessThanOrEqual(MAX_STREAM_WINDOW);
   // Memory flat: after the first samples, the host's heap after a full GC does not grow with items sent.
   const growth = Math.max(...heaps) - heaps[0]!;
   expect(growth).toBeLessThan(8 * 1024 * 1024);
 }, 180_000);
+
+test('by default the window follows the items’ size: small items get a large one, 100 kB items about STREAM_WINDOW_BYTES of them', async () => {
+  const remote = await open();
+  /** Read `n` items, pausing every `every` items; the most the host's generator ran ahead of the reader after `settled` items. */
+  const worstAhead = async (stream: AsyncIterable<{ i: number }>, n: number, every: number, settled: number) => {
+    const start = await remote.produced;
+    let read = 0;
+    let worst = 0;
+    for await (const item of stream) {
+      expect(item.i).toBe(read);
+      read++;
+      if (read % every === 0) {
+        // A pause: the host produces as far as its credit lets it.
+        await new Promise((r) => setTimeout(r, 30));
+        if (read >= settled) worst = Math.max(worst, (await remote.produced) - start - read);
+      }
+    }
+    expect(read).toBe(n);
+    return worst;
+  };
+  // Tiny items (~15 bytes each on the wire): the window grows past its first 64, to at most 4096.
+  const small = await worstAhead(await remote.count(20_000), 20_000, 1000, 1000);
+  expect(small).toBeGreaterThan(DEFAULT_STREAM_WINDOW);
+  expect(small).toBeLessThanOrEqual(MAX_STREAM_WINDOW);
+  // 100 kB items: after the first grant (64, before any size is known), the window is about
+  // 1 MiB of them (10 items), so what the reader holds unread stays near STREAM_WINDOW_BYTES.
+  const big = await worstAhead(await remote.sized(300, 100_000), 300, 10, 2 * DEFAULT_STREAM_WINDOW);
+  expect(big).toBeGreaterThanOrEqual(2);
+  expect(big).toBeLessThanOrEqual(Math.floor(STREAM_WINDOW_BYTES / 100_000));
+});
 
 test('a v1 client gets a clear NEEDS_PROTOCOL_2 error reply instead of a stream, and stays usable', async () => {
   const v1 = await connect<Feed>(sock, { localBypass: false, protocol: 1 });

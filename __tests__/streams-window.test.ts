@@ -7,7 +7,7 @@
  */
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import { ConnectionClosedError, ProtocolError } from '../src/errors';
-import { DEFAULT_STREAM_WINDOW, MAX_STREAM_WINDOW, RemoteStream, StreamConsumers, StreamProducers, type StreamOutput } from '../src/peer/streams';
+import { DEFAULT_STREAM_WINDOW, MAX_STREAM_WINDOW, RemoteStream, STREAM_WINDOW_BYTES, StreamConsumers, StreamProducers, type StreamOutput } from '../src/peer/streams';
 
 type Msg = { kind: 'item'; stream: number; value: unknown } | { kind: 'end'; stream: number; error?: string } | { kind: 'credit'; stream: number; n: number } | { kind: 'return'; stream: number };
 
@@ -111,6 +111,33 @@ test('the default window is documented and bounded', () => {
   expect(DEFAULT_STREAM_WINDOW).toBe(64);
   expect(() => new StreamConsumers({} as StreamOutput, MAX_STREAM_WINDOW + 1)).toThrow(RangeError);
   expect(() => new StreamConsumers({} as StreamOutput, 0)).toThrow(RangeError);
+});
+
+test('the adaptive window: 64 before any item, then STREAM_WINDOW_BYTES of items (2 to 4096); larger items shrink it at once, smaller ones grow it gradually', () => {
+  const credits: number[] = [];
+  const out = { credit: (_id: number, n: number) => void credits.push(n) } as unknown as StreamOutput;
+  const adaptive = new StreamConsumers(out).import(1) as RemoteStream<unknown>;
+  expect(adaptive.window).toBe(DEFAULT_STREAM_WINDOW);
+  adaptive.sized(1000);
+  expect(adaptive.window).toBe(Math.floor(STREAM_WINDOW_BYTES / 1000));
+  adaptive.sized(100_000); // larger: at once
+  expect(adaptive.window).toBe(Math.floor(STREAM_WINDOW_BYTES / 100_000));
+  adaptive.sized(10 * 1024 * 1024); // past the byte budget: never below 2 (one read while the next comes)
+  expect(adaptive.window).toBe(2);
+  adaptive.sized(100); // smaller: an eighth of the way per line, so one small line does not open it wide
+  expect(adaptive.window).toBe(2);
+  for (let i = 0; i < 200; i++) adaptive.sized(10);
+  expect(adaptive.window).toBe(MAX_STREAM_WINDOW);
+  adaptive.sized(0); // nothing to go by (an empty size): unchanged
+  expect(adaptive.window).toBe(MAX_STREAM_WINDOW);
+  // The first read grants the window as it is then.
+  void adaptive.next();
+  expect(credits).toEqual([MAX_STREAM_WINDOW]);
+  // A fixed window (streamWindow) never moves.
+  const fixed = new StreamConsumers(out, 8).import(2) as RemoteStream<unknown>;
+  fixed.sized(10);
+  fixed.sized(10 * 1024 * 1024);
+  expect(fixed.window).toBe(8);
 });
 
 test('a stream nobody reads never starts its generator', async () => {

@@ -76,7 +76,9 @@ export interface ConnectOptions {
   protocol?: 1 | 2;
   /**
    * Protocol v2 streams (docs/api.md "Streams"): how many items of a stream the host may send
-   * ahead of what this client has read (1 to 4096; default 64, DEFAULT_STREAM_WINDOW).
+   * ahead of what this client has read, fixed (1 to 4096). By default the window adapts to the
+   * items' size: 64 (DEFAULT_STREAM_WINDOW) before the first item, then about
+   * STREAM_WINDOW_BYTES (1 MiB) of items, from 2 to 4096 of them.
    */
   streamWindow?: number;
 }

@@ -109,7 +109,9 @@ export interface ServeOptions extends AccessOptions {
   closeGraceMs?: number;
   /**
    * Protocol v2 streams a client passes as arguments (docs/api.md "Streams"): how many items it may
-   * send ahead of what the host has read (1 to 4096; default 64, DEFAULT_STREAM_WINDOW).
+   * send ahead of what the host has read, fixed (1 to 4096). By default the window adapts to the
+   * items' size: 64 (DEFAULT_STREAM_WINDOW) before the first item, then about
+   * STREAM_WINDOW_BYTES (1 MiB) of items, from 2 to 4096 of them.
    */
   streamWindow?: number;
 }

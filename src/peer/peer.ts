@@ -67,8 +67,8 @@ export interface StreamHooks {
   export(iterable: object, path: string): number;
   /** A `$stream` tag arrived: the local async iterable. */
   import(id: number): unknown;
-  /** A credit, item, items, end or return message arrived. */
-  message(msg: Extract<ControlMessage, { kind: 'credit' | 'item' | 'items' | 'end' | 'return' }>): void;
+  /** A credit, item, items, end or return message arrived, in a line of `bytes` bytes. */
+  message(msg: Extract<ControlMessage, { kind: 'credit' | 'item' | 'items' | 'end' | 'return' }>, bytes?: number): void;
   /** The connection closed: end every stream both ways. */
   closed(reason: Error): void;
 }
@@ -491,7 +491,7 @@ export class Peer implements CodecContext {
             v2.cancel?.(m.id);
             return;
           default:
-            if (v2.streams) v2.streams.message(m);
+            if (v2.streams) v2.streams.message(m, bytes);
             else this.protocolError(null, 'BAD_MESSAGE', `a ${m.kind} message names a stream this side never opened`);
         }
       }

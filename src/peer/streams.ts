@@ -38,11 +38,25 @@ import { creditLine, endLine, itemLine, itemsLine, itemText, returnLine } from '
 import type { StreamHooks } from './peer';
 
 /**
- * Items a consumer lets a producer send ahead of what it has read, unless told otherwise
- * (`streamWindow`). 64 small items are a few KiB; a refill is sent each time half the window has
- * been read, so a fast reader costs one credit line per 32 items.
+ * Items a consumer lets a producer send ahead of what it has read at first, unless told otherwise
+ * (`streamWindow`): before any item has arrived, their size is unknown. A refill is sent each
+ * time half the window has been read.
  */
 export const DEFAULT_STREAM_WINDOW = 64;
+
+/**
+ * Unless `streamWindow` fixes it, the window then adapts to the items' size: as many items as
+ * make about this many bytes on the wire (from 2 to MAX_STREAM_WINDOW items). Small items get a
+ * large window: under a fixed 64, every 32 items of a fast reader waited for a credit round trip
+ * (two wake-ups across CPUs), and case (f) (1,000,000 items `{n}`, ~15 bytes each in an `items`
+ * line) ran at 0.25x a raw NDJSON socket's rate; with 4096 at 0.65-0.92x in the same harness
+ * (docs/performance.md, "(f) Streams"). Large items get a small one, so what a reader holds
+ * unread stays near this size rather than at 64 items of any size.
+ */
+export const STREAM_WINDOW_BYTES = 1024 * 1024;
+
+/** The smallest adaptive window: one item read while the next is on its way. */
+const MIN_ADAPTIVE_WINDOW = 2;
 
 /**
  * The most credit a producer accepts to hold at once. A credit past it ends the stream with a
@@ -364,7 +378,11 @@ type ConsumerState = 'open' | 'returning' | 'ended';
 export class RemoteStream<T = unknown> implements AsyncIterator<T, undefined, undefined>, AsyncIterable<T>, AsyncDisposable {
   readonly #id: number;
   readonly #table: StreamConsumers;
-  readonly #window: number;
+  /** Items the producer may be ahead of the reader: fixed (`streamWindow`), or adapted to the items' size. */
+  #window: number;
+  readonly #adaptive: boolean;
+  /** Adaptive: bytes per item on the wire lately (0 before the first item). */
+  #itemBytes = 0;
   /** Items arrived and not yet read (a queue: `#head` is the next one). */
   #items: T[] = [];
   #head = 0;
@@ -380,10 +398,30 @@ export class RemoteStream<T = unknown> implements AsyncIterator<T, undefined, un
   #returned: Promise<IteratorResult<T, undefined>> | undefined;
   #onEnd: (() => void) | undefined;
 
-  constructor(id: number, table: StreamConsumers, window: number) {
+  /** `window`: a fixed window (`streamWindow`); undefined: DEFAULT_STREAM_WINDOW at first, then adapted to the items' size. */
+  constructor(id: number, table: StreamConsumers, window: number | undefined) {
     this.#id = id;
     this.#table = table;
-    this.#window = window;
+    this.#adaptive = window === undefined;
+    this.#window = window ?? DEFAULT_STREAM_WINDOW;
+  }
+
+  /** The window now: how many items the producer may be ahead of the reader. */
+  get window(): number {
+    return this.#window;
+  }
+
+  /**
+   * Items of `bytes` each on the wire arrived (an `items` line: its bytes over its items). An
+   * adaptive window follows them: at once when items grow (the estimate takes the larger size),
+   * gradually when they shrink (an eighth of the way per line), so one small line among large
+   * ones does not open the window wide.
+   */
+  sized(bytes: number): void {
+    if (!this.#adaptive || !(bytes > 0)) return;
+    const was = this.#itemBytes;
+    this.#itemBytes = was === 0 || bytes >= was ? bytes : was + (bytes - was) / 8;
+    this.#window = Math.max(MIN_ADAPTIVE_WINDOW, Math.min(MAX_STREAM_WINDOW, Math.floor(STREAM_WINDOW_BYTES / this.#itemBytes)));
   }
 
   [Symbol.asyncIterator](): this {
@@ -515,11 +553,12 @@ export class RemoteStream<T = unknown> implements AsyncIterator<T, undefined, un
 /** The far side's streams this peer holds stand-ins for, by id. */
 export class StreamConsumers {
   readonly out: StreamOutput;
-  readonly #window: number;
+  /** A fixed window for every stream (`streamWindow`), or undefined: each adapts to its items' size. */
+  readonly #window: number | undefined;
   readonly #byId = new Map<number, RemoteStream<unknown>>();
   #closed: Error | undefined;
 
-  constructor(out: StreamOutput, window = DEFAULT_STREAM_WINDOW) {
+  constructor(out: StreamOutput, window?: number) {
     checkStreamWindow(window);
     this.out = out;
     this.#window = window;
@@ -544,10 +583,14 @@ export class StreamConsumers {
    * An `item` message. Returns false when the producer broke the protocol (an unknown stream or
    * an item past its credit); the stream then fails with a ProtocolError and is returned.
    */
-  item(id: number, value: unknown): boolean {
+  item(id: number, value: unknown, bytes?: number): boolean {
     const s = this.#byId.get(id);
     if (!s) return true; // an item that crossed our return(): dropped
-    if (s.item(value)) return true;
+    if (s.item(value)) {
+      // Sized after the credit check: a window that grows takes effect from the next grant on.
+      if (bytes !== undefined) s.sized(bytes);
+      return true;
+    }
     this.fail(id, new ProtocolError('BAD_MESSAGE', `stream ${id}: the producer sent more items than it was granted`));
     return false;
   }
@@ -556,7 +599,7 @@ export class StreamConsumers {
    * The items of an `items` message, in order (decoded): as many item messages. The items within
    * the credit are kept (read before the failure) when the producer sent more than it was granted.
    */
-  items(id: number, values: readonly unknown[]): boolean {
+  items(id: number, values: readonly unknown[], bytes?: number): boolean {
     const s = this.#byId.get(id);
     if (!s) return true; // items that crossed our return(): dropped
     for (let i = 0; i < values.length; i++) {
@@ -564,6 +607,8 @@ export class StreamConsumers {
       this.fail(id, new ProtocolError('BAD_MESSAGE', `stream ${id}: the producer sent more items than it was granted (an items message of ${values.length})`));
       return false;
     }
+    // Sized after the credit checks: a window that grows takes effect from the next grant on.
+    if (bytes !== undefined && values.length > 0) s.sized(bytes / values.length);
     return true;
   }
 
@@ -627,7 +672,7 @@ export class PeerStreams implements StreamHooks {
   readonly consumers: StreamConsumers;
   readonly #peer: StreamPeer;
 
-  constructor(peer: StreamPeer, window = DEFAULT_STREAM_WINDOW, batch = false) {
+  constructor(peer: StreamPeer, window?: number, batch = false) {
     this.#peer = peer;
     const out: StreamOutput = {
       item: (id, value) => peer.send(itemLine(id, value, peer.codec)),
@@ -655,7 +700,8 @@ export class PeerStreams implements StreamHooks {
     return this.consumers.import(id);
   }
 
-  message(m: StreamMessage): void {
+  /** `bytes`: the line's size on the wire (an adaptive window follows the items' size). */
+  message(m: StreamMessage, bytes?: number): void {
     switch (m.kind) {
       case 'credit':
         return this.producers.credit(m.stream, m.n);
@@ -669,7 +715,7 @@ export class PeerStreams implements StreamHooks {
           // An item this side cannot decode fails its stream (and stops the producer), not the connection.
           return this.consumers.fail(m.stream, e as Error);
         }
-        this.consumers.item(m.stream, value);
+        this.consumers.item(m.stream, value, bytes);
         return;
       }
       case 'items': {
@@ -683,7 +729,7 @@ export class PeerStreams implements StreamHooks {
           if (i > 0 && !this.consumers.items(m.stream, values.slice(0, i))) return;
           return this.consumers.fail(m.stream, e as Error);
         }
-        this.consumers.items(m.stream, values);
+        this.consumers.items(m.stream, values, bytes);
         return;
       }
       case 'end':

@@ -46,7 +46,7 @@ export function clientOf(remote: any): BenchClient {
     callbackLoop: (n) => remote.callbackLoop((i: number) => i, n),
     stream: async (n) => {
       let count = 0;
-      // The default window (64 items, topped up at half): the back-pressure every stream has.
+      // The default window (64 items at first, then adapted to the items' size), topped up at half: the back-pressure every stream has.
       for await (const _ of await remote.items(n)) count++;
       return count;
     },
