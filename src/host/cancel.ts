@@ -36,7 +36,8 @@ export class InFlight {
 
   /** Its reply went out (or it was dropped). */
   settled(id: RequestId): void {
-    this.#byId.delete(id);
+    // Most requests are answered before they could be added (run at once): nothing to look up.
+    if (this.#byId.size !== 0) this.#byId.delete(id);
   }
 
   /** The client's cancel message: an id it never sent, or one already answered, is ignored. */

@@ -193,7 +193,7 @@ export class QueuedRequest implements Job, Cancellable, RunningRequest {
     if (runner.twoWay && this.#from !== undefined) {
       // The request context: the running request's connection, turn and signal, for what runs below it.
       this.#runTurn = this.#turn || newTurn();
-      return runAsRequest(this, () => this.#run(runner));
+      return runAsRequest(this, QueuedRequest.#runIt, this);
     }
     return this.#run(runner);
   }
@@ -227,6 +227,9 @@ export class QueuedRequest implements Job, Cancellable, RunningRequest {
     const controller = (this.#controller ??= new AbortController());
     if (!controller.signal.aborted) controller.abort(reason);
   }
+
+  /** #run as a function of the request (runAsRequest takes a function and its argument: no closure per request). */
+  static readonly #runIt = (q: QueuedRequest): void | Promise<void> => q.#run(q.#runner);
 
   #run(runner: Runner): void | Promise<void> {
     const reply = this.#reply;

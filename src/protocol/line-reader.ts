@@ -206,7 +206,9 @@ export function readCanonicalCancel(line: string): { kind: 'cancel'; id: number 
  * result were most of what a cancelled queued request allocated on the host (case (h)).
  */
 export function canonicalCancelId(line: string): number {
-  if (!line.startsWith(CANCEL_START)) return -1;
+  // Asked of every line a protocol-2 peer reads: a request or reply (`{"id":`) differs from
+  // CANCEL_START (`{"kind":`) at its third character, one charCodeAt rather than a startsWith.
+  if (line.charCodeAt(2) !== CANCEL_START.charCodeAt(2) || !line.startsWith(CANCEL_START)) return -1;
   const idEnd = digitsEnd(line, CANCEL_START.length);
   if (idEnd < 0 || idEnd !== line.length - 1 || line.charCodeAt(idEnd) !== CLOSE_BRACE) return -1;
   const id = integerAt(line, CANCEL_START.length, idEnd);
