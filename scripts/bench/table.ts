@@ -128,7 +128,7 @@ export function pairCell(runs: PairResults[], row: PairRow): string {
 
 export function renderPairs(runs: PairResults[]): string {
   const labelW = Math.max(...PAIR_ROWS.map((r) => [...r.label].length)) + 2;
-  const lines = ['paired cases (e)–(k): remoteobj beside its baseline, taken in turns in one client process (medians of runs):'];
+  const lines = ['paired cases (e)–(l): remoteobj beside its baseline, taken in turns in one client process, a fresh one for each case (medians of runs):'];
   for (const row of PAIR_ROWS) {
     const text = pairCell(runs, row);
     if (text === 'n/a' && runs.every((r) => row.value(r) === undefined)) continue; // a case not run
