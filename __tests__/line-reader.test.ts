@@ -159,18 +159,22 @@ test('member names and request shapes the reader keeps do not keep the lines the
   const gc = vm.runInNewContext('gc') as () => void;
   gc();
   const before = process.memoryUsage().external;
+  const kept: string[] = [];
   for (let i = 0; i < 40; i++) {
     const key = String.fromCharCode(97 + (i % 26)) + 'x'.repeat(12 + ((i * 7) % 288));
-    const line = `{"id":${i},"ops":[{"op":"get","key":"${key}"},{"op":"call","args":["${'p'.repeat(2_000_000)}"]}]}`;
+    const line = `{"id":${i},"ops":[{"op":"get","key":"${key}"},{"op":"call","args":["kept by the hosted method ${i}","${'p'.repeat(2_000_000)}"]}]}`;
     const text = Buffer.from(line).toString('latin1');
-    const read = parseRequestLine(text) as { ops: { key?: string }[] };
+    const read = parseRequestLine(text) as { ops: { key?: string; args?: string[] }[] };
     expect(read.ops[0]!.key).toBe(key);
+    // A string argument the host keeps (and a string result a client keeps) is its own string too.
+    kept.push(read.ops[1]!.args![0]!);
     // The same shape again: read from what was kept, to the same value.
     sameAsJsonParse(text.replace(`"id":${i}`, `"id":${i + 1000}`));
   }
   gc();
   gc();
   expect(process.memoryUsage().external - before).toBeLessThan(16_000_000);
+  expect(kept).toHaveLength(40);
 });
 
 test('fuzzer lines (20,000 drawn; those up to 4 KiB) give what JSON.parse gives', () => {

@@ -103,7 +103,7 @@ function rememberShape(line: string, idEnd: number, strict: boolean, n: number):
   const keys: (string | number)[] = [];
   for (let i = 0; i < n; i++) {
     const key = (OPS[i] as { key: string | number }).key;
-    if (typeof key === 'string' && key.length > MAX_KEPT_KEY) return; // a view into the line (ownCopy): not kept
+    if (typeof key === 'string' && key.length > MAX_KEPT_KEY) return; // a long name: not kept (nor its shape)
     keys.push(key);
     text += GET_OP_START + (typeof key === 'string' ? '"' + key + '"' : String(key)) + '},';
   }
@@ -334,12 +334,14 @@ const MAX_KEPT_KEY = 128;
 /**
  * `s` as a string of its own. A slice of 13 characters or more is a view into the string it was
  * cut from (here the text of a whole chunk, or a whole line of up to maxMessageBytes, held off the
- * heap): a kept member name would keep that alive. 40 lines of 2 MB with new names kept 45 MB
- * (line-reader.test.ts). Keys are printable ASCII, so latin1 is exact. Only for a name read the
- * first time (or after its slot was taken).
+ * heap): a kept member name, or a string argument a hosted method keeps (a string result a client
+ * keeps), would keep that alive. 40 lines of 2 MB with new names kept 45 MB (line-reader.test.ts);
+ * JSON.parse's strings are their own. Slicing a concatenation copies the characters into a new
+ * string first (V8 flattens it), so the slice's parent is that copy: 99-152 ns for 20-100
+ * characters, against 27-35 for the bare slice and ~400-550 for a latin1 Buffer round trip.
  */
 function ownCopy(s: string): string {
-  return s.length < 13 ? s : Buffer.from(s, 'latin1').toString('latin1');
+  return s.length < 13 ? s : (' ' + s).slice(1);
 }
 
 /** Like scalarAt for a get op's key, reusing the string of a key read before when it is the same. */
@@ -351,7 +353,7 @@ function keyAt(line: string, pos: number): number {
     const slot = (len * 7 + line.charCodeAt(pos + 1)) & 63;
     const known = KEYS[slot];
     if (known !== undefined && known.length === len && line.startsWith(known, pos + 1)) scalar = known;
-    else if (len > MAX_KEPT_KEY) scalar = line.slice(pos + 1, close);
+    else if (len > MAX_KEPT_KEY) scalar = ownCopy(line.slice(pos + 1, close));
     else scalar = KEYS[slot] = ownCopy(line.slice(pos + 1, close));
     return close + 1;
   }
@@ -367,7 +369,7 @@ function scalarAt(line: string, pos: number): number {
   if (c === QUOTE) {
     const close = plainStringEnd(line, pos + 1);
     if (close < 0) return -1;
-    scalar = line.slice(pos + 1, close);
+    scalar = ownCopy(line.slice(pos + 1, close));
     return close + 1;
   }
   if (c >= 48 && c <= 57) {
