@@ -99,17 +99,17 @@ function requestOfKnownShape(line: string, id: number, idEnd: number): { id: num
 function rememberShape(line: string, idEnd: number, strict: boolean, n: number): void {
   // Built from the parts rather than cut from the line: a substring would keep the whole chunk
   // the line came in alive. The keys are plain strings (no escapes) or integers, so this is the text.
+  // A shape is kept only while it is small: sixteen of them then hold a few KiB at most (its keys
+  // are strings of their own, ownCopy, and no longer than its text).
   let text = (strict ? STRICT_FIELD : '') + OPS_FIELD + '[';
   const keys: (string | number)[] = [];
   for (let i = 0; i < n; i++) {
     const key = (OPS[i] as { key: string | number }).key;
-    if (typeof key === 'string' && key.length > MAX_KEPT_KEY) return; // a long name: not kept (nor its shape)
     keys.push(key);
     text += GET_OP_START + (typeof key === 'string' ? '"' + key + '"' : String(key)) + '},';
+    if (text.length > MAX_SHAPE_CHARS) return;
   }
   text += CALL_OP_START;
-  // A shape is kept only while it is small: sixteen of them then hold a few KiB at most (its keys
-  // are KEYS's own copies).
   if (text.length > MAX_SHAPE_CHARS) return;
   text.charCodeAt(0); // flattened once here, not at every comparison
   SHAPES[shapeSlot(line, idEnd)] = { text, keys, strict };
@@ -353,8 +353,10 @@ function keyAt(line: string, pos: number): number {
     const slot = (len * 7 + line.charCodeAt(pos + 1)) & 63;
     const known = KEYS[slot];
     if (known !== undefined && known.length === len && line.startsWith(known, pos + 1)) scalar = known;
-    else if (len > MAX_KEPT_KEY) scalar = ownCopy(line.slice(pos + 1, close));
-    else scalar = KEYS[slot] = ownCopy(line.slice(pos + 1, close));
+    else {
+      scalar = ownCopy(line.slice(pos + 1, close));
+      if (len <= MAX_KEPT_KEY) KEYS[slot] = scalar as string;
+    }
     return close + 1;
   }
   return scalarAt(line, pos);
