@@ -5,6 +5,12 @@
  * the tail of a run of its own (p99, p99.9) mostly measures who else ran during that run; taken
  * in turns, the tails compare what the implementations themselves add. Also lines the calls
  * slower than p99 up with both sides' GC pauses.
+ *
+ * `block` calls in a row per turn (1: every call alternates). Case (j) takes its turns in blocks:
+ * there the three implementations' worker threads share the client's CPU, and alternating every
+ * call measured each with the other two's code and data in the caches (raw postMessage itself 28
+ * against 20–22 µs in blocks of 100; remoteobj and Comlink 46–47 against 24–31). A caller makes
+ * its calls in a row; blocks of 100 (a few ms each) still share the machine's noise.
  */
 import { performance } from 'node:perf_hooks';
 import type { HostGc } from './cases';
@@ -30,20 +36,24 @@ export interface Side {
   gc: HostGc;
 }
 
-export async function caseInterleaved(sides: Side[], calls: number, warm: number): Promise<Record<string, InterleavedResult>> {
+export async function caseInterleaved(sides: Side[], calls: number, warm: number, block = 1): Promise<Record<string, InterleavedResult>> {
   for (let i = 0; i < warm; i++) for (const s of sides) await s.client.add(1);
   const lat = sides.map(() => new Float64Array(calls));
   const starts = sides.map(() => new Float64Array(calls));
   for (const s of sides) await s.gc.start();
   startGcRecording();
-  for (let i = 0; i < calls; i++) {
+  for (let from = 0, turn = 0; from < calls; from += block, turn++) {
+    const to = Math.min(calls, from + block);
     // Rotate who goes first, so no implementation always follows the same one.
     for (let k = 0; k < sides.length; k++) {
-      const j = (i + k) % sides.length;
-      const t = performance.now();
-      await sides[j]!.client.add(1);
-      lat[j]![i] = performance.now() - t;
-      starts[j]![i] = t;
+      const j = (turn + k) % sides.length;
+      const client = sides[j]!.client;
+      for (let i = from; i < to; i++) {
+        const t = performance.now();
+        await client.add(1);
+        lat[j]![i] = performance.now() - t;
+        starts[j]![i] = t;
+      }
     }
   }
   const clientPauses = await stopGcRecording();

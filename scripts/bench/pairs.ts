@@ -71,10 +71,13 @@ export interface PairResults {
   h?: CancelResult;
   /** Sides: raw-tls-tcp, remoteobj-tls. */
   i?: Record<string, InterleavedResult>;
-  /** Sides: raw-port, remoteobj-port, comlink. */
-  j?: Record<string, InterleavedResult>;
+  /** Sides: raw-port, remoteobj-port, comlink; in turns of PORT_BLOCK calls, and `everyCall` alternating every call. */
+  j?: Record<string, InterleavedResult & { everyCall?: InterleavedResult }>;
   k?: BindingResult;
 }
+
+/** (j)'s turns: this many calls in a row per implementation (interleaved.ts says why). */
+export const PORT_BLOCK = 100;
 
 const us = (ms: number) => ms * 1000;
 

@@ -15,7 +15,7 @@ import { implByName } from './impls';
 import type { BenchClient } from './impls/types';
 import { childExecArgv, forkVia, pinning } from './lib';
 import { caseInterleaved, type InterleavedResult, type Side } from './interleaved';
-import { caseBaseline, caseBinding, caseCallback, caseCancel, caseHandle, caseStream, type PairCase, type PairResults } from './pairs';
+import { caseBaseline, caseBinding, caseCallback, caseCancel, caseHandle, caseStream, type PairCase, PORT_BLOCK, type PairResults } from './pairs';
 
 export type WorkerTask =
   | { kind: 'cases'; impl: string; order: CaseName[]; params: CaseParams }
@@ -200,7 +200,13 @@ async function runPair(task: Extract<WorkerTask, { kind: 'pair' }>, c: PairCase,
             sides.push({ impl, client: await clientOf(impl, host.address), gc: hostGcOf(host) });
           } else sides.push({ impl, client: await clientOf(impl, ''), gc: NO_GC });
         }
-        return { [c]: await caseInterleaved(sides, p.seqCalls, p.seqWarm) };
+        if (c === 'i') return { i: await caseInterleaved(sides, p.seqCalls, p.seqWarm) };
+        // (j): judged in turns of PORT_BLOCK calls; alternating every call is shown beside it.
+        const blocks = await caseInterleaved(sides, p.seqCalls, p.seqWarm, PORT_BLOCK);
+        const everyCall = await caseInterleaved(sides, p.seqCalls, 0);
+        const j: NonNullable<PairResults['j']> = {};
+        for (const impl of impls) j[impl] = { ...blocks[impl]!, everyCall: everyCall[impl] };
+        return { j };
       }
     }
   } finally {
