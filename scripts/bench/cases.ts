@@ -30,8 +30,9 @@ export interface CaseParams {
   /** (e): rounds of `cbPer` plain calls and `cbPer` callbacks, per side. */
   cbRounds: number;
   cbPer: number;
-  /** (f): items in the stream each side reads. */
+  /** (f): items in the stream each side reads, and how many times each side reads one (the median counts). */
   streamItems: number;
+  streamRounds: number;
   /** (g): iterations of root chain, handle chain, 1-op, open + release. */
   handleIters: number;
   handleWarm: number;
@@ -57,6 +58,7 @@ export const FULL: CaseParams = {
   cbRounds: 10,
   cbPer: 500,
   streamItems: 1_000_000,
+  streamRounds: 3,
   handleIters: 1500,
   handleWarm: 300,
   cancelRounds: 5,
@@ -80,6 +82,7 @@ export const QUICK: CaseParams = {
   cbRounds: 2,
   cbPer: 25,
   streamItems: 2000,
+  streamRounds: 1,
   handleIters: 30,
   handleWarm: 5,
   cancelRounds: 1,

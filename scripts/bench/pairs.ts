@@ -113,9 +113,12 @@ export async function caseCallback(sides: { name: 'raw' | 'remoteobj'; client: B
 }
 
 /**
- * Case (f): one stream of `streamItems` items `{n}` read to its end on raw and on remoteobj, over
- * the same kind of Unix socket; `first` says which goes first (it alternates from run to run).
+ * Case (f): streams of `streamItems` items `{n}` read to their end on raw and on remoteobj, over
+ * the same kind of Unix socket, `streamRounds` times each in rotation (who goes first rotates, and
+ * `rawFirst` starts the rotation, so it alternates from run to run); each side's median round.
  * Both host sides read the same async generator (BenchTarget.items), so the difference is the wire.
+ * A round is ~0.5 s: one stream per side per run let a burst of load on the machine land on one
+ * side only (the same build measured 0.76–1.19× raw from one run to the next).
  */
 export async function caseStream(raw: BenchClient, ro: BenchClient, wide: BenchClient, p: CaseParams, rawFirst: boolean): Promise<StreamResult> {
   const warm = Math.min(p.streamItems, 20_000);
@@ -130,9 +133,14 @@ export async function caseStream(raw: BenchClient, ro: BenchClient, wide: BenchC
   await time(ro, warm);
   await time(wide, warm);
   const order = rawFirst ? [raw, ro, wide] : [wide, ro, raw];
-  const rates = new Map<BenchClient, number>();
-  for (const c of order) rates.set(c, await time(c, p.streamItems));
-  return { items: p.streamItems, rawPerSec: rates.get(raw)!, remoteobjPerSec: rates.get(ro)!, wideWindowPerSec: rates.get(wide)! };
+  const rates = new Map<BenchClient, number[]>(order.map((c) => [c, []]));
+  for (let round = 0; round < p.streamRounds; round++) {
+    for (let k = 0; k < order.length; k++) {
+      const c = order[(round + k) % order.length]!;
+      rates.get(c)!.push(await time(c, p.streamItems));
+    }
+  }
+  return { items: p.streamItems, rawPerSec: median(rates.get(raw)!), remoteobjPerSec: median(rates.get(ro)!), wideWindowPerSec: median(rates.get(wide)!) };
 }
 
 /**
