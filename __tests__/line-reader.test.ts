@@ -9,8 +9,9 @@ import { canonicalCancelId, parseCancelLine, parseItemLine, parseItemsLine, pars
 import net from 'node:net';
 import v8 from 'node:v8';
 import vm from 'node:vm';
-import { ControlMessage, ReplySchema } from '../src/protocol/messages';
-import { cancelLine, itemsLine, itemText, readLineV2 } from '../src/protocol/wire';
+import { decode, decodeList } from '../src/protocol/codec';
+import { ControlMessage, MAX_ARGS, MAX_KEY_CHARS, MAX_OPS, ReplySchema, RequestSchema, RequestV2Schema } from '../src/protocol/messages';
+import { cancelLine, itemsLine, itemText, readLineV2, readRequest, RequestFault } from '../src/protocol/wire';
 import { connect, serve } from 'remoteobj';
 import { generateLine, Rng, type GenContext } from '../scripts/fuzz';
 import { tmpSock, until } from './helpers';
@@ -399,6 +400,79 @@ test('readLineV2 takes canonical replies without zod, and reads every reply (edi
   });
   expect(n).toBeGreaterThan(10_000);
   for (const line of fuzzerLines(4711, 5_000)) check(line);
+});
+
+test('requests read by hand skip zod when the schema\'s limits hold, and every request (edits, limits, fuzzer lines) is read as JSON.parse + the request schema + decoding read it', () => {
+  /** What the host gave for a request line before: JSON.parse, then the schema (zod's copy), then the values decoded. */
+  const zodRoad = (line: string, v2: boolean): unknown => {
+    let msg: unknown;
+    try {
+      msg = JSON.parse(line);
+    } catch {
+      return 'not JSON';
+    }
+    if (msg === null || typeof msg !== 'object' || Array.isArray(msg) || !('ops' in msg)) return 'not a request';
+    const parsed = (v2 ? RequestV2Schema : RequestSchema).safeParse(msg);
+    if (!parsed.success) return 'a bad request';
+    try {
+      for (const op of parsed.data.ops) {
+        if (op.op === 'call' || op.op === 'passto') op.args = decodeList(op.args, {});
+        else if (op.op === 'set' || op.op === 'has') op.value = decode(op.value, {});
+      }
+    } catch {
+      return 'a bad value';
+    }
+    return parsed.data;
+  };
+  let handRead = 0;
+  const check = (line: string) => {
+    if (readCanonical(line) !== undefined) handRead++;
+    const want = zodRoad(line, true);
+    const got = readLineV2(line, {});
+    if (typeof want === 'object') expect(got).toEqual({ type: 'request', request: want });
+    else if (want !== 'not a request') expect(got).not.toMatchObject({ type: 'request' });
+    const wantV1 = zodRoad(line, false);
+    const gotV1 = readRequest(line, {});
+    if (typeof wantV1 === 'object') expect(gotV1).toEqual(wantV1);
+    else expect(gotV1).toBeInstanceOf(RequestFault);
+  };
+  const call = (args: string, id: number | string = 1) => `{"id":${id},"ops":[{"op":"get","key":"f"},{"op":"call","args":${args}}]}`;
+  const list = (n: number) => `[${Array.from({ length: n }, (_, i) => i).join(',')}]`;
+  const gets = (n: number) => `{"id":1,"ops":[${Array.from({ length: n }, () => '{"op":"get","key":"a"}').join(',')}]}`;
+  const limits = [
+    // The schema's limits, each just within and just past (the reader reads them all by hand).
+    `{"id":1,"ops":[{"op":"get","key":"${'k'.repeat(MAX_KEY_CHARS)}"}]}`,
+    `{"id":1,"ops":[{"op":"get","key":"${'k'.repeat(MAX_KEY_CHARS + 1)}"}]}`,
+    call(list(MAX_ARGS)),
+    call(list(MAX_ARGS + 1)),
+    gets(MAX_OPS),
+    gets(MAX_OPS + 1),
+    call('[1]', '9007199254740991'),
+    call('[1]', '9007199254740993'), // not a safe integer
+    // Keys the reader takes as scalars and the schema refuses.
+    '{"id":1,"ops":[{"op":"get","key":-1}]}',
+    '{"id":1,"ops":[{"op":"get","key":1.5}]}',
+    '{"id":1,"ops":[{"op":"get","key":9007199254740992}]}',
+    '{"id":1,"ops":[{"op":"get","key":true}]}',
+    // Arguments that are JSON but not a list.
+    call('5'),
+    call('{}'),
+    call('null'),
+    call('"x"'),
+    // Values the decoder refuses: the schema passes them, the decoding fails.
+    call('[{"$date":"not a date"}]'),
+    call('[{"$nope":1}]'),
+  ];
+  for (const line of [...canonical, ...limits]) check(line);
+  expect(handRead).toBeGreaterThanOrEqual(canonical.length + limits.length - 4); // all but the four whose keys or id are not JSON scalars the reader takes
+  let n = 0;
+  everyEdit(canonical.slice(0, 6), (line) => {
+    check(line);
+    n++;
+    return JSON.parse(line);
+  });
+  expect(n).toBeGreaterThan(10_000);
+  for (const line of fuzzerLines(90210, 3_000)) check(line);
 });
 
 /**

@@ -28,11 +28,16 @@ export const MAX_OPS = 256;
 export const RequestId = z.union([z.number().int().safe(), z.string().max(128)]);
 export type RequestId = z.infer<typeof RequestId>;
 
+/** Longest property name accepted in an op, in UTF-16 code units. */
+export const MAX_KEY_CHARS = 4096;
+/** Most arguments accepted in one call. */
+export const MAX_ARGS = 1024;
+
 /** A property name or array index. */
-const Key = z.union([z.string().max(4096), z.number().int().nonnegative().safe()]);
+const Key = z.union([z.string().max(MAX_KEY_CHARS), z.number().int().nonnegative().safe()]);
 /** An encoded value (see codec.ts); checked by the decoder, not by zod. */
 const Value = z.unknown();
-const Args = z.array(Value).max(1024);
+const Args = z.array(Value).max(MAX_ARGS);
 
 export const GetOp = z.strictObject({ op: z.literal('get'), key: Key });
 export const CallOp = z.strictObject({ op: z.literal('call'), args: Args.default([]) });
