@@ -12,12 +12,9 @@ import { EncodeError, ErrorCodes, ProtocolError, type ProtocolErrorCode, RemoteO
 import { CALL_OP_START, CANCEL_START, GET_OP_START, ID_START, ITEM_START, ITEM_VALUE, ITEMS_START, ITEMS_VALUES, OPS_FIELD, SELF_REPLY_END, STRICT_FIELD, VALUE_REPLY_MIDDLE } from './canonical';
 import { type CodecContext, type DecodeOptions, decode, decodeList, encode, encodeList, encodeReply, type Json } from './codec';
 import type { WireError } from './error-wire';
-import { canonicalCancelId, parseReplyLine, readCanonicalIdLine, readCanonicalRequest, readCanonicalItem, readCanonicalItems } from './line-reader';
+import { canonicalCancelId, parseReplyLine, readCanonicalIdLine, readCanonicalItem, readCanonicalItems, readCanonicalRequest } from './line-reader';
 import {
   AuthReply,
-  MAX_ARGS,
-  MAX_KEY_CHARS,
-  MAX_OPS,
   AuthRequest,
   ClientHello,
   CONTROL_KINDS,
@@ -27,6 +24,9 @@ import {
   type Feature,
   FEATURES,
   Hello,
+  MAX_ARGS,
+  MAX_KEY_CHARS,
+  MAX_OPS,
   OP_NAMES,
   type Op,
   PROTOCOL_NAME,
@@ -337,16 +337,8 @@ function checkRequest(msg: unknown, options: DecodeOptions, v2: false, handRead?
 function checkRequest(msg: unknown, options: DecodeOptions, v2: boolean, handRead?: boolean): RequestV2 | RequestFault;
 /** `handRead`: `msg` came from the hand reader (readCanonicalRequest), not JSON.parse. */
 function checkRequest(msg: unknown, options: DecodeOptions, v2: boolean, handRead = false): RequestV2 | RequestFault {
-  if (handRead && handReadRequestPasses(msg as { id: number; ops: object[] })) {
-    // The reader's objects are fresh (as zod's copy would be): the values are decoded in place.
-    const request = msg as RequestV2;
-    try {
-      for (const op of request.ops) decodeOp(op, options);
-    } catch (e) {
-      return fault(request.id, e instanceof ProtocolError ? (e.code as ProtocolErrorCode) : 'BAD_VALUE', (e as Error).message);
-    }
-    return request;
-  }
+  // The reader's objects are fresh, as zod's copy would be: their values are decoded in place.
+  if (handRead && handReadRequestPasses(msg as { id: number; ops: object[] })) return decodedInPlace(msg as RequestV2, options);
   if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) {
     return fault(null, 'BAD_MESSAGE', `a message must be a JSON object, got ${msg === null ? 'null' : Array.isArray(msg) ? 'an array' : typeof msg}`);
   }
@@ -361,7 +353,11 @@ function checkRequest(msg: unknown, options: DecodeOptions, v2: boolean, handRea
     const where = issue && issue.path.length ? ` at ${issue.path.join('.')}` : '';
     return fault(id, 'BAD_MESSAGE', `not a valid request${where}: ${issue?.message ?? 'invalid'}`);
   }
-  const request = parsed.data;
+  return decodedInPlace(parsed.data, options);
+}
+
+/** The request with its ops' values decoded (in place), or the fault a value that cannot be decoded makes. */
+function decodedInPlace(request: RequestV2, options: DecodeOptions): RequestV2 | RequestFault {
   try {
     for (const op of request.ops) decodeOp(op, options);
   } catch (e) {
