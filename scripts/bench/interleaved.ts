@@ -10,7 +10,8 @@
  * there the three implementations' worker threads share the client's CPU, and alternating every
  * call measured each with the other two's code and data in the caches (raw postMessage itself 28
  * against 20–22 µs in blocks of 100; remoteobj and Comlink 46–47 against 24–31). A caller makes
- * its calls in a row; blocks of 100 (a few ms each) still share the machine's noise.
+ * its calls in a row; blocks of 100 (a few ms each) still share the machine's noise. (j) also
+ * warms up for as many calls as it measures (worker.ts says why).
  */
 import { performance } from 'node:perf_hooks';
 import type { HostGc } from './cases';
