@@ -3,7 +3,7 @@
  * child process, while a well-behaved client checks every answer it gets. `npm run fuzz` runs the
  * long version (see docs/reliability.md for the figures).
  */
-import { generateLine, Rng, runFuzz } from '../scripts/fuzz';
+import { generateLine, hostLineProblem, Rng, runFuzz } from '../scripts/fuzz';
 
 const COUNT = 10_000;
 
@@ -45,4 +45,24 @@ test('the same seed sends the same lines', () => {
   };
   expect(lines(7)).toEqual(lines(7));
   expect(lines(7)).not.toEqual(lines(8));
+});
+
+test("the check of the host's lines takes every reply, and on protocol 2 a release of the references the fuzz lines passed it", () => {
+  const line = (text: string) => JSON.parse(text) as Record<string, unknown>;
+  expect(hostLineProblem(line('{"id":1,"kind":"value","value":2}'), false)).toBeUndefined();
+  expect(hostLineProblem(line('{"id":"c1","kind":"self"}'), true)).toBeUndefined();
+  expect(hostLineProblem(line('{"id":null,"kind":"error","error":{"name":"ProtocolError","message":"m"}}'), false)).toBeUndefined();
+  // What a real host sent in `npm run fuzz -- --seed 2112 --count 100000` (the fuzz target's gc()
+  // collects the stand-ins of the `$fn` tags it was passed): counted as malformed before.
+  expect(hostLineProblem(line('{"kind":"release","refs":[[44,1],[33,1]]}'), true)).toBeUndefined();
+  expect(hostLineProblem(line('{"kind":"release","refs":[[116831,1]]}'), true)).toBeUndefined();
+  // Not on protocol 1, and only in its one form.
+  expect(hostLineProblem(line('{"kind":"release","refs":[[44,1]]}'), false)).toBe('a release on a protocol-1 connection');
+  for (const bad of ['{"kind":"release","refs":[]}', '{"kind":"release","refs":[[0,1]]}', '{"kind":"release","refs":[[1]]}', '{"kind":"release","refs":[[1,1.5]]}', '{"kind":"release","refs":[[1,"1"]]}', '{"kind":"release"}', '{"kind":"release","refs":[[1,1]],"x":1}']) {
+    expect([bad, hostLineProblem(line(bad), true)]).toEqual([bad, 'a malformed release']);
+  }
+  // Anything else is still wrong: a reply without a usable id, an unknown kind, an error without a message.
+  expect(hostLineProblem(line('{"id":{},"kind":"value","value":1}'), true)).toBe('a reply without a valid id');
+  expect(hostLineProblem(line('{"id":1,"kind":"item","value":1}'), true)).toBe('neither a reply nor a control message the host sends');
+  expect(hostLineProblem(line('{"id":1,"kind":"error","error":{"name":"E"}}'), false)).toBe('neither a reply nor a control message the host sends');
 });

@@ -559,6 +559,27 @@ export function tmpSocketPath(tag: string): string {
 // ---------------------------------------------------------------------------------------------
 // A raw fuzz connection.
 
+/**
+ * What is wrong with a line the host sent (parsed), or undefined when it is well-formed: a reply
+ * (value, self, or an error with a message, its id a number, string or null), or on a protocol-2
+ * connection a `release` of references the fuzz lines passed it (`$fn` tags): the host's stand-ins
+ * for them were collected, so it gives them back (`[[id, count], ...]`, positive safe integers).
+ */
+export function hostLineProblem(line: Record<string, unknown>, v2: boolean): string | undefined {
+  if (line.kind === 'release') {
+    if (!v2) return 'a release on a protocol-1 connection';
+    const refs = line.refs;
+    const pair = (r: unknown) => Array.isArray(r) && r.length === 2 && r.every((n) => Number.isSafeInteger(n) && (n as number) >= 1);
+    if (!Array.isArray(refs) || refs.length === 0 || !refs.every(pair) || Object.keys(line).length !== 2) return 'a malformed release';
+    return undefined;
+  }
+  const idOk = line.id === null || typeof line.id === 'number' || typeof line.id === 'string';
+  const kindOk = line.kind === 'value' || line.kind === 'self' || (line.kind === 'error' && typeof (line.error as { message?: unknown })?.message === 'string');
+  if (!idOk) return 'a reply without a valid id';
+  if (!kindOk) return 'neither a reply nor a control message the host sends';
+  return undefined;
+}
+
 class FuzzConnection {
   replies = 0;
   /** Error codes of the last replies (for diagnostics). */
@@ -572,13 +593,15 @@ class FuzzConnection {
   private constructor(
     private readonly socket: net.Socket,
     private readonly onReply: (reply: Record<string, unknown>) => void,
+    /** Opted into protocol 2: the host may also send control messages (release). */
+    private readonly v2: boolean,
   ) {}
 
   /** `v2`: opt into protocol 2 right after the hello, as a v2 client does. */
   static open(socketPath: string, onReply: (reply: Record<string, unknown>) => void, v2 = false): Promise<FuzzConnection> {
     return new Promise((resolve, reject) => {
       const socket = net.connect(socketPath);
-      const conn = new FuzzConnection(socket, onReply);
+      const conn = new FuzzConnection(socket, onReply, v2);
       let greeted = false;
       socket.setEncoding('utf8');
       socket.on('data', (text: string) => {
@@ -618,9 +641,7 @@ class FuzzConnection {
       this.malformed.push(line.slice(0, 200));
       return;
     }
-    const idOk = reply.id === null || typeof reply.id === 'number' || typeof reply.id === 'string';
-    const kindOk = reply.kind === 'value' || reply.kind === 'self' || (reply.kind === 'error' && typeof (reply.error as { message?: unknown })?.message === 'string');
-    if (!idOk || !kindOk) this.malformed.push(line.slice(0, 200));
+    if (hostLineProblem(reply, this.v2) !== undefined) this.malformed.push(line.slice(0, 200));
     if (reply.kind === 'error') {
       this.lastCodes.push(`${String(reply.id)}:${String((reply.error as { code?: unknown }).code ?? (reply.error as { name?: unknown }).name)}`);
       if (this.lastCodes.length > 10) this.lastCodes.shift();
