@@ -47,22 +47,31 @@ test('the same seed sends the same lines', () => {
   expect(lines(7)).not.toEqual(lines(8));
 });
 
-test("the check of the host's lines takes every reply, and on protocol 2 a release of the references the fuzz lines passed it", () => {
+test("the check of the host's lines takes every reply, and on protocol 2 the protocol's other messages a host sends a fuzz connection", () => {
   const line = (text: string) => JSON.parse(text) as Record<string, unknown>;
   expect(hostLineProblem(line('{"id":1,"kind":"value","value":2}'), false)).toBeUndefined();
   expect(hostLineProblem(line('{"id":"c1","kind":"self"}'), true)).toBeUndefined();
   expect(hostLineProblem(line('{"id":null,"kind":"error","error":{"name":"ProtocolError","message":"m"}}'), false)).toBeUndefined();
-  // What a real host sent in `npm run fuzz -- --seed 2112 --count 100000` (the fuzz target's gc()
-  // collects the stand-ins of the `$fn` tags it was passed): counted as malformed before.
-  expect(hostLineProblem(line('{"kind":"release","refs":[[44,1],[33,1]]}'), true)).toBeUndefined();
-  expect(hostLineProblem(line('{"kind":"release","refs":[[116831,1]]}'), true)).toBeUndefined();
-  // Not on protocol 1, and only in its one form.
-  expect(hostLineProblem(line('{"kind":"release","refs":[[44,1]]}'), false)).toBe('a release on a protocol-1 connection');
-  for (const bad of ['{"kind":"release","refs":[]}', '{"kind":"release","refs":[[0,1]]}', '{"kind":"release","refs":[[1]]}', '{"kind":"release","refs":[[1,1.5]]}', '{"kind":"release","refs":[[1,"1"]]}', '{"kind":"release"}', '{"kind":"release","refs":[[1,1]],"x":1}']) {
-    expect([bad, hostLineProblem(line(bad), true)]).toEqual([bad, 'a malformed release']);
+  // What real hosts sent in long runs, counted as malformed before: `npm run fuzz -- --seed 2112
+  // --count 100000` (releases: the fuzz target's gc() collects the stand-ins of the `$fn` tags it
+  // was passed) and `--seed 20261202 --count 200000` (the end of a stream made of an echoed `$stream` tag).
+  for (const sent of ['{"kind":"release","refs":[[44,1],[33,1]]}', '{"kind":"release","refs":[[116831,1]]}', '{"kind":"end","stream":1}']) {
+    expect([sent, hostLineProblem(line(sent), true)]).toEqual([sent, undefined]);
   }
+  // And the others a host may send: stream items and credit, a request calling a passed function, a cancel of it.
+  for (const sent of ['{"kind":"items","stream":2,"values":[1,{"a":1}]}', '{"kind":"credit","stream":3,"n":64}', '{"id":7,"to":3,"ops":[{"op":"call","args":[1]}]}', '{"kind":"cancel","id":7}']) {
+    expect([sent, hostLineProblem(line(sent), true)]).toEqual([sent, undefined]);
+  }
+  // Not on protocol 1, and only in their own form.
+  expect(hostLineProblem(line('{"kind":"release","refs":[[44,1]]}'), false)).toBe('a release message on a protocol-1 connection');
+  expect(hostLineProblem(line('{"id":7,"to":3,"ops":[{"op":"call","args":[1]}]}'), false)).toBe('a request on a protocol-1 connection');
+  for (const bad of ['{"kind":"release","refs":[]}', '{"kind":"release","refs":[[0,1]]}', '{"kind":"release","refs":[[1]]}', '{"kind":"release","refs":[[1,1.5]]}', '{"kind":"release","refs":[[1,"1"]]}', '{"kind":"release"}', '{"kind":"release","refs":[[1,1]],"x":1}']) {
+    expect([bad, hostLineProblem(line(bad), true)]).toEqual([bad, 'a malformed release message']);
+  }
+  expect(hostLineProblem(line('{"kind":"end","stream":0}'), true)).toBe('a malformed end message');
+  expect(hostLineProblem(line('{"id":7,"ops":[{"op":"bogus"}]}'), true)).toBe('a malformed request');
   // Anything else is still wrong: a reply without a usable id, an unknown kind, an error without a message.
   expect(hostLineProblem(line('{"id":{},"kind":"value","value":1}'), true)).toBe('a reply without a valid id');
-  expect(hostLineProblem(line('{"id":1,"kind":"item","value":1}'), true)).toBe('neither a reply nor a control message the host sends');
-  expect(hostLineProblem(line('{"id":1,"kind":"error","error":{"name":"E"}}'), false)).toBe('neither a reply nor a control message the host sends');
+  expect(hostLineProblem(line('{"id":1,"kind":"bogus","value":1}'), true)).toBe('neither a reply nor a message of the protocol');
+  expect(hostLineProblem(line('{"id":1,"kind":"error","error":{"name":"E"}}'), false)).toBe('neither a reply nor a message of the protocol');
 });

@@ -26,6 +26,7 @@ import path from 'node:path';
 import { inspect, isDeepStrictEqual } from 'node:util';
 import { connect, type Remote, serve, waitUntilListening } from '../src/index';
 import { decode, encode } from '../src/protocol/codec';
+import { CONTROL_KINDS, ControlSchema, RequestV2Schema } from '../src/protocol/messages';
 
 // ---------------------------------------------------------------------------------------------
 // Seeded PRNG (sfc32): same seed, same sequence, on every platform.
@@ -562,21 +563,25 @@ export function tmpSocketPath(tag: string): string {
 /**
  * What is wrong with a line the host sent (parsed), or undefined when it is well-formed: a reply
  * (value, self, or an error with a message, its id a number, string or null), or on a protocol-2
- * connection a `release` of references the fuzz lines passed it (`$fn` tags): the host's stand-ins
- * for them were collected, so it gives them back (`[[id, count], ...]`, positive safe integers).
+ * connection one of the protocol's other messages, as its schema says (docs/protocol.md,
+ * "Protocol 2"). The host sends those to a fuzz connection too: a `release` of the `$fn` tags
+ * the fuzz lines passed it once the target's gc() has collected their stand-ins, an `end` of a
+ * stream it made of a `$stream` tag it was passed and echoed, a request calling a passed `$fn`.
  */
 export function hostLineProblem(line: Record<string, unknown>, v2: boolean): string | undefined {
-  if (line.kind === 'release') {
-    if (!v2) return 'a release on a protocol-1 connection';
-    const refs = line.refs;
-    const pair = (r: unknown) => Array.isArray(r) && r.length === 2 && r.every((n) => Number.isSafeInteger(n) && (n as number) >= 1);
-    if (!Array.isArray(refs) || refs.length === 0 || !refs.every(pair) || Object.keys(line).length !== 2) return 'a malformed release';
-    return undefined;
+  const kind = line.kind;
+  if (typeof kind === 'string' && (CONTROL_KINDS as readonly string[]).includes(kind)) {
+    if (!v2) return `a ${kind} message on a protocol-1 connection`;
+    return ControlSchema.safeParse(line).success ? undefined : `a malformed ${kind} message`;
+  }
+  if ('ops' in line) {
+    if (!v2) return 'a request on a protocol-1 connection';
+    return RequestV2Schema.safeParse(line).success ? undefined : 'a malformed request';
   }
   const idOk = line.id === null || typeof line.id === 'number' || typeof line.id === 'string';
-  const kindOk = line.kind === 'value' || line.kind === 'self' || (line.kind === 'error' && typeof (line.error as { message?: unknown })?.message === 'string');
+  const kindOk = kind === 'value' || kind === 'self' || (kind === 'error' && typeof (line.error as { message?: unknown })?.message === 'string');
   if (!idOk) return 'a reply without a valid id';
-  if (!kindOk) return 'neither a reply nor a control message the host sends';
+  if (!kindOk) return 'neither a reply nor a message of the protocol';
   return undefined;
 }
 
