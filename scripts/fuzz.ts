@@ -598,7 +598,7 @@ class FuzzConnection {
   private constructor(
     private readonly socket: net.Socket,
     private readonly onReply: (reply: Record<string, unknown>) => void,
-    /** Opted into protocol 2: the host may also send control messages (release). */
+    /** Opted into protocol 2: the host may also send the protocol's other messages (hostLineProblem). */
     private readonly v2: boolean,
   ) {}
 

@@ -28,7 +28,7 @@ export const MAX_OPS = 256;
 export const RequestId = z.union([z.number().int().safe(), z.string().max(128)]);
 export type RequestId = z.infer<typeof RequestId>;
 
-/** Longest property name accepted in an op, in UTF-16 code units. */
+/** Longest property name accepted in an op, in code points (zod's `max` counts them; docs/protocol.md says so). */
 export const MAX_KEY_CHARS = 4096;
 /** Most arguments accepted in one call. */
 export const MAX_ARGS = 1024;

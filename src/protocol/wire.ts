@@ -326,6 +326,7 @@ function handReadRequestPasses(r: { id: number; ops: object[] }): boolean {
     const op = ops[i] as { op: string; key?: unknown; args?: unknown };
     if (op.op === 'get') {
       const key = op.key;
+      // A key read by hand is printable ASCII, so its length is its count of code points.
       if (typeof key === 'string' ? key.length > MAX_KEY_CHARS : !(Number.isSafeInteger(key) && (key as number) >= 0)) return false;
     } else if (!Array.isArray(op.args) || op.args.length > MAX_ARGS) return false;
   }
@@ -454,6 +455,8 @@ export class LineFault {
  */
 export function readLineV2(line: string, options: DecodeOptions): LineV2 | LineFault {
   let msg: unknown;
+  /** The line is a request the line reader read by hand (checkRequest may skip zod). */
+  let handRead = false;
   try {
     const canonical = readCanonicalIdLine(line);
     // A value or self reply in the host's form with a safe integer id holds, by construction, all
@@ -461,12 +464,8 @@ export function readLineV2(line: string, options: DecodeOptions): LineV2 | LineF
     // A call's reply over a worker's port (case (j)): 0.60 -> 0.29 us in a hot loop (busy machine).
     if (canonical !== undefined && 'kind' in canonical && canonical.id <= Number.MAX_SAFE_INTEGER) return { type: 'reply', reply: canonical };
     // (A cancel in the canonical form never gets here from the peer: it reads those first, readCancelId.)
-    if (canonical !== undefined) {
-      // A request read by hand (a reply returned above).
-      const r = checkRequest(canonical, options, true, true);
-      return r instanceof RequestFault ? new LineFault(r.id, r.code, r.message) : { type: 'request', request: r };
-    }
-    msg = readCanonicalItems(line) ?? readCanonicalItem(line) ?? JSON.parse(line);
+    handRead = canonical !== undefined && 'ops' in canonical;
+    msg = canonical ?? readCanonicalItems(line) ?? readCanonicalItem(line) ?? JSON.parse(line);
   } catch (e) {
     return new LineFault(null, 'BAD_JSON', `the line is not valid JSON (${(e as Error).message})`);
   }
@@ -475,7 +474,7 @@ export function readLineV2(line: string, options: DecodeOptions): LineV2 | LineF
   }
   const kind = (msg as { kind?: unknown }).kind;
   if ('ops' in msg || kind === 'request') {
-    const r = checkRequest(msg, options, true);
+    const r = checkRequest(msg, options, true, handRead);
     return r instanceof RequestFault ? new LineFault(r.id, r.code, r.message) : { type: 'request', request: r };
   }
   if (kind === 'value' || kind === 'self' || kind === 'error') {
