@@ -73,9 +73,12 @@ class HostProcess {
     return this.send(cmd === 'profile-stop' ? { seq, cmd, file: file! } : ({ seq, cmd } as HostCommand));
   }
 
-  /** Case (h): the host's CPU reading once exactly `n` requests wait for its lock (and hold() runs, with `held`). */
-  async waitQueued(n: number, held?: boolean): Promise<NodeJS.CpuUsage> {
-    return (await this.send({ seq: ++this.seq, cmd: 'wait-queued', n, held })).cpu!;
+  /**
+   * Case (h): the host's CPU reading once exactly `n` requests wait for its lock (and hold() runs,
+   * with `held`; after a young-generation collection, with `collect`).
+   */
+  async waitQueued(n: number, held?: boolean, collect?: boolean): Promise<NodeJS.CpuUsage> {
+    return (await this.send({ seq: ++this.seq, cmd: 'wait-queued', n, held, collect })).cpu!;
   }
 
   private send(cmd: HostCommand): Promise<HostReply> {
@@ -171,7 +174,7 @@ async function runPair(task: Extract<WorkerTask, { kind: 'pair' }>, c: PairCase,
         const host = await hostOf('remoteobj');
         const many: BenchClient[] = [];
         for (let i = 0; i < p.cancelClients; i++) many.push(await clientOf('remoteobj', host.address));
-        return { h: await caseCancel(many, { cpu: () => host.cpu(), waitQueued: (n, held) => host.waitQueued(n, held), releaseHold: async () => void (await host.ask('release-hold')) }, p) };
+        return { h: await caseCancel(many, { cpu: () => host.cpu(), waitQueued: (n, held, collect) => host.waitQueued(n, held, collect), releaseHold: async () => void (await host.ask('release-hold')) }, p) };
       }
       case 'k': {
         const sides = [];
