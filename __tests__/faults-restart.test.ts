@@ -5,6 +5,7 @@
  * had in flight when the host died are never re-sent.
  */
 import nodePath from 'node:path';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import { ConnectionClosedError, connect, NotListeningError, type Remote, waitUntilListening } from 'remoteobj';
 import { Cleanup, range, tally } from './fixtures/host-kit';
@@ -43,12 +44,16 @@ test('SIGKILL, stale socket file, restart: fresh connect works, a reconnecting c
   // In flight when the host dies: hold() plus 20 adds queued behind it.
   const inFlight = tally([carrying.hold(), ...range(20).map(() => carrying.add(1))]);
   await until(() => first.output().includes('hold'));
+  // The plain client learns of the death from its own socket, which may be read after the
+  // reconnecting client's (a run under load saw a call written before that: ConnectionClosedError).
+  const plainClosed = once(plain.$connection, 'close');
   first.kill('SIGKILL');
   await exited(first);
   const t = await inFlight.done;
   expect(t.rejected.size).toBe(21);
   for (const e of t.rejected.values()) expect(e).toBeInstanceOf(ConnectionClosedError);
   expect(fs.lstatSync(path).isSocket()).toBe(true); // the dead host's file is still there
+  expect((await plainClosed)[0]).toBeInstanceOf(NotListeningError); // "the host at … is gone"
 
   // While it is down: both fail fast (the reconnecting one tries, and finds nobody).
   await expect(Promise.resolve(plain.add(1))).rejects.toBeInstanceOf(NotListeningError);
