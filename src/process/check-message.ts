@@ -5,25 +5,31 @@
  */
 import { z } from 'zod';
 
-const Marked = { ro: z.literal(1) };
-
-const FromChild = z.discriminatedUnion('t', [
-  z.strictObject({ ...Marked, t: z.literal('loaded'), exportName: z.string().nullable() }),
-  z.strictObject({ ...Marked, t: z.literal('notExported'), ambiguous: z.array(z.string()) }),
-  z.strictObject({ ...Marked, t: z.literal('stream') }),
-  z.strictObject({ ...Marked, t: z.literal('yield'), index: z.number().int().nonnegative().safe(), value: z.unknown() }),
-  z.strictObject({ ...Marked, t: z.literal('return'), value: z.unknown() }),
-  z.strictObject({ ...Marked, t: z.literal('throw'), error: z.record(z.string(), z.unknown()) }),
-]);
+/**
+ * The schema, made when the first child message comes: building it took ~9 ms of loading the
+ * library, which every process that loads it paid (the CLI, a host), forking or not.
+ */
+function fromChildSchema() {
+  const Marked = { ro: z.literal(1) };
+  return z.discriminatedUnion('t', [
+    z.strictObject({ ...Marked, t: z.literal('loaded'), exportName: z.string().nullable() }),
+    z.strictObject({ ...Marked, t: z.literal('notExported'), ambiguous: z.array(z.string()) }),
+    z.strictObject({ ...Marked, t: z.literal('stream') }),
+    z.strictObject({ ...Marked, t: z.literal('yield'), index: z.number().int().nonnegative().safe(), value: z.unknown() }),
+    z.strictObject({ ...Marked, t: z.literal('return'), value: z.unknown() }),
+    z.strictObject({ ...Marked, t: z.literal('throw'), error: z.record(z.string(), z.unknown()) }),
+  ]);
+}
+let FromChild: ReturnType<typeof fromChildSchema> | undefined;
 
 /** A message from the child, checked: values are still encoded (decode them with values.ts). */
-export type FromChild = z.infer<typeof FromChild>;
+export type FromChild = z.infer<ReturnType<typeof fromChildSchema>>;
 
 const KINDS = new Set(['loaded', 'notExported', 'stream', 'yield', 'return', 'throw']);
 
 /** The message, typed; or a sentence saying what is wrong with it. */
 export function checkFromChild(m: { t: string }): FromChild | string {
   if (!KINDS.has(m.t)) return `unknown message ${JSON.stringify(m.t.slice(0, 40))}`;
-  const parsed = FromChild.safeParse(m);
+  const parsed = (FromChild ??= fromChildSchema()).safeParse(m);
   return parsed.success ? parsed.data : `malformed ${m.t} message`;
 }
