@@ -12,7 +12,7 @@ export type HostCommand =
   | { seq: number; cmd: 'cpu' | 'mem' | 'profile-start' | 'thread-cpu' | 'gc-start' | 'gc-stop' | 'release-hold' }
   | { seq: number; cmd: 'profile-stop'; file: string }
   // Case (h): answer (with the CPU reading of that moment) once exactly `n` requests wait for the
-  // lock; with `collect`, after a young-generation collection (inside the reading).
+  // lock; with `collect`, after a full collection (inside the reading).
   | { seq: number; cmd: 'wait-queued'; n: number; held?: boolean; collect?: boolean };
 export type HostReply = { seq: number; cpu?: NodeJS.CpuUsage; mem?: NodeJS.MemoryUsage; threadCpuUs?: number; gc?: GcPause[] };
 
@@ -32,7 +32,7 @@ async function main(): Promise<void> {
       if (!server.queued) throw new Error(`${implName} cannot tell how many requests wait`);
       const check = () => {
         if (server.queued!() === m.n && (!m.held || target.holding)) {
-          if (m.collect) (global.gc as ((o: { type: 'minor' }) => void) | undefined)?.({ type: 'minor' });
+          if (m.collect) global.gc?.();
           process.send!({ seq: m.seq, cpu: process.cpuUsage() } satisfies HostReply);
         } else setTimeout(check, 1);
       };

@@ -197,7 +197,7 @@ export interface CancelHost {
   cpu(): Promise<NodeJS.CpuUsage>;
   /**
    * Resolves with the host's CPU reading at the moment exactly `n` requests wait for the lock (and,
-   * with `held`, hold() runs); with `collect`, the host first collects its young generation.
+   * with `held`, hold() runs); with `collect`, the host first runs a full collection.
    */
   waitQueued(n: number, held?: boolean, collect?: boolean): Promise<NodeJS.CpuUsage>;
   releaseHold(): Promise<void>;
@@ -246,12 +246,14 @@ export async function caseCancel(clients: BenchClient[], host: CancelHost, p: Ca
         ));
       }
     }
-    // The queued requests are young and alive: the scavenge their arrival leads to copies them all
-    // (10–13 ms for 4,000 in `--trace-gc`), and V8 runs it as an idle task, whenever the host
-    // next waits for input, often in the middle of the cancels (two rounds of ten at 3.4–3.9 µs a
-    // cancel against 0.5–0.9 for the rest). That copy is a cost of their arrival: the host collects
-    // its young generation once they are all in, inside the arrival's reading, so the cancel phase
-    // starts with an empty one and pays only for what cancelling allocates (~70 bytes a request).
+    // The collections the queued requests lead to are a cost of their arrival, not of cancelling
+    // them, but V8 runs them as idle tasks, whenever the host next waits for input: often in the
+    // middle of the cancels. Seen in `--trace-gc`: the scavenge that copies the 4,000 live queued
+    // requests (10–13 ms; two cancelled rounds of ten at 3.4–3.9 µs a cancel against 0.5–0.9 for
+    // the rest), and, as the requests of earlier rounds pile up in the old generation, a
+    // mark-compact finishing there (one round of ten at 7.9 µs). So the host runs a full
+    // collection once they are all in, inside the arrival's reading: the cancel phase starts with
+    // nothing pending and pays for what cancelling allocates (~70 bytes a request) and no more.
     const arrived = await host.waitQueued(n, false, true);
     if (cancelThisRound) {
       for (const ac of controllers) ac.abort();

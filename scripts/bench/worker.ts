@@ -75,7 +75,7 @@ class HostProcess {
 
   /**
    * Case (h): the host's CPU reading once exactly `n` requests wait for its lock (and hold() runs,
-   * with `held`; after a young-generation collection, with `collect`).
+   * with `held`; after a full collection, with `collect`).
    */
   async waitQueued(n: number, held?: boolean, collect?: boolean): Promise<NodeJS.CpuUsage> {
     return (await this.send({ seq: ++this.seq, cmd: 'wait-queued', n, held, collect })).cpu!;
