@@ -125,3 +125,15 @@ describe.each(COMPILERS)('$alias', ({ alias, version }) => {
     expect(await check(alias, `tsconfig.${kind}.json`)).toBe('ok');
   }, 120_000);
 });
+
+test("a user's program holds no declaration file of another package but Node's (zod's stay out: ~95 files, ~2 s of 5.5's check)", async () => {
+  const tsc = path.join(ROOT, 'node_modules', COMPILERS[0]!.alias, 'bin', 'tsc');
+  for (const kind of Object.keys(MODULE_KINDS)) {
+    const { stdout } = await run(process.execPath, [tsc, '-p', path.join(dir, `tsconfig.${kind}.json`), '--listFilesOnly'], { cwd: dir });
+    const files = stdout.split('\n').filter(Boolean).map((f) => fs.realpathSync(f));
+    // The package itself (node_modules/remoteobj is this checkout), the compiler's lib files, and Node's types (with the undici types they import).
+    const others = files.filter((f) => !f.startsWith(dir) && !f.startsWith(path.join(ROOT, 'dist') + path.sep) && !/[\\/]node_modules[\\/](typescript-5\.5[\\/]lib|@types[\\/]node|undici-types)[\\/]/.test(f));
+    expect({ kind, others }).toEqual({ kind, others: [] });
+    expect(files.some((f) => f.endsWith(`${path.sep}index.d.ts`) && f.startsWith(path.join(ROOT, 'dist')))).toBe(true);
+  }
+}, 60_000);

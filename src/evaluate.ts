@@ -10,7 +10,7 @@ import { AccessError } from './errors';
 import { closeMembers, missingMemberError } from './missing-member';
 import { refusalOf } from './owned';
 import { isRef, refKindOf } from './ref';
-import type { Op, OpName } from './protocol/messages';
+import type { Op, OpName } from './protocol/wire-types';
 
 /** One member of a described value. */
 export interface MemberInfo {

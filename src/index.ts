@@ -58,7 +58,7 @@ export {
 } from './errors';
 export type { ErrorCode, ErrorOrigin, RemoteErrorOptions } from './errors';
 export type { ServeControl } from './cli/load-module';
-export { PROTOCOL_NAME, PROTOCOL_VERSION } from './protocol/messages';
+export { PROTOCOL_NAME, PROTOCOL_VERSION } from './protocol/wire-types';
 export { DEFAULT_STREAM_WINDOW, MAX_STREAM_WINDOW, STREAM_WINDOW_BYTES } from './peer/streams';
 export { fork, Forked } from './process/fork';
 export type { ForkOptions, ForkFunction, ExportRef, ForkResult, ForkYield, ExitInfo } from './process/fork';

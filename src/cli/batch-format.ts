@@ -14,7 +14,7 @@
  * request would have given as a command of its own; "id" first when the request had one.
  */
 import type { Result } from '../client/connection';
-import type { Op } from '../protocol/messages';
+import type { Op } from '../protocol/wire-types';
 import { decode, encode } from '../protocol/codec';
 import { lastKey } from './commands/chain';
 import { exitCodeFor, UsageError } from './exit-codes';

@@ -17,7 +17,7 @@
 import type { Readable, Writable } from 'node:stream';
 import ndjson from 'ndjson';
 import type { Result } from '../client/connection';
-import type { Op } from '../protocol/messages';
+import type { Op } from '../protocol/wire-types';
 import { DEFAULT_MAX_MESSAGE_BYTES, LineSplitter } from '../transport/lines';
 import { BatchLineError, type BatchRequest, errorLine, okLine, parseBatchLine, type ResultLine } from './batch-format';
 import { EXIT } from './exit-codes';

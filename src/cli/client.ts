@@ -3,7 +3,7 @@
  * `--timeout` bounds the whole thing (connect + hello + reply).
  */
 import { Connection, type Result } from '../client/connection';
-import type { Op } from '../protocol/messages';
+import type { Op } from '../protocol/wire-types';
 import { wireOps } from '../protocol/wire';
 import { parseAddress } from '../transport/address';
 import { UsageError } from './exit-codes';

@@ -13,7 +13,7 @@
  * Whitespace is allowed between tokens. Names are not filtered here: the host's access rules
  * decide what is reachable (and refuse `constructor`, `__proto__`, `_private`, … on every host).
  */
-import type { Op } from '../protocol/messages';
+import type { Op } from '../protocol/wire-types';
 import { decode, MAX_DEPTH } from '../protocol/codec';
 
 /** A syntax error in an expression or a JSON value; `column` is 1-based, in `source`. */

@@ -12,7 +12,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { accessOptions } from '../access';
 import { type EvalContext, evaluate, OpFailure, type Outcome } from '../evaluate';
-import type { Op, RequestId } from '../protocol/messages';
+import type { Op, RequestId } from '../protocol/wire-types';
 import type { Peer, RequestHandler } from '../peer/peer';
 
 /** The turn a callback runs in, and the peer (connection) that was granted it. */

@@ -10,7 +10,7 @@ import { EventEmitter } from 'node:events';
 import { AuthError, NotListeningError, ProtocolError, TimeoutError } from '../errors';
 import { markLibraryOwned } from '../owned';
 import { LineSealer, LineVerifier } from '../protocol/line-auth';
-import { type Feature, PROTOCOL_V2, type Op } from '../protocol/messages';
+import { type Feature, PROTOCOL_V2, type Op } from '../protocol/wire-types';
 import { clientHelloLine, type Json } from '../protocol/wire';
 import { NEEDS_CALLER, Peer, type ReplySink } from '../peer/peer';
 import { CallbackHandler, currentTurn } from './callbacks';

@@ -6,7 +6,7 @@
 import { AuthError, ProtocolError } from '../errors';
 import { AUTH_METHOD, authDigest, digestsMatch, type LineKeys, lineKeys, newNonce, type Secret } from '../protocol/auth';
 import { errorFromWire } from '../protocol/error-wire';
-import { type Feature, PROTOCOL_VERSION } from '../protocol/messages';
+import { type Feature, PROTOCOL_VERSION } from '../protocol/wire-types';
 import { authLine, readAuthAnswer, readHello } from '../protocol/wire';
 
 /** What the handshake learnt once it is done. */

@@ -21,7 +21,7 @@
  */
 import { inspect } from 'node:util';
 import { ConnectionClosedError, HostUnavailableError, ReleasedError } from '../errors';
-import type { Op } from '../protocol/messages';
+import type { Op } from '../protocol/wire-types';
 import type { Peer } from '../peer/peer';
 import { registerStandIn } from '../peer/release';
 import { currentTurn } from './callbacks';

@@ -24,7 +24,7 @@ import { ProtocolError } from '../errors';
 import { release as releaseStandIn } from '../peer/release';
 import { type FarRef, registerTypedRef } from '../peer/typed-refs';
 import { errorFromWire, errorToWire } from '../protocol/error-wire';
-import type { Op } from '../protocol/messages';
+import type { Op } from '../protocol/wire-types';
 import { type ArrivesAsItself, markTypedRef, ref } from '../ref';
 import { LocalExcept, setRecordHook, storeRecord } from './local-except';
 import { markLibraryOwned } from '../owned';

@@ -11,7 +11,7 @@
  * with their signal already aborted).
  */
 import { AbortError } from '../errors';
-import type { RequestId } from '../protocol/messages';
+import type { RequestId } from '../protocol/wire-types';
 import { contextEverywhere, currentRequest } from './request-context';
 
 /** A request a client may cancel (serving.ts QueuedRequest). */

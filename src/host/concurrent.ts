@@ -15,7 +15,7 @@
  * is queued on the lock like every request. So naming a method can never carry another member's
  * side effects past the lock.
  */
-import type { Op } from '../protocol/messages';
+import type { Op } from '../protocol/wire-types';
 
 /**
  * Decides whether a call runs beside the lock. `name`: the method's name; `args`: the call's

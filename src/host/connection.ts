@@ -9,7 +9,7 @@ import { AuthError, LimitError, NotListeningError, ProtocolError, type ErrorOrig
 import type { CodecContext, DecodeOptions } from '../protocol/codec';
 import { type LineKeys, MAX_PRE_AUTH_BYTES, type Secret } from '../protocol/auth';
 import { LineSealer, LineVerifier } from '../protocol/line-auth';
-import type { Feature, Op, RequestId } from '../protocol/messages';
+import type { Feature, Op, RequestId } from '../protocol/wire-types';
 import { errorToWire } from '../protocol/error-wire';
 import { errorReplyLine, readClientHello } from '../protocol/wire';
 import type { Link } from '../transport/link';

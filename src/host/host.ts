@@ -10,7 +10,7 @@ import { accessOptions } from '../access';
 import { LimitError, type TlsRefusedError } from '../errors';
 import { markLibraryOwned } from '../owned';
 import { errorToWire } from '../protocol/error-wire';
-import type { Op } from '../protocol/messages';
+import type { Op } from '../protocol/wire-types';
 import { errorReplyLine } from '../protocol/wire';
 import { jsonOf, stringOf } from '../safe-functions';
 import type { Link } from '../transport/link';

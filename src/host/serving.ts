@@ -9,7 +9,7 @@ import { ShutdownError, TimeoutError } from '../errors';
 import { type ErrorOrigin } from '../errors';
 import type { CodecContext } from '../protocol/codec';
 import { errorToWire, type WireError } from '../protocol/error-wire';
-import type { Op, RequestId } from '../protocol/messages';
+import type { Op, RequestId } from '../protocol/wire-types';
 import { errorReplyLine, selfReplyLine, valueReplyLine } from '../protocol/wire';
 import { type Cancellable, clientCancelled } from './cancel';
 import type { BesideRuns } from './concurrent';

@@ -19,7 +19,7 @@ import { AbortError, ConnectionClosedError, EncodeError, ProtocolError, type Pro
 import { isLibraryOwned } from '../owned';
 import { type CodecContext, decode, type DecodeOptions, type ExportKind, type Json, type RefTag } from '../protocol/codec';
 import { errorFromWire, errorToWire, type WireError } from '../protocol/error-wire';
-import { type ControlMessage, MAX_RELEASE_REFS, type Op, type Reply, type RequestId } from '../protocol/messages';
+import { type ControlMessage, MAX_RELEASE_REFS, type Op, type Reply, type RequestId } from '../protocol/wire-types';
 import {
   cancelLine,
   errorReplyLine,

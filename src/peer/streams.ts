@@ -33,7 +33,7 @@
 import { ConnectionClosedError, ProtocolError } from '../errors';
 import type { CodecContext } from '../protocol/codec';
 import { errorFromWire, errorToWire, type WireError } from '../protocol/error-wire';
-import { type ControlMessage, MAX_ITEMS_PER_LINE } from '../protocol/messages';
+import { type ControlMessage, MAX_ITEMS_PER_LINE } from '../protocol/wire-types';
 import { creditLine, endLine, itemLine, itemsLine, itemText, returnLine } from '../protocol/wire';
 import type { StreamHooks } from './peer';
 

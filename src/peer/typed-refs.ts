@@ -8,7 +8,7 @@
  */
 import type { Json } from '../protocol/codec';
 import type { WireError } from '../protocol/error-wire';
-import type { Op } from '../protocol/messages';
+import type { Op } from '../protocol/wire-types';
 
 /** The far side's object, as the stand-in reaches it. */
 export interface FarRef {

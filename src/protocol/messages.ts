@@ -14,24 +14,16 @@
  */
 import { z } from 'zod';
 import { AUTH_METHOD } from './auth';
+import type * as Wire from './wire-types';
+import { FEATURES, MAX_ARGS, MAX_ITEMS_PER_LINE, MAX_KEY_CHARS, MAX_OPS, MAX_RELEASE_REFS, PROTOCOL_NAME, PROTOCOL_V2 } from './wire-types';
 
-export const PROTOCOL_NAME = 'remoteobj';
-export const PROTOCOL_VERSION = 1;
-/** The versions a host offers in its hello (`"versions":[1,2]`); a client opts into 2 with a ClientHello. */
-export const PROTOCOL_VERSIONS = [1, 2] as const;
-/** Two-way sessions: requests both ways, references, release, cancel, streams (docs/protocol.md, "Protocol 2"). */
-export const PROTOCOL_V2 = 2;
-
-/** Longest op chain accepted in one request. */
-export const MAX_OPS = 256;
+// The constants and types live in wire-types.ts (no zod there, so none in the shipped .d.ts);
+// each type below is the one there, and the checks at the end prove it is what its schema infers.
+export { FEATURES, MAX_ARGS, MAX_ITEMS_PER_LINE, MAX_KEY_CHARS, MAX_OPS, MAX_RELEASE_REFS, PROTOCOL_NAME, PROTOCOL_V2, PROTOCOL_VERSION, PROTOCOL_VERSIONS } from './wire-types';
+export type { Feature } from './wire-types';
 
 export const RequestId = z.union([z.number().int().safe(), z.string().max(128)]);
-export type RequestId = z.infer<typeof RequestId>;
-
-/** Longest property name accepted in an op, in code points (zod's `max` counts them; docs/protocol.md says so). */
-export const MAX_KEY_CHARS = 4096;
-/** Most arguments accepted in one call. */
-export const MAX_ARGS = 1024;
+export type RequestId = Wire.RequestId;
 
 /** A property name or array index. */
 const Key = z.union([z.string().max(MAX_KEY_CHARS), z.number().int().nonnegative().safe()]);
@@ -52,15 +44,10 @@ export const SuperOp = z.strictObject({ op: z.literal('super'), key: Key, depth:
 /** The members of the value (names, kinds, types), filtered by the host's access rules: for `ls` and completion. */
 export const DescribeOp = z.strictObject({ op: z.literal('describe') });
 
-/**
- * Every op: the one definition of the op model. The evaluator, the proxy and the wire writers and
- * readers all take their types from here (`Op`, `OpName`), and the evaluator's switch over
- * `op.op` is exhaustive, so an op added here and not handled there does not compile.
- */
+/** Every op (its type, wire-types.ts Op, is the one definition of the op model the library uses). */
 export const Op = z.discriminatedUnion('op', [GetOp, CallOp, SetOp, DelOp, HasOp, LenOp, PasstoOp, SuperOp, DescribeOp]);
-/** An op as the evaluator takes it: its values (call and passto `args`, set and has `value`) decoded. */
-export type Op = z.infer<typeof Op>;
-export type OpName = Op['op'];
+export type Op = Wire.Op;
+export type OpName = Wire.OpName;
 export const OP_NAMES: readonly OpName[] = Op.options.map((o) => o.shape.op.value);
 
 export const Request = z.strictObject({
@@ -70,7 +57,7 @@ export const Request = z.strictObject({
   strict: z.boolean().optional(),
   ops: z.array(Op).max(MAX_OPS),
 });
-export type Request = z.infer<typeof Request>;
+export type Request = Wire.Request;
 
 /** An id in an export table (a `$fn`/`$handle`/`$stream` id) or a stream's id. */
 export const RefId = z.number().int().min(1).safe();
@@ -89,16 +76,7 @@ export const RequestV2 = z.strictObject({
   turn: Turn.optional(),
   ops: z.array(Op).max(MAX_OPS),
 });
-export type RequestV2 = z.infer<typeof RequestV2>;
-
-/**
- * Additions to protocol 2 a side reads, named in the host's hello (`"features":[...]`) and in the
- * client's opt-in: a side sends a feature's messages only to a side that named it. `items`: stream
- * items several to a line (ItemsMessage). A peer that names none (a client written from the
- * protocol page before `items`, a host of an earlier build) gets one `item` line per item.
- */
-export const FEATURES = ['items'] as const;
-export type Feature = (typeof FEATURES)[number];
+export type RequestV2 = Wire.RequestV2;
 
 /** The client's opt-in to protocol 2: its first line after the hello (after authentication with a secret). */
 export const ClientHello = z.strictObject({
@@ -107,9 +85,6 @@ export const ClientHello = z.strictObject({
   /** The features of the host's hello this client reads too (unknown names are ignored). */
   features: z.array(z.string().max(64)).max(64).optional(),
 });
-
-/** Most [id, count] pairs in one release message. */
-export const MAX_RELEASE_REFS = 1024;
 
 /** The importer drops `count` references to each export `id` (the exporter frees it at zero). */
 export const ReleaseMessage = z.strictObject({
@@ -122,11 +97,6 @@ export const CancelMessage = z.strictObject({ kind: z.literal('cancel'), id: Req
 export const CreditMessage = z.strictObject({ kind: z.literal('credit'), stream: RefId, n: z.number().int().min(1).safe() });
 /** Stream producer → consumer: one item (an encoded value). */
 export const ItemMessage = z.strictObject({ kind: z.literal('item'), stream: RefId, value: Value });
-/**
- * Most items in one `items` line, and the most credit a producer holds (MAX_STREAM_WINDOW in
- * peer/streams.ts is this number), so a longer list is past any credit there can be.
- */
-export const MAX_ITEMS_PER_LINE = 4096;
 /** Stream producer → consumer (feature `items`): several items in order, each an encoded value. */
 export const ItemsMessage = z.strictObject({ kind: z.literal('items'), stream: RefId, values: z.array(Value).min(1).max(MAX_ITEMS_PER_LINE) });
 /** Stream producer → consumer: no more items; with `error`, the iterator threw it. */
@@ -140,8 +110,8 @@ export const ReturnMessage = z.strictObject({ kind: z.literal('return'), stream:
 
 /** The v2 messages that are neither requests nor replies. */
 export const ControlMessage = z.discriminatedUnion('kind', [ReleaseMessage, CancelMessage, CreditMessage, ItemMessage, ItemsMessage, EndMessage, ReturnMessage]);
-export type ControlMessage = z.infer<typeof ControlMessage>;
-export type ControlKind = ControlMessage['kind'];
+export type ControlMessage = Wire.ControlMessage;
+export type ControlKind = Wire.ControlKind;
 export const CONTROL_KINDS: readonly ControlKind[] = ControlMessage.options.map((o) => o.shape.kind.value);
 
 export const Hello = z.looseObject({
@@ -150,7 +120,7 @@ export const Hello = z.looseObject({
   version: z.number().int(),
   pid: z.number().int(),
 });
-export type Hello = z.infer<typeof Hello>;
+export type Hello = Wire.Hello;
 
 /** The client's answer to the hello's challenge (see auth.ts). */
 export const AuthRequest = z.strictObject({
@@ -171,7 +141,7 @@ export const ErrorReply = z.looseObject({
   error: z.looseObject({ name: z.string(), message: z.string() }),
 });
 export const Reply = z.discriminatedUnion('kind', [ValueReply, SelfReply, ErrorReply]);
-export type Reply = z.infer<typeof Reply>;
+export type Reply = Wire.Reply;
 
 /** A schema that zod compiles the first time a line needs it (see below). */
 export interface CompiledOnUse<T extends z.ZodType> {
@@ -205,3 +175,18 @@ export const RequestSchema = compiledOnUse(Request);
 export const RequestV2Schema = compiledOnUse(RequestV2);
 export const ControlSchema = compiledOnUse(ControlMessage);
 export const ReplySchema = compiledOnUse(Reply);
+
+/** true exactly when A and B are the same type (not merely assignable one to the other). */
+type Same<A, B> = (<T>() => T extends A ? 1 : 2) extends <T>() => T extends B ? 1 : 2 ? true : false;
+
+/** Each wire-types.ts type is what its schema gives: a schema changed without its type (or the other way) does not compile. */
+const wireTypesMatch: [
+  Same<Wire.RequestId, z.infer<typeof RequestId>>,
+  Same<Wire.Op, z.infer<typeof Op>>,
+  Same<Wire.Request, z.infer<typeof Request>>,
+  Same<Wire.RequestV2, z.infer<typeof RequestV2>>,
+  Same<Wire.ControlMessage, z.infer<typeof ControlMessage>>,
+  Same<Wire.Hello, z.infer<typeof Hello>>,
+  Same<Wire.Reply, z.infer<typeof Reply>>,
+] = [true, true, true, true, true, true, true];
+void wireTypesMatch;

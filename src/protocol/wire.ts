@@ -13,34 +13,24 @@ import { CALL_OP_START, CANCEL_START, GET_OP_START, ID_START, ITEM_START, ITEM_V
 import { type CodecContext, type DecodeOptions, decode, decodeList, encode, encodeList, encodeReply, type Json } from './codec';
 import type { WireError } from './error-wire';
 import { canonicalCancelId, parseReplyLine, readCanonicalIdLine, readCanonicalItem, readCanonicalItems, readCanonicalRequest } from './line-reader';
+import { AuthReply, AuthRequest, ClientHello, CONTROL_KINDS, ControlSchema, ErrorReply, Hello, OP_NAMES, ReplySchema, RequestSchema, RequestV2Schema } from './messages';
 import {
-  AuthReply,
-  AuthRequest,
-  ClientHello,
-  CONTROL_KINDS,
   type ControlMessage,
-  ControlSchema,
-  ErrorReply,
   type Feature,
   FEATURES,
-  Hello,
   MAX_ARGS,
   MAX_KEY_CHARS,
   MAX_OPS,
-  OP_NAMES,
   type Op,
   PROTOCOL_NAME,
   PROTOCOL_V2,
   PROTOCOL_VERSION,
   PROTOCOL_VERSIONS,
   type Reply,
-  ReplySchema,
   type Request,
   type RequestId,
-  RequestSchema,
   type RequestV2,
-  RequestV2Schema,
-} from './messages';
+} from './wire-types';
 
 // ---------------------------------------------------------------------------------------------
 // The hello and authentication (once per connection: plain JSON, no hand-written text needed).

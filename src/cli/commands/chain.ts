@@ -1,6 +1,6 @@
 /** get, call, set, del, ls: parse the expression, send its op chain in one request, print. */
 import type { Description } from '../../evaluate';
-import type { Op } from '../../protocol/messages';
+import type { Op } from '../../protocol/wire-types';
 import { flag } from '../args';
 import { sendChain } from '../client';
 import type { Command, CommandContext } from '../context';
