@@ -3,13 +3,15 @@
  * marked `ro: 1` on its IPC channel is read as protocol, so each one is checked for its shape
  * before it is used. (What it may send when, e.g. yields within the credit, is Forked's business.)
  */
-import { z } from 'zod';
+import type { z as Z } from 'zod';
 
 /**
  * The schema, made when the first child message comes: building it took ~9 ms of loading the
  * library, which every process that loads it paid (the CLI, a host), forking or not.
  */
 function fromChildSchema() {
+  // zod itself too: a process that never forks does not load it for this (wire.ts says why it matters).
+  const { z } = require('zod') as { z: typeof Z };
   const Marked = { ro: z.literal(1) };
   return z.discriminatedUnion('t', [
     z.strictObject({ ...Marked, t: z.literal('loaded'), exportName: z.string().nullable() }),
@@ -23,7 +25,7 @@ function fromChildSchema() {
 let FromChild: ReturnType<typeof fromChildSchema> | undefined;
 
 /** A message from the child, checked: values are still encoded (decode them with values.ts). */
-export type FromChild = z.infer<ReturnType<typeof fromChildSchema>>;
+export type FromChild = Z.infer<ReturnType<typeof fromChildSchema>>;
 
 const KINDS = new Set(['loaded', 'notExported', 'stream', 'yield', 'return', 'throw']);
 

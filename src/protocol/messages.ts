@@ -48,7 +48,7 @@ export const DescribeOp = z.strictObject({ op: z.literal('describe') });
 export const Op = z.discriminatedUnion('op', [GetOp, CallOp, SetOp, DelOp, HasOp, LenOp, PasstoOp, SuperOp, DescribeOp]);
 export type Op = Wire.Op;
 export type OpName = Wire.OpName;
-export const OP_NAMES: readonly OpName[] = Op.options.map((o) => o.shape.op.value);
+export { OP_NAMES } from './wire-types';
 
 export const Request = z.strictObject({
   kind: z.literal('request').optional(),
@@ -112,7 +112,7 @@ export const ReturnMessage = z.strictObject({ kind: z.literal('return'), stream:
 export const ControlMessage = z.discriminatedUnion('kind', [ReleaseMessage, CancelMessage, CreditMessage, ItemMessage, ItemsMessage, EndMessage, ReturnMessage]);
 export type ControlMessage = Wire.ControlMessage;
 export type ControlKind = Wire.ControlKind;
-export const CONTROL_KINDS: readonly ControlKind[] = ControlMessage.options.map((o) => o.shape.kind.value);
+export { CONTROL_KINDS } from './wire-types';
 
 export const Hello = z.looseObject({
   kind: z.literal('hello'),
@@ -188,5 +188,7 @@ const wireTypesMatch: [
   Same<Wire.ControlMessage, z.infer<typeof ControlMessage>>,
   Same<Wire.Hello, z.infer<typeof Hello>>,
   Same<Wire.Reply, z.infer<typeof Reply>>,
-] = [true, true, true, true, true, true, true];
+  Same<(typeof Wire.OP_NAMES)[number], z.infer<typeof Op>['op']>,
+  Same<(typeof Wire.CONTROL_KINDS)[number], z.infer<typeof ControlMessage>['kind']>,
+] = [true, true, true, true, true, true, true, true, true];
 void wireTypesMatch;

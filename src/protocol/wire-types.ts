@@ -92,6 +92,8 @@ export interface DescribeOp {
  */
 export type Op = GetOp | CallOp | SetOp | DelOp | HasOp | LenOp | PasstoOp | SuperOp | DescribeOp;
 export type OpName = Op['op'];
+/** Every op's name, in the order of the schema's union (messages.ts checks that it names them all). */
+export const OP_NAMES = ['get', 'call', 'set', 'del', 'has', 'len', 'passto', 'super', 'describe'] as const satisfies readonly OpName[];
 
 /** A request of protocol 1. */
 export interface Request {
@@ -154,6 +156,8 @@ export interface ReturnMessage {
 /** The v2 messages that are neither requests nor replies. */
 export type ControlMessage = ReleaseMessage | CancelMessage | CreditMessage | ItemMessage | ItemsMessage | EndMessage | ReturnMessage;
 export type ControlKind = ControlMessage['kind'];
+/** Every control message's kind, in the order of the schema's union (messages.ts checks that it names them all). */
+export const CONTROL_KINDS = ['release', 'cancel', 'credit', 'item', 'items', 'end', 'return'] as const satisfies readonly ControlKind[];
 
 export interface Hello {
   kind: 'hello';

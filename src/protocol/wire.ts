@@ -13,14 +13,17 @@ import { CALL_OP_START, CANCEL_START, GET_OP_START, ID_START, ITEM_START, ITEM_V
 import { type CodecContext, type DecodeOptions, decode, decodeList, encode, encodeList, encodeReply, type Json } from './codec';
 import type { WireError } from './error-wire';
 import { canonicalCancelId, parseReplyLine, readCanonicalIdLine, readCanonicalItem, readCanonicalItems, readCanonicalRequest } from './line-reader';
-import { AuthReply, AuthRequest, ClientHello, CONTROL_KINDS, ControlSchema, ErrorReply, Hello, OP_NAMES, ReplySchema, RequestSchema, RequestV2Schema } from './messages';
+import type * as Messages from './messages';
 import {
+  CONTROL_KINDS,
   type ControlMessage,
   type Feature,
   FEATURES,
+  type Hello,
   MAX_ARGS,
   MAX_KEY_CHARS,
   MAX_OPS,
+  OP_NAMES,
   type Op,
   PROTOCOL_NAME,
   PROTOCOL_V2,
@@ -31,6 +34,19 @@ import {
   type RequestId,
   type RequestV2,
 } from './wire-types';
+
+
+/**
+ * The zod schemas (messages.ts), loaded when a line first needs one. zod and the schemas were
+ * ~75 ms of the ~130 ms that loading the library took (every process: the CLI, a fork() child, a
+ * host), and the lines a session sends most are read without them: the hello and the client's
+ * opt-in by the checks below, requests, replies, items and cancels in their canonical forms by
+ * line-reader.ts. A line outside those (another client's, a refusal, authentication) loads them.
+ */
+let messages: typeof Messages | undefined;
+function schemas(): typeof Messages {
+  return (messages ??= require('./messages') as typeof Messages);
+}
 
 // ---------------------------------------------------------------------------------------------
 // The hello and authentication (once per connection: plain JSON, no hand-written text needed).
@@ -67,18 +83,38 @@ export type HelloReading =
 
 export function readHello(line: string): HelloReading {
   const msg = jsonOrUndefined(line);
-  const hello = Hello.safeParse(msg);
-  if (!hello.success) return refusalOr(msg, `did not greet as a ${PROTOCOL_NAME} host: ${line.slice(0, 200)}`);
-  const { limits, auth, versions, features } = hello.data as { limits?: { maxMessageBytes?: unknown }; auth?: { method?: unknown; nonce?: unknown }; versions?: unknown; features?: unknown };
+  let hello: Hello;
+  if (isPlainHello(msg)) hello = msg;
+  else {
+    const parsed = schemas().Hello.safeParse(msg);
+    if (!parsed.success) return refusalOr(msg, `did not greet as a ${PROTOCOL_NAME} host: ${line.slice(0, 200)}`);
+    hello = parsed.data;
+  }
+  const { limits, auth, versions, features } = hello as { limits?: { maxMessageBytes?: unknown }; auth?: { method?: unknown; nonce?: unknown }; versions?: unknown; features?: unknown };
+  // The schema lets other fields through as they are: an `auth` that is there must be an object.
+  if (auth !== undefined && (typeof auth !== 'object' || auth === null || Array.isArray(auth))) {
+    return { kind: 'other', problem: `sent a hello whose "auth" is not an object: ${line.slice(0, 200)}` };
+  }
   return {
     ...(Array.isArray(versions) ? { versions: versions.filter((v): v is number => typeof v === 'number') } : {}),
     ...(Array.isArray(features) ? { features: knownFeatures(features) } : {}),
     kind: 'hello',
-    version: hello.data.version,
-    pid: hello.data.pid,
+    version: hello.version,
+    pid: hello.pid,
     ...(typeof limits?.maxMessageBytes === 'number' ? { maxMessageBytes: limits.maxMessageBytes } : {}),
     ...(auth !== undefined ? { auth: { method: auth.method, nonce: auth.nonce } } : {}),
   };
+}
+
+/**
+ * A hello the schema surely accepts (JSON.parse's object with the four fields it requires, its
+ * numbers safe integers; the others pass through, as the schema passes them), told without zod.
+ * Anything else goes to the schema, which accepts or says why not (wire-check.test.ts compares).
+ */
+export function isPlainHello(msg: unknown): msg is Hello {
+  if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) return false;
+  const m = msg as Record<string, unknown>;
+  return m.kind === 'hello' && m.protocol === PROTOCOL_NAME && Number.isSafeInteger(m.version) && Number.isSafeInteger(m.pid);
 }
 
 /** The features of FEATURES among `names` (a far side's list: unknown names are left out). */
@@ -103,8 +139,27 @@ export function isClientHello(line: string): boolean {
 /** The client's opt-in to protocol 2: the features it reads (of FEATURES); undefined when the line is not one. */
 export function readClientHello(line: string): { features: Feature[] } | undefined {
   if (!line.includes('"hello"')) return undefined;
-  const parsed = ClientHello.safeParse(jsonOrUndefined(line));
+  const msg = jsonOrUndefined(line);
+  const plain = plainClientHelloFeatures(msg);
+  if (plain !== undefined) return { features: knownFeatures(plain) };
+  const parsed = schemas().ClientHello.safeParse(msg);
   return parsed.success ? { features: knownFeatures(parsed.data.features ?? []) } : undefined;
+}
+
+/**
+ * The features of a client's opt-in the schema surely accepts, told without zod: exactly `kind`
+ * "hello", `version` 2 and at most `features`, a list of at most 64 ASCII names of at most 64
+ * characters. Undefined for anything else, which goes to the schema (wire-check.test.ts compares).
+ */
+export function plainClientHelloFeatures(msg: unknown): readonly string[] | undefined {
+  if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) return undefined;
+  const m = msg as Record<string, unknown>;
+  if (m.kind !== 'hello' || m.version !== PROTOCOL_V2) return undefined;
+  const keys = Object.keys(m).length;
+  if (m.features === undefined) return keys === 2 && !('features' in m) ? [] : undefined;
+  if (keys !== 3 || !Array.isArray(m.features) || m.features.length > 64) return undefined;
+  for (const f of m.features) if (typeof f !== 'string' || f.length > 64 || !/^[\x20-\x7e]*$/.test(f)) return undefined;
+  return m.features as string[];
 }
 
 /** The client's answer to the hello's challenge. */
@@ -114,7 +169,7 @@ export function authLine(method: string, digest: string, nonce: string): string 
 
 /** The client's auth message, or undefined when the line is not one. */
 export function readAuthLine(line: string): { digest: string; nonce: string } | undefined {
-  const parsed = AuthRequest.safeParse(jsonOrUndefined(line));
+  const parsed = schemas().AuthRequest.safeParse(jsonOrUndefined(line));
   return parsed.success ? { digest: parsed.data.digest, nonce: parsed.data.nonce } : undefined;
 }
 
@@ -127,12 +182,12 @@ export type AuthAnswerReading = { kind: 'ok'; digest: string } | { kind: 'refusa
 
 export function readAuthAnswer(line: string): AuthAnswerReading {
   const msg = jsonOrUndefined(line);
-  const ok = AuthReply.safeParse(msg);
+  const ok = schemas().AuthReply.safeParse(msg);
   return ok.success ? { kind: 'ok', digest: ok.data.digest } : refusalOr(msg, 'sent no valid answer to authentication');
 }
 
 function refusalOr(msg: unknown, problem: string): { kind: 'refusal'; error: WireError } | { kind: 'other'; problem: string } {
-  const refusal = ErrorReply.safeParse(msg);
+  const refusal = schemas().ErrorReply.safeParse(msg);
   return refusal.success ? { kind: 'refusal', error: refusal.data.error as WireError } : { kind: 'other', problem };
 }
 
@@ -335,7 +390,7 @@ function checkRequest(msg: unknown, options: DecodeOptions, v2: boolean, handRea
   }
   const rawId = (msg as { id?: unknown }).id;
   const id: RequestId | null = (typeof rawId === 'number' && Number.isSafeInteger(rawId)) || (typeof rawId === 'string' && rawId.length <= 128) ? rawId : null;
-  const parsed = (v2 ? RequestV2Schema : RequestSchema).safeParse(msg);
+  const parsed = (v2 ? schemas().RequestV2Schema : schemas().RequestSchema).safeParse(msg);
   if (!parsed.success) {
     const ops = (msg as { ops?: unknown }).ops;
     const unknown = Array.isArray(ops) ? ops.find((o) => o !== null && typeof o === 'object' && typeof o.op === 'string' && !KNOWN_OPS.has(o.op)) : undefined;
@@ -412,7 +467,7 @@ export function readReply(line: string): Reply | ReplyFault {
   } catch {
     msg = undefined;
   }
-  const parsed = ReplySchema.safeParse(msg);
+  const parsed = schemas().ReplySchema.safeParse(msg);
   return parsed.success ? parsed.data : new ReplyFault((msg as { id?: unknown } | undefined)?.id);
 }
 
@@ -468,11 +523,11 @@ export function readLineV2(line: string, options: DecodeOptions): LineV2 | LineF
     return r instanceof RequestFault ? new LineFault(r.id, r.code, r.message) : { type: 'request', request: r };
   }
   if (kind === 'value' || kind === 'self' || kind === 'error') {
-    const parsed = ReplySchema.safeParse(msg);
+    const parsed = schemas().ReplySchema.safeParse(msg);
     return parsed.success ? { type: 'reply', reply: parsed.data } : new LineFault(null, 'BAD_MESSAGE', 'not a valid reply', (msg as { id?: unknown }).id ?? null);
   }
   if (typeof kind === 'string' && (CONTROL_KINDS as readonly string[]).includes(kind)) {
-    const parsed = ControlSchema.safeParse(msg);
+    const parsed = schemas().ControlSchema.safeParse(msg);
     if (parsed.success) return { type: 'control', message: parsed.data };
     const issue = parsed.error.issues[0];
     const where = issue && issue.path.length ? ` at ${issue.path.join('.')}` : '';
