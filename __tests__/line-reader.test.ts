@@ -12,7 +12,7 @@ import v8 from 'node:v8';
 import vm from 'node:vm';
 import { decode, decodeList } from '../src/protocol/codec';
 import { ControlMessage, MAX_ARGS, MAX_KEY_CHARS, MAX_OPS, ReplySchema, RequestSchema, RequestV2Schema } from '../src/protocol/messages';
-import { cancelLine, itemsLine, itemText, readLineV2, readRequest, RequestFault } from '../src/protocol/wire';
+import { cancelLine, itemsLine, itemText, readLineV2, readRequest, RequestFault, requestLine } from '../src/protocol/wire';
 import { connect, serve } from 'remoteobj';
 import { generateLine, Rng, type GenContext } from '../scripts/fuzz';
 import { tmpSock, until } from './helpers';
@@ -77,6 +77,11 @@ const canonical = [
   '{"id":6,"ops":[{"op":"get","key":"g"},{"op":"call","args":[123456789012345,1234567890123456,-1,1.5]}]}',
   '{"id":8,"strict":true,"ops":[{"op":"get","key":"count"}]}', // a strict request (connect's `strict` option)
   '{"id":9,"strict":true,"ops":[{"op":"get","key":"add"},{"op":"call","args":[1]}]}',
+  // Protocol 2: a request on a handle (`to`), in a lock turn (`turn`), both (wire.ts requestLine).
+  '{"id":10,"to":3,"ops":[{"op":"get","key":"add"},{"op":"call","args":[1]}]}',
+  '{"id":11,"turn":4,"ops":[{"op":"get","key":"n"}]}',
+  '{"id":12,"to":1,"turn":2,"ops":[]}',
+  '{"id":13,"strict":true,"to":5,"turn":6,"ops":[{"op":"get","key":"a"},{"op":"get","key":0},{"op":"call","args":[]}]}',
 ];
 
 test.each(canonical)('the client\'s line %s is read by hand, to the same value', (line) => {
@@ -480,6 +485,12 @@ test('requests read by hand skip zod when the schema\'s limits hold, and every r
     // Values the decoder refuses: the schema passes them, the decoding fails.
     call('[{"$date":"not a date"}]'),
     call('[{"$nope":1}]'),
+    // Protocol 2's `to` and `turn`: integers of at least 1, safe (protocol 1 refuses both).
+    '{"id":1,"to":0,"ops":[]}',
+    '{"id":1,"turn":0,"ops":[]}',
+    '{"id":1,"to":9007199254740991,"turn":9007199254740991,"ops":[]}',
+    '{"id":1,"to":9007199254740993,"ops":[]}',
+    '{"id":1,"turn":9007199254740993,"ops":[]}',
   ];
   for (const line of [...canonical, ...limits]) check(line);
   expect(handRead).toBeGreaterThanOrEqual(canonical.length + limits.length - 4); // all but the four whose keys or id are not JSON scalars the reader takes
@@ -574,6 +585,17 @@ describe('the real writers write the canonical forms (or the fast road silently 
     } finally {
       await remote.$close();
       await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+
+  test("remoteobj's writer: requests with protocol 2's `to` (a handle) and `turn` (a callback's lock turn) are canonical request lines", () => {
+    const ops = [{ op: 'get', key: 'add' }, { op: 'call', args: [2, 'x'] }] as const;
+    for (const [to, turn, strict] of [[3, undefined, false], [undefined, 4, false], [1, 2, false], [5, 6, true], [9007199254740991, 9007199254740991, false]] as const) {
+      const line = requestLine(7, ops as never, strict, undefined, to, turn);
+      expect(readCanonical(line)).toMatchObject({ id: 7, ...(to === undefined ? {} : { to }), ...(turn === undefined ? {} : { turn }) });
+      sameAsJsonParse(line);
+      // Read on a protocol-2 connection without zod when the limits hold, as a root request is.
+      expect(readLineV2(line, {})).toMatchObject({ type: 'request', request: { id: 7, ops: [{ op: 'get', key: 'add' }, { op: 'call', args: [2, 'x'] }] } });
     }
   });
 

@@ -4,6 +4,7 @@
  * take it from here, so a change to a writer cannot silently close the reader's fast road.
  *
  *   request:       {"id":<n>,"ops":[<op>,...]}     or  {"id":<n>,"strict":true,"ops":[...]}
+ *                  (protocol 2: `,"to":<n>` and then `,"turn":<n>` may come before `,"ops"`)
  *   get op:        {"op":"get","key":<string or integer>}
  *   call op:       {"op":"call","args":<json>}
  *   value reply:   {"id":<n>,"kind":"value","value":<json>}
@@ -17,7 +18,11 @@
 export const ID_START = '{"id":';
 /** After the id of a strict request. */
 export const STRICT_FIELD = ',"strict":true';
-/** After the id (and the strict field): the ops list opens. */
+/** Protocol 2, after the id (and the strict field): the ops start at the receiver's export `to` (a handle, a function). */
+export const TO_FIELD = ',"to":';
+/** Protocol 2, after those: the lock turn the request belongs to (a callback's, or a request made inside one). */
+export const TURN_FIELD = ',"turn":';
+/** After the id (and the strict, to and turn fields): the ops list opens. */
 export const OPS_FIELD = ',"ops":';
 export const GET_OP_START = '{"op":"get","key":';
 export const CALL_OP_START = '{"op":"call","args":';

@@ -9,11 +9,12 @@
  * The contract: `parseRequestLine(line)` and `parseReplyLine(line)` return exactly what
  * `JSON.parse(line)` returns, and throw what it throws. Lines in the canonical form are read by
  * hand; any other line (other ops, whitespace, escapes, another key order, a call that is not the
- * last op, a string id...) goes to JSON.parse. Either way the result is then validated by the zod
+ * last op, a string id...) goes to JSON.parse. A request read by hand then skips zod only when
+ * the schema's limits hold (wire.ts handReadRequestPasses); any other is validated by the zod
  * schema, like any other message. __tests__/line-reader.test.ts holds them to it.
  */
 
-import { CALL_OP_START, CANCEL_START, GET_OP_START, ID_START, ITEM_START, ITEM_VALUE, ITEMS_START, ITEMS_VALUES, OPS_FIELD, SELF_REPLY_END, STRICT_FIELD, VALUE_REPLY_MIDDLE } from './canonical';
+import { CALL_OP_START, CANCEL_START, GET_OP_START, ID_START, ITEM_START, ITEM_VALUE, ITEMS_START, ITEMS_VALUES, OPS_FIELD, SELF_REPLY_END, STRICT_FIELD, TO_FIELD, TURN_FIELD, VALUE_REPLY_MIDDLE } from './canonical';
 
 const QUOTE = 34;
 const BACKSLASH = 92;
@@ -32,12 +33,16 @@ export function parseReplyLine(line: string): unknown {
 }
 
 
+/** A request as the hand reader gives it: the keys JSON.parse would give, in the same order. */
+export type CanonicalRequest = { id: number; strict?: true; to?: number; turn?: number; ops: object[] };
+
 /**
- * `{"id":<digits>,"ops":[<op>,...]}` (or `{"id":<digits>,"strict":true,"ops":[...]}`) with each op
+ * `{"id":<digits>,"ops":[<op>,...]}` (or `{"id":<digits>,"strict":true,"ops":[...]}`; protocol 2's
+ * `"to":<digits>` and `"turn":<digits>` may come before the ops, in that order) with each op
  * exactly `{"op":"get","key":"<plain>"}`, `{"op":"get","key":<digits>}` or, as the last op only,
  * `{"op":"call","args":<json>}`; else undefined.
  */
-export function readCanonicalRequest(line: string): { id: number; strict?: true; ops: object[] } | undefined {
+export function readCanonicalRequest(line: string): CanonicalRequest | undefined {
   if (!line.startsWith(ID_START)) return undefined;
   const idEnd = digitsEnd(line, ID_START.length);
   if (idEnd < 0) return undefined;
@@ -45,12 +50,12 @@ export function readCanonicalRequest(line: string): { id: number; strict?: true;
 }
 
 /** A canonical reply (readCanonicalReply) or request (readCanonicalRequest), its id read once; else undefined. */
-export function readCanonicalIdLine(line: string): CanonicalReply | { id: number; strict?: true; ops: object[] } | undefined {
+export function readCanonicalIdLine(line: string): CanonicalReply | CanonicalRequest | undefined {
   if (!line.startsWith(ID_START)) return undefined;
   const idEnd = digitsEnd(line, ID_START.length);
   if (idEnd < 0) return undefined;
   const id = integerAt(line, ID_START.length, idEnd);
-  // After the id: `,"kind"` in a reply, `,"ops"` or `,"strict"` in a request.
+  // After the id: `,"kind"` in a reply, `,"ops"`, `,"strict"`, `,"to"` or `,"turn"` in a request.
   return line.charCodeAt(idEnd + 2) === 107 /* k */ ? replyAfterId(line, id, idEnd) : requestAfterId(line, id, idEnd);
 }
 
@@ -78,7 +83,7 @@ function shapeSlot(line: string, idEnd: number): number {
 }
 
 /** A request whose ops up to the call's arguments are a shape read before; else undefined (the slow road). */
-function requestOfKnownShape(line: string, id: number, idEnd: number): { id: number; strict?: true; ops: object[] } | undefined {
+function requestOfKnownShape(line: string, id: number, idEnd: number): CanonicalRequest | undefined {
   const shape = SHAPES[shapeSlot(line, idEnd)];
   if (shape === undefined) return undefined;
   const argsAt = idEnd + shape.text.length;
@@ -116,14 +121,31 @@ function rememberShape(line: string, idEnd: number, strict: boolean, n: number):
 }
 
 /** readCanonicalRequest from the end of the id on. */
-function requestAfterId(line: string, id: number, idEnd: number): { id: number; strict?: true; ops: object[] } | undefined {
+function requestAfterId(line: string, id: number, idEnd: number): CanonicalRequest | undefined {
   const known = requestOfKnownShape(line, id, idEnd);
   if (known !== undefined) return known;
   const strict = line.startsWith(STRICT_FIELD, idEnd);
-  const opsAt = strict ? idEnd + STRICT_FIELD.length : idEnd;
+  let opsAt = strict ? idEnd + STRICT_FIELD.length : idEnd;
+  // Protocol 2: a request on a handle or function (`to`), one in a lock turn (`turn`). Such
+  // requests are read here too (the known shapes hold only requests without them).
+  let to: number | undefined;
+  let turn: number | undefined;
+  if (line.startsWith(TO_FIELD, opsAt)) {
+    const end = digitsEnd(line, opsAt + TO_FIELD.length);
+    if (end < 0) return undefined;
+    to = integerAt(line, opsAt + TO_FIELD.length, end);
+    opsAt = end;
+  }
+  if (line.startsWith(TURN_FIELD, opsAt)) {
+    const end = digitsEnd(line, opsAt + TURN_FIELD.length);
+    if (end < 0) return undefined;
+    turn = integerAt(line, opsAt + TURN_FIELD.length, end);
+    opsAt = end;
+  }
+  const plain = to === undefined && turn === undefined;
   if (!line.startsWith(OPS_FIELD, opsAt) || line.charCodeAt(opsAt + OPS_FIELD.length) !== 91 /* [ */) return undefined;
   let pos = opsAt + OPS_FIELD.length + 1;
-  if (line.charCodeAt(pos) === CLOSE_BRACKET) return line.length === pos + 2 && line.charCodeAt(pos + 1) === CLOSE_BRACE ? request(id, strict, []) : undefined;
+  if (line.charCodeAt(pos) === CLOSE_BRACKET) return line.length === pos + 2 && line.charCodeAt(pos + 1) === CLOSE_BRACE ? (plain ? request(id, strict, []) : requestV2(id, strict, to, turn, [])) : undefined;
   let n = 0;
   for (;;) {
     if (n === MAX_LISTED) return clearList(OPS, n); // longer than any valid request: JSON.parse's (and zod's) turn
@@ -140,9 +162,9 @@ function requestAfterId(line: string, id: number, idEnd: number): { id: number; 
       if (!line.endsWith('}]}') || end <= pos + CALL_OP_START.length) return clearList(OPS, n);
       const args = valueAt(line, pos + CALL_OP_START.length, end);
       if (args === NOT_JSON) return clearList(OPS, n);
-      rememberShape(line, idEnd, strict, n);
+      if (plain) rememberShape(line, idEnd, strict, n);
       OPS[n++] = { op: 'call', args };
-      return request(id, strict, exactList(OPS, n));
+      return plain ? request(id, strict, exactList(OPS, n)) : requestV2(id, strict, to, turn, exactList(OPS, n));
     } else {
       return clearList(OPS, n);
     }
@@ -151,13 +173,23 @@ function requestAfterId(line: string, id: number, idEnd: number): { id: number; 
       pos++;
       continue;
     }
-    return c === CLOSE_BRACKET && line.length === pos + 2 && line.charCodeAt(pos + 1) === CLOSE_BRACE ? request(id, strict, exactList(OPS, n)) : clearList(OPS, n);
+    if (c !== CLOSE_BRACKET || line.length !== pos + 2 || line.charCodeAt(pos + 1) !== CLOSE_BRACE) return clearList(OPS, n);
+    return plain ? request(id, strict, exactList(OPS, n)) : requestV2(id, strict, to, turn, exactList(OPS, n));
   }
 }
 
 /** The request object, with the same keys in the same order as JSON.parse's. */
-function request(id: number, strict: boolean, ops: object[]): { id: number; strict?: true; ops: object[] } {
+function request(id: number, strict: boolean, ops: object[]): CanonicalRequest {
   return strict ? { id, strict: true, ops } : { id, ops };
+}
+
+/** A request with `to` or `turn` (or both): the same keys in the same order as JSON.parse's. */
+function requestV2(id: number, strict: boolean, to: number | undefined, turn: number | undefined, ops: object[]): CanonicalRequest {
+  const r: CanonicalRequest = strict ? { id, strict: true } as CanonicalRequest : { id } as CanonicalRequest;
+  if (to !== undefined) r.to = to;
+  if (turn !== undefined) r.turn = turn;
+  r.ops = ops;
+  return r;
 }
 
 /**

@@ -9,10 +9,10 @@
  * answer it with.
  */
 import { EncodeError, ErrorCodes, ProtocolError, type ProtocolErrorCode, RemoteObjError } from '../errors';
-import { CALL_OP_START, CANCEL_START, GET_OP_START, ID_START, ITEM_START, ITEM_VALUE, ITEMS_START, ITEMS_VALUES, OPS_FIELD, SELF_REPLY_END, STRICT_FIELD, VALUE_REPLY_MIDDLE } from './canonical';
+import { CALL_OP_START, CANCEL_START, GET_OP_START, ID_START, ITEM_START, ITEM_VALUE, ITEMS_START, ITEMS_VALUES, OPS_FIELD, SELF_REPLY_END, STRICT_FIELD, TO_FIELD, TURN_FIELD, VALUE_REPLY_MIDDLE } from './canonical';
 import { type CodecContext, type DecodeOptions, decode, decodeList, encode, encodeList, encodeReply, type Json } from './codec';
 import type { WireError } from './error-wire';
-import { canonicalCancelId, parseReplyLine, readCanonicalIdLine, readCanonicalItem, readCanonicalItems, readCanonicalRequest } from './line-reader';
+import { type CanonicalRequest, canonicalCancelId, parseReplyLine, readCanonicalIdLine, readCanonicalItem, readCanonicalItems, readCanonicalRequest } from './line-reader';
 import type * as Messages from './messages';
 import {
   CONTROL_KINDS,
@@ -232,8 +232,6 @@ export function requestLine(id: number, ops: readonly Op[], strict: boolean | un
   return text + ']}';
 }
 
-const TO_FIELD = ',"to":';
-const TURN_FIELD = ',"turn":';
 
 function opText(op: Op, ctx: CodecContext | undefined): string {
   switch (op.op) {
@@ -356,17 +354,25 @@ export function readRequest(line: string, options: DecodeOptions): Request | Req
 }
 
 /**
- * Whether a request read by hand (line-reader.ts: `{"id":<digits>,["strict":true,]"ops":[...]}`
- * with get ops of a plain string or numeric key and a call op last) passes the request schema:
+ * Whether a request read by hand (line-reader.ts: `{"id":<digits>,["strict":true,]["to":<digits>,]
+ * ["turn":<digits>,]"ops":[...]}` with get ops of a plain string or numeric key and a call op
+ * last) passes the request schema (v1's, or with `v2` v2's):
  * the reader has checked its structure (no other field, no other op), so only the schema's limits
  * are left. When they hold, the schema would accept it and give an equal copy; when not, zod
  * checks it and says what is wrong. Skipping zod's parse and copy: case (b)'s get + call
  * request read by readLineV2 in a hot loop, 676–742 -> 509–534 ns of CPU (both builds in one
  * process), 388 -> 325 bytes kept per request (docs/performance.md, "(b) Host CPU per call").
  */
-function handReadRequestPasses(r: { id: number; ops: object[] }): boolean {
+function handReadRequestPasses(r: CanonicalRequest, v2: boolean): boolean {
   const ops = r.ops;
   if (!Number.isSafeInteger(r.id) || ops.length > MAX_OPS) return false;
+  // `to` and `turn` (a handle's export id, a lock turn: integers of at least 1) are protocol 2's:
+  // on a protocol-1 connection the schema refuses them, and says so.
+  if (r.to !== undefined || r.turn !== undefined) {
+    if (!v2) return false;
+    if (r.to !== undefined && !(Number.isSafeInteger(r.to) && r.to >= 1)) return false;
+    if (r.turn !== undefined && !(Number.isSafeInteger(r.turn) && r.turn >= 1)) return false;
+  }
   for (let i = 0; i < ops.length; i++) {
     const op = ops[i] as { op: string; key?: unknown; args?: unknown };
     if (op.op === 'get') {
@@ -384,7 +390,7 @@ function checkRequest(msg: unknown, options: DecodeOptions, v2: boolean, handRea
 /** `handRead`: `msg` came from the hand reader (readCanonicalRequest), not JSON.parse. */
 function checkRequest(msg: unknown, options: DecodeOptions, v2: boolean, handRead = false): RequestV2 | RequestFault {
   // The reader's objects are fresh, as zod's copy would be: their values are decoded in place.
-  if (handRead && handReadRequestPasses(msg as { id: number; ops: object[] })) return decodedInPlace(msg as RequestV2, options);
+  if (handRead && handReadRequestPasses(msg as CanonicalRequest, v2)) return decodedInPlace(msg as RequestV2, options);
   if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) {
     return fault(null, 'BAD_MESSAGE', `a message must be a JSON object, got ${msg === null ? 'null' : Array.isArray(msg) ? 'an array' : typeof msg}`);
   }
