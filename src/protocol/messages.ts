@@ -1,6 +1,8 @@
 /**
- * Wire protocol v1: the messages, as zod schemas and the types inferred from them.
- * One message is one line of UTF-8 JSON (NDJSON). docs/protocol.md is the prose version.
+ * The wire protocol's messages as zod schemas (their types are wire-types.ts's, proven equal to
+ * what each schema infers at the end of this file). Loaded only when a line needs a schema
+ * (wire.ts schemas()). One message is one line of UTF-8 JSON (NDJSON). docs/protocol.md is the
+ * prose version.
  *
  *   host → client, once on connect:  {"kind":"hello","protocol":"remoteobj","version":1,"pid":123}
  *   client → host:                   {"id":1,"ops":[{"op":"get","key":"count"}]}

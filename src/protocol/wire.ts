@@ -35,7 +35,6 @@ import {
   type RequestV2,
 } from './wire-types';
 
-
 /**
  * The zod schemas (messages.ts), loaded when a line first needs one. zod and the schemas were
  * ~75 ms of the ~130 ms that loading the library took (every process: the CLI, a fork() child, a
@@ -231,7 +230,6 @@ export function requestLine(id: number, ops: readonly Op[], strict: boolean | un
   }
   return text + ']}';
 }
-
 
 function opText(op: Op, ctx: CodecContext | undefined): string {
   switch (op.op) {
