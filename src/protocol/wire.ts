@@ -17,6 +17,7 @@ import type * as Messages from './messages';
 import {
   CONTROL_KINDS,
   type ControlMessage,
+  type ErrorReply,
   type Feature,
   FEATURES,
   type Hello,
@@ -38,9 +39,10 @@ import {
 /**
  * The zod schemas (messages.ts), loaded when a line first needs one. zod and the schemas were
  * ~75 ms of the ~130 ms that loading the library took (every process: the CLI, a fork() child, a
- * host), and the lines a session sends most are read without them: the hello and the client's
- * opt-in by the checks below, requests, replies, items and cancels in their canonical forms by
- * line-reader.ts. A line outside those (another client's, a refusal, authentication) loads them.
+ * host), and the lines a session sends most are read without them: the hello, the client's
+ * opt-in and error replies by the checks below, requests, replies, items and cancels in their
+ * canonical forms by line-reader.ts. A line outside those (another client's, a refusal,
+ * authentication, a stream's credit) loads them.
  */
 let messages: typeof Messages | undefined;
 function schemas(): typeof Messages {
@@ -458,6 +460,28 @@ export function protocolErrorWire(code: ProtocolErrorCode, message: string, orig
   return { name: 'ProtocolError', message, code: ErrorCodes[code], origin };
 }
 
+/**
+ * An error reply the schema surely accepts, told without zod (as the hello is, isPlainHello): an
+ * id that is null, a safe integer or a string of at most 128 characters, and an `error` object
+ * with a string `name` and `message`; other fields pass through, as the schema passes them. A
+ * failed call then does not load zod either (the CLI answering a typo: ~70 ms). Anything else
+ * goes to the schema (wire-check.test.ts compares).
+ */
+export function isPlainErrorReply(msg: object): msg is ErrorReply {
+  const m = msg as Record<string, unknown>;
+  const id = m.id;
+  const error = m.error as Record<string, unknown> | null | undefined;
+  return (
+    m.kind === 'error' &&
+    (id === null || Number.isSafeInteger(id) || (typeof id === 'string' && id.length <= 128)) &&
+    typeof error === 'object' &&
+    error !== null &&
+    !Array.isArray(error) &&
+    typeof error.name === 'string' &&
+    typeof error.message === 'string'
+  );
+}
+
 /** A line that should have been a reply and is not: the id it seemed to answer, if any. */
 export class ReplyFault {
   constructor(readonly id: unknown) {}
@@ -527,6 +551,7 @@ export function readLineV2(line: string, options: DecodeOptions): LineV2 | LineF
     return r instanceof RequestFault ? new LineFault(r.id, r.code, r.message) : { type: 'request', request: r };
   }
   if (kind === 'value' || kind === 'self' || kind === 'error') {
+    if (kind === 'error' && isPlainErrorReply(msg)) return { type: 'reply', reply: msg };
     const parsed = schemas().ReplySchema.safeParse(msg);
     return parsed.success ? { type: 'reply', reply: parsed.data } : new LineFault(null, 'BAD_MESSAGE', 'not a valid reply', (msg as { id?: unknown }).id ?? null);
   }
