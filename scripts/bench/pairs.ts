@@ -248,9 +248,9 @@ export async function caseCancel(clients: BenchClient[], host: CancelHost, p: Ca
     }
     // The collections the queued requests lead to are a cost of their arrival, not of cancelling
     // them, but V8 runs them as idle tasks, whenever the host next waits for input: often in the
-    // middle of the cancels. Seen in `--trace-gc`: the scavenge that copies the 4,000 live queued
-    // requests (10–13 ms; two cancelled rounds of ten at 3.4–3.9 µs a cancel against 0.5–0.9 for
-    // the rest), and, as the requests of earlier rounds pile up in the old generation, a
+    // middle of the cancels. Seen in `--trace-gc` with 4,000 requests a round: the scavenge that
+    // copies the live queued requests (10–13 ms; two cancelled rounds of ten at 3.4–3.9 µs a cancel
+    // against 0.5–0.9 for the rest), and, as the requests of earlier rounds pile up in the old generation, a
     // mark-compact finishing there (one round of ten at 7.9 µs). So the host runs a full
     // collection once they are all in, inside the arrival's reading: the cancel phase starts with
     // nothing pending and pays for what cancelling allocates (~70 bytes a request) and no more.

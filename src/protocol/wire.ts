@@ -49,6 +49,16 @@ function schemas(): typeof Messages {
   return (messages ??= require('./messages') as typeof Messages);
 }
 
+/** A JSON object (not null, not a list): what every message is. */
+function isJsonObject(v: unknown): v is Record<string, unknown> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** A request id the schema accepts: a safe integer, or a string of at most 128 characters (so at most 128 code points). */
+function isRequestId(v: unknown): v is RequestId {
+  return Number.isSafeInteger(v) || (typeof v === 'string' && v.length <= 128);
+}
+
 // ---------------------------------------------------------------------------------------------
 // The hello and authentication (once per connection: plain JSON, no hand-written text needed).
 
@@ -93,7 +103,7 @@ export function readHello(line: string): HelloReading {
   }
   const { limits, auth, versions, features } = hello as { limits?: { maxMessageBytes?: unknown }; auth?: { method?: unknown; nonce?: unknown }; versions?: unknown; features?: unknown };
   // The schema lets other fields through as they are: an `auth` that is there must be an object.
-  if (auth !== undefined && (typeof auth !== 'object' || auth === null || Array.isArray(auth))) {
+  if (auth !== undefined && !isJsonObject(auth)) {
     return { kind: 'other', problem: `sent a hello whose "auth" is not an object: ${line.slice(0, 200)}` };
   }
   return {
@@ -113,9 +123,7 @@ export function readHello(line: string): HelloReading {
  * Anything else goes to the schema, which accepts or says why not (wire-check.test.ts compares).
  */
 export function isPlainHello(msg: unknown): msg is Hello {
-  if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) return false;
-  const m = msg as Record<string, unknown>;
-  return m.kind === 'hello' && m.protocol === PROTOCOL_NAME && Number.isSafeInteger(m.version) && Number.isSafeInteger(m.pid);
+  return isJsonObject(msg) && msg.kind === 'hello' && msg.protocol === PROTOCOL_NAME && Number.isSafeInteger(msg.version) && Number.isSafeInteger(msg.pid);
 }
 
 /** The features of FEATURES among `names` (a far side's list: unknown names are left out). */
@@ -152,10 +160,8 @@ export function readClientHello(line: string): { features: Feature[] } | undefin
  * "hello", `version` 2 and at most `features`, a list of at most 64 ASCII names of at most 64
  * characters. Undefined for anything else, which goes to the schema (wire-check.test.ts compares).
  */
-export function plainClientHelloFeatures(msg: unknown): readonly string[] | undefined {
-  if (typeof msg !== 'object' || msg === null || Array.isArray(msg)) return undefined;
-  const m = msg as Record<string, unknown>;
-  if (m.kind !== 'hello' || m.version !== PROTOCOL_V2) return undefined;
+export function plainClientHelloFeatures(m: unknown): readonly string[] | undefined {
+  if (!isJsonObject(m) || m.kind !== 'hello' || m.version !== PROTOCOL_V2) return undefined;
   const keys = Object.keys(m).length;
   if (m.features === undefined) return keys === 2 && !('features' in m) ? [] : undefined;
   if (keys !== 3 || !Array.isArray(m.features) || m.features.length > 64) return undefined;
@@ -391,11 +397,11 @@ function checkRequest(msg: unknown, options: DecodeOptions, v2: boolean, handRea
 function checkRequest(msg: unknown, options: DecodeOptions, v2: boolean, handRead = false): RequestV2 | RequestFault {
   // The reader's objects are fresh, as zod's copy would be: their values are decoded in place.
   if (handRead && handReadRequestPasses(msg as CanonicalRequest, v2)) return decodedInPlace(msg as RequestV2, options);
-  if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) {
+  if (!isJsonObject(msg)) {
     return fault(null, 'BAD_MESSAGE', `a message must be a JSON object, got ${msg === null ? 'null' : Array.isArray(msg) ? 'an array' : typeof msg}`);
   }
   const rawId = (msg as { id?: unknown }).id;
-  const id: RequestId | null = (typeof rawId === 'number' && Number.isSafeInteger(rawId)) || (typeof rawId === 'string' && rawId.length <= 128) ? rawId : null;
+  const id: RequestId | null = isRequestId(rawId) ? rawId : null;
   const parsed = (v2 ? schemas().RequestV2Schema : schemas().RequestSchema).safeParse(msg);
   if (!parsed.success) {
     const ops = (msg as { ops?: unknown }).ops;
@@ -469,17 +475,8 @@ export function protocolErrorWire(code: ProtocolErrorCode, message: string, orig
  */
 export function isPlainErrorReply(msg: object): msg is ErrorReply {
   const m = msg as Record<string, unknown>;
-  const id = m.id;
-  const error = m.error as Record<string, unknown> | null | undefined;
-  return (
-    m.kind === 'error' &&
-    (id === null || Number.isSafeInteger(id) || (typeof id === 'string' && id.length <= 128)) &&
-    typeof error === 'object' &&
-    error !== null &&
-    !Array.isArray(error) &&
-    typeof error.name === 'string' &&
-    typeof error.message === 'string'
-  );
+  const error = m.error;
+  return m.kind === 'error' && (m.id === null || isRequestId(m.id)) && isJsonObject(error) && typeof error.name === 'string' && typeof error.message === 'string';
 }
 
 /** A line that should have been a reply and is not: the id it seemed to answer, if any. */
@@ -542,7 +539,7 @@ export function readLineV2(line: string, options: DecodeOptions): LineV2 | LineF
   } catch (e) {
     return new LineFault(null, 'BAD_JSON', `the line is not valid JSON (${(e as Error).message})`);
   }
-  if (msg === null || typeof msg !== 'object' || Array.isArray(msg)) {
+  if (!isJsonObject(msg)) {
     return new LineFault(null, 'BAD_MESSAGE', `a message must be a JSON object, got ${msg === null ? 'null' : Array.isArray(msg) ? 'an array' : typeof msg}`);
   }
   const kind = (msg as { kind?: unknown }).kind;
