@@ -3,7 +3,7 @@
  * ops from a table by key, short argument lists without JSON.stringify): it must be exactly the
  * line JSON.stringify gives for the same ops, for any keys and arguments.
  */
-import { requestLine } from '../src/protocol/wire';
+import { requestLine, selfReplyLine, valueReplyLine } from '../src/protocol/wire';
 import { encodeList } from '../src/protocol/codec';
 import type { Op } from '../src/protocol/messages';
 
@@ -48,4 +48,24 @@ test('the table of get texts stays bounded and right after it is cleared', () =>
     const ops: Op[] = [{ op: 'get', key: `member${i}` }, { op: 'get', key: 'add' }];
     expect(requestLine(i, ops, false)).toBe(reference(i, ops));
   }
+});
+
+/**
+ * Integers below 10^9 are written from tables of three-digit groups (wire.ts numberText): every
+ * place a group ends or a zero pads it, and the numbers just past the tables, must come out as
+ * JSON.stringify writes them, as ids, as arguments and as results.
+ */
+test('numbers are written as JSON.stringify writes them, at every edge of the digit tables', () => {
+  const edges = [0, 1, 9, 10, 99, 100, 999, 1000, 1001, 1010, 1100, 9999, 10000, 99999, 100000, 100100, 999999, 1000000, 1000001, 1001000, 1010101, 99999999, 100000000, 100000001, 100100100, 123000789, 999999999];
+  const numbers = [...edges, 1e9, 1e9 + 1, 2 ** 31 - 1, 2 ** 31, 2 ** 32, Number.MAX_SAFE_INTEGER, -0, -1, -999, 0.5, 1000.5, 1e21, 5e-324];
+  for (let i = 0; i < 500; i++) numbers.push(Math.floor(Math.random() * 1e9), Math.floor(Math.random() * 1e6));
+  for (const n of numbers) {
+    const ops: Op[] = [{ op: 'get', key: 'add' }, { op: 'call', args: [n, n + 1] }];
+    if (Number.isSafeInteger(n) && n >= 0) expect(requestLine(n, ops, false)).toBe(reference(n, ops));
+    expect(requestLine(7, ops, false)).toBe(reference(7, ops));
+    if (Object.is(n, -0)) continue; // the codec's tag, not a number text (covered above)
+    expect(valueReplyLine(n, n)).toBe(JSON.stringify({ id: n, kind: 'value', value: n }));
+    expect(selfReplyLine(n)).toBe(JSON.stringify({ id: n, kind: 'self' }));
+  }
+  expect(valueReplyLine('a"b', 12345)).toBe(JSON.stringify({ id: 'a"b', kind: 'value', value: 12345 }));
 });
