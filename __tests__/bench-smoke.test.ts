@@ -1,6 +1,6 @@
 /**
  * The benchmark must not rot: its quick pass runs every implementation through every case, the
- * paired cases (e)–(k) and the memory check, and prints every row of both tables with a figure in
+ * paired cases (e)–(m) and the memory check, and prints every row of both tables with a figure in
  * each cell, and every target's line. No timing is asserted (this is a shared 2-core machine):
  * only that the harness works end to end (the paired cases also check what they got back).
  */
@@ -14,7 +14,7 @@ import { exited, killChildren, spawnTs } from './helpers';
 
 afterEach(killChildren);
 
-test('npm run bench -- --quick prints every row for every implementation, the paired cases (e)–(k), the targets, the interleaved tails, the plot and the memory check', async () => {
+test('npm run bench -- --quick prints every row for every implementation, the paired cases (e)–(m), the targets, the interleaved tails, the plot and the memory check', async () => {
   const json = path.join(os.tmpdir(), `ro-bench-smoke-${process.pid}.json`);
   const svg = path.join(os.tmpdir(), `ro-bench-smoke-${process.pid}.svg`);
   // src/ through ts-node, so the smoke needs no build.

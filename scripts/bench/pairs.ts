@@ -11,6 +11,7 @@
  *   (j) message-port call vs raw postMessage echo, Comlink beside  — caseInterleaved
  *   (k) (b) with a secret (the handshake binding) vs (b) without, in alternate blocks
  *   (l) (a)–(d) on this build vs the baseline build (--base; skipped without it), in turns
+ *   (m) (a), (b), (d) on remoteobj vs raw in alternate blocks, each in a client process of its own (turns.ts)
  */
 import { performance } from 'node:perf_hooks';
 import { type CaseParams, caseChain, caseConcurrent, caseLarge } from './cases';
@@ -18,7 +19,7 @@ import type { BenchClient } from './impls/types';
 import { caseInterleaved, type InterleavedResult, type Side } from './interleaved';
 import { median, percentile } from './stats';
 
-export const PAIR_CASES = ['e', 'f', 'g', 'h', 'i', 'j', 'k', 'l'] as const;
+export const PAIR_CASES = ['e', 'f', 'g', 'h', 'i', 'j', 'k', 'l', 'm'] as const;
 export type PairCase = (typeof PAIR_CASES)[number];
 
 export interface CallbackSide {
@@ -74,6 +75,18 @@ export interface PairResults {
   /** Sides: raw-port, remoteobj-port, comlink; in turns of PORT_BLOCK calls, and `everyCall` alternating every call. */
   j?: Record<string, InterleavedResult & { everyCall?: InterleavedResult }>;
   k?: BindingResult;
+  /** (a), (b), (d) on raw and remoteobj in alternate blocks (turns.ts): the targets of (a), (b) and (d). */
+  m?: { raw: TurnsFigures; remoteobj: TurnsFigures };
+}
+
+/** One side's figures in case (m): medians over its blocks. */
+export interface TurnsFigures {
+  p50Us: number;
+  p99Us: number;
+  concPerSec: number;
+  concHostMsPer100k: number;
+  jsonMBps: number;
+  bytesMBps: number;
 }
 
 /** (j)'s turns: this many calls in a row per implementation (interleaved.ts says why). */

@@ -15,9 +15,10 @@
  * --base    DIR: also run remoteobj built in DIR/dist (e.g. main's) as remoteobj@baseline (the same as
  *           BENCH_BASELINE=DIR), in the same run: an A/B whose two sides meet the same neighbours
  * --pin     two (default: client on CPU 0, host on CPU 1), one (both on CPU 0: pure software cost), none
- * --cases   a subset of a,b,c,d (every implementation) and e,f,g,h,i,j,k (paired cases, pairs.ts: callback,
- *           stream, handle, cancel, tls://, message port, (b) with and without a secret, and with
- *           --base: (a)–(d) on this build and the baseline in turns);  --impls  a subset of raw,remoteobj,remoteobj+secret,
+ * --cases   a subset of a,b,c,d (every implementation) and e,f,g,h,i,j,k,l,m (paired cases, pairs.ts: callback,
+ *           stream, handle, cancel, tls://, message port, (b) with and without a secret, with
+ *           --base (a)–(d) on this build and the baseline in turns, and (a)–(d) on remoteobj and
+ *           raw in turns);  --impls  a subset of raw,remoteobj,remoteobj+secret,
  *           vscode-jsonrpc,birpc,raw-tls,raw-port,comlink (the columns of a–d)
  * --svg     FILE: write the plot of latency percentiles (vega-lite, SVG) there
  * --no-docs a full run writes its results into docs/performance.md (between the bench:results
@@ -39,6 +40,7 @@ import { makeCertificate } from './impls/raw-tls';
 import { renderInterleaved, renderMem, renderPairs, renderTable, renderTargets } from './table';
 import type { InterleavedResult } from './interleaved';
 import { latencySvg } from './plot';
+import { runTurns } from './turns';
 import { resultsMarkdown, writeResults } from './docs';
 
 /** The plot docs/performance.md shows. */
@@ -183,7 +185,7 @@ async function main(): Promise<void> {
   for (let run = 0; run < opts.runs; run++) {
     const order: CaseName[] = run % 2 === 0 ? [...opts.cases] : [...opts.cases].reverse();
     const impls = opts.impls.map((_, i) => opts.impls[(i + run) % opts.impls.length]!);
-    // The paired cases (e)–(l): remoteobj and its baseline taking turns in one worker, a fresh
+    // The paired cases (e)–(m): remoteobj and its baseline taking turns in one worker, a fresh
     // worker (with fresh hosts) for each case, so no case runs in a process another case has
     // changed: (e)'s callbacks turn on AsyncLocalStorage's per-promise hooks for good in both the
     // worker and the host (Node 20), which cost a stream run after them half its rate and (l)'s
@@ -193,9 +195,13 @@ async function main(): Promise<void> {
     if (opts.pairs.length) {
       const cases = run % 2 === 0 ? [...opts.pairs] : [...opts.pairs].reverse();
       const results: PairResults = {};
-      for (const group of opts.quick ? [cases] : cases.map((c) => [c])) {
+      // (m) runs in two workers of its own (turns.ts), never in a 'pair' worker.
+      const inWorker = cases.filter((c) => c !== 'm');
+      const groups = opts.quick ? [inWorker, ...(cases.includes('m') ? [['m' as const]] : [])] : cases.map((c) => [c]);
+      for (const group of groups) {
+        if (group.length === 0) continue;
         try {
-          const r = await runWorker({ kind: 'pair', cases: group, params, run });
+          const r: WorkerResult = group[0] === 'm' ? { kind: 'pair', results: { m: await runTurns(benchDir, params, run) } } : await runWorker({ kind: 'pair', cases: group, params, run });
           if (r.kind === 'pair') Object.assign(results, r.results);
           if (opts.verbose) console.log(`run ${run + 1} paired [${group.join('')}]: ${JSON.stringify(r.kind === 'pair' ? r.results : r)}`);
         } catch (e) {

@@ -15,14 +15,20 @@ import { implByName } from './impls';
 import type { BenchClient } from './impls/types';
 import { childExecArgv, forkVia, pinning } from './lib';
 import { caseInterleaved, type InterleavedResult, type Side } from './interleaved';
-import { caseBaseline, caseBinding, caseCallback, caseCancel, caseHandle, caseStream, type PairCase, PORT_BLOCK, type PairResults } from './pairs';
+import { caseBaseline, caseBinding, caseCallback, caseCancel, caseHandle, caseStream, type PairCase, PORT_BLOCK, type PairResults, type TurnsFigures } from './pairs';
 
 export type WorkerTask =
   | { kind: 'cases'; impl: string; order: CaseName[]; params: CaseParams }
   | { kind: 'mem'; impl: string; calls: number; clients: number; window: number }
   | { kind: 'interleaved'; impls: string[]; calls: number; warm: number }
   /** Paired cases (e)–(k) in this order, remoteobj beside its baseline in this process; `run` alternates who goes first. */
-  | { kind: 'pair'; cases: PairCase[]; params: CaseParams; run: number };
+  | { kind: 'pair'; cases: PairCase[]; params: CaseParams; run: number }
+  /** One side of case (m) (turns.ts): a host and clients of `impl`, then a block of case `c` each time the parent asks. */
+  | { kind: 'turns'; impl: string; c: 'a' | 'b' | 'd'; params: CaseParams; blocks: number };
+
+/** Case (m): what the parent sends a 'turns' worker, and what the worker answers. */
+export type TurnsAsk = { block: 'warm' | 'measure' } | { done: true };
+export type TurnsAnswer = { ready: true } | { figures: Partial<TurnsFigures> };
 
 export interface MemSample {
   calls: number;
@@ -214,6 +220,8 @@ async function runPair(task: Extract<WorkerTask, { kind: 'pair' }>, c: PairCase,
         for (const impl of impls) j[impl] = { ...blocks[impl]!, everyCall: everyCall[impl] };
         return { j };
       }
+      case 'm':
+        throw new Error('(m) runs in two workers of its own (turns.ts), not in a paired-case worker');
     }
   } finally {
     await Promise.all(clients.map((x) => x.close().catch(() => {})));
@@ -355,8 +363,60 @@ async function runInterleaved(task: Extract<WorkerTask, { kind: 'interleaved' }>
   }
 }
 
+/**
+ * One side of case (m), for one of (a), (b), (d): its host and clients stay up while the parent
+ * alternates blocks of that case between this worker and the other side's; each block is
+ * 1/`blocks` of the case's calls ('warm': with its warm-up, figures thrown away). This process runs
+ * only `impl`, and only that case (turns.ts says why).
+ */
+async function runTurnsSide(task: Extract<WorkerTask, { kind: 'turns' }>): Promise<void> {
+  const sock = socketPath();
+  const host = await HostProcess.start(task.impl, sock);
+  const clients: BenchClient[] = [];
+  const asks: TurnsAsk[] = [];
+  let wake: (() => void) | undefined;
+  process.on('message', (m: TurnsAsk) => {
+    asks.push(m);
+    wake?.();
+  });
+  const next = async (): Promise<TurnsAsk> => {
+    while (asks.length === 0) await new Promise<void>((r) => (wake = r));
+    return asks.shift()!;
+  };
+  const answer = (a: TurnsAnswer) => new Promise<void>((resolve) => process.send!(a, () => resolve()));
+  const p = task.params;
+  const n = task.blocks;
+  const block = async (warm: boolean): Promise<Partial<TurnsFigures>> => {
+    switch (task.c) {
+      case 'a': {
+        const a = await caseSeq(clients[0]!, { ...p, seqCalls: Math.ceil(p.seqCalls / n), seqWarm: warm ? p.seqWarm : 0 }, () => host.cpu());
+        return { p50Us: a.p50Us, p99Us: a.p99Us };
+      }
+      case 'b': {
+        const b = await caseConcurrent(clients, { ...p, concCalls: Math.ceil(p.concCalls / n), concWarm: warm ? p.concWarm : 0 }, () => host.cpu());
+        return { concPerSec: b.callsPerSec, concHostMsPer100k: b.hostCpuMsPer100k };
+      }
+      case 'd': {
+        const d = await caseLarge(clients[0]!, { ...p, largeIters: Math.max(2, Math.ceil(p.largeIters / n)), largeWarm: warm ? p.largeWarm : 0 });
+        return { jsonMBps: d.jsonMBps, bytesMBps: d.bytesMBps };
+      }
+      default:
+        throw new Error(`(m) measures (a), (b) and (d), not ${String(task.c)}`);
+    }
+  };
+  try {
+    clients.push(...(await connectMany(task.impl, sock, task.c === 'b' ? p.concClients : 1)));
+    await answer({ ready: true });
+    for (let ask = await next(); 'block' in ask; ask = await next()) await answer({ figures: await block(ask.block === 'warm') });
+  } finally {
+    await Promise.all(clients.map((c) => c.close().catch(() => {})));
+    await host.stop();
+  }
+}
+
 async function main(): Promise<void> {
   const task = JSON.parse(process.argv[2] ?? '') as WorkerTask;
+  if (task.kind === 'turns') return runTurnsSide(task);
   if (task.kind === 'pair') {
     const result: WorkerResult = { kind: 'pair', results: await runPairs(task) };
     await new Promise<void>((resolve) => process.send!(result, () => resolve()));
