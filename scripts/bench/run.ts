@@ -40,6 +40,7 @@ import { makeCertificate } from './impls/raw-tls';
 import { renderInterleaved, renderMem, renderPairs, renderTable, renderTargets } from './table';
 import type { InterleavedResult } from './interleaved';
 import { latencySvg } from './plot';
+import { cpuTimes, stealText } from './steal';
 import { runTurns } from './turns';
 import { resultsMarkdown, writeResults } from './docs';
 
@@ -163,6 +164,7 @@ async function main(): Promise<void> {
   const opts = parseArgs(process.argv.slice(2));
   const params = opts.quick ? QUICK : FULL;
   const t0 = performance.now();
+  const cpu0 = cpuTimes();
   benchDir = compileBench();
   if (libKind() === 'src') process.env.BENCH_LIB_DIR = compileSrc();
   // One certificate for the TLS baseline, shared by every process of the run (made by openssl).
@@ -256,7 +258,8 @@ async function main(): Promise<void> {
   if (opts.docs && failures.length === 0) {
     const header =
       `*Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC: Node ${process.version}, ${cpus.length} CPUs, ` +
-      `${opts.runs} fresh runs per implementation (medians), remoteobj from ${libKind()}/ (${revision()}), ${PINNING_TEXT[pinning()]}.*`;
+      `${opts.runs} fresh runs per implementation (medians), remoteobj from ${libKind()}/ (${revision()}), ${PINNING_TEXT[pinning()]}` +
+      `${stealText(cpu0) ? `; ${stealText(cpu0)}` : ''}.*`;
     writeResults(path.join(ROOT, 'docs', 'performance.md'), resultsMarkdown(header, opts.impls, byImpl, pairRuns, interleaved, interleaved && svgFile ? SVG_NAME : undefined));
     console.log('docs/performance.md: results section written');
   }
@@ -272,7 +275,8 @@ async function main(): Promise<void> {
     }
   }
   if (opts.json) fs.writeFileSync(opts.json, JSON.stringify({ node: process.version, cpus: cpus.length, runs: opts.runs, params, results: Object.fromEntries(byImpl), pairs: pairRuns, interleaved, mem }, null, 2));
-  console.log(`\ntotal ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+  const steal = stealText(cpu0);
+  console.log(`\ntotal ${((performance.now() - t0) / 1000).toFixed(1)} s${steal ? `; ${steal}` : ''}`);
   if (failures.length) {
     console.error(`FAILED:\n  ${failures.join('\n  ')}`);
     process.exitCode = 1;
