@@ -35,7 +35,7 @@ export function resultsMarkdown(
     out.push(`| ${row.label.trim()} | ${row.unit} | ${cells.join(' | ')} |`);
   }
   if (pairs.length) {
-    out.push('', 'Paired cases (e)–(m): remoteobj beside its baseline, taken in turns in one client process (a fresh worker and fresh hosts for each case of each run; medians of runs):', '');
+    out.push('', 'Paired cases (e)–(m): remoteobj beside its baseline, taken in turns in one client process ((m): one per side; a fresh worker and fresh hosts for each case of each run; medians of runs):', '');
     out.push('| case | unit | figure (ratio to its baseline) |', '|---|---|---:|');
     for (const row of PAIR_ROWS) out.push(`| ${row.label} | ${row.unit} | ${pairCell(pairs, row)} |`);
   }

@@ -75,7 +75,7 @@ export interface PairResults {
   /** Sides: raw-port, remoteobj-port, comlink; in turns of PORT_BLOCK calls, and `everyCall` alternating every call. */
   j?: Record<string, InterleavedResult & { everyCall?: InterleavedResult }>;
   k?: BindingResult;
-  /** (a), (b), (d) on raw and remoteobj in alternate blocks (turns.ts): the targets of (a), (b) and (d). */
+  /** (a), (b), (d) on raw and remoteobj in alternate blocks (turns.ts): shown beside the separate runs, not judged on (not yet fair). */
   m?: { raw: TurnsFigures; remoteobj: TurnsFigures };
 }
 

@@ -17,8 +17,8 @@
  * --pin     two (default: client on CPU 0, host on CPU 1), one (both on CPU 0: pure software cost), none
  * --cases   a subset of a,b,c,d (every implementation) and e,f,g,h,i,j,k,l,m (paired cases, pairs.ts: callback,
  *           stream, handle, cancel, tls://, message port, (b) with and without a secret, with
- *           --base (a)–(d) on this build and the baseline in turns, and (a)–(d) on remoteobj and
- *           raw in turns);  --impls  a subset of raw,remoteobj,remoteobj+secret,
+ *           --base (a)–(d) on this build and the baseline in turns, and (a), (b), (d) on remoteobj
+ *           and raw in turns, each in a client process of its own);  --impls  a subset of raw,remoteobj,remoteobj+secret,
  *           vscode-jsonrpc,birpc,raw-tls,raw-port,comlink (the columns of a–d)
  * --svg     FILE: write the plot of latency percentiles (vega-lite, SVG) there
  * --no-docs a full run writes its results into docs/performance.md (between the bench:results
@@ -256,10 +256,11 @@ async function main(): Promise<void> {
   }
   // docs/ shows complete runs only: not one where an implementation or the interleaved case failed.
   if (opts.docs && failures.length === 0) {
+    const steal = stealText(cpu0);
     const header =
       `*Written by \`npm run bench\` on ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC: Node ${process.version}, ${cpus.length} CPUs, ` +
       `${opts.runs} fresh runs per implementation (medians), remoteobj from ${libKind()}/ (${revision()}), ${PINNING_TEXT[pinning()]}` +
-      `${stealText(cpu0) ? `; ${stealText(cpu0)}` : ''}.*`;
+      `${steal ? `; ${steal}` : ''}.*`;
     writeResults(path.join(ROOT, 'docs', 'performance.md'), resultsMarkdown(header, opts.impls, byImpl, pairRuns, interleaved, interleaved && svgFile ? SVG_NAME : undefined));
     console.log('docs/performance.md: results section written');
   }
