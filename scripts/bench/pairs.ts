@@ -75,7 +75,7 @@ export interface PairResults {
   /** Sides: raw-port, remoteobj-port, comlink; in turns of PORT_BLOCK calls, and `everyCall` alternating every call. */
   j?: Record<string, InterleavedResult & { everyCall?: InterleavedResult }>;
   k?: BindingResult;
-  /** (a), (b), (d) on raw and remoteobj in alternate blocks (turns.ts): shown beside the separate runs, not judged on (not yet fair). */
+  /** (a), (b), (d) on raw and remoteobj in alternate blocks (turns.ts): what those targets are judged on when it ran. */
   m?: { raw: TurnsFigures; remoteobj: TurnsFigures };
 }
 

@@ -20,6 +20,8 @@
  *           --base (a)–(d) on this build and the baseline in turns, and (a), (b), (d) on remoteobj
  *           and raw in turns, each in a client process of its own);  --impls  a subset of raw,remoteobj,remoteobj+secret,
  *           vscode-jsonrpc,birpc,raw-tls,raw-port,comlink (the columns of a–d)
+ * --turns-same IMPL  (m)'s control: IMPL on both of its sides (still named raw and remoteobj), to see
+ *           how far (m) leans to one side when both are the same
  * --svg     FILE: write the plot of latency percentiles (vega-lite, SVG) there
  * --no-docs a full run writes its results into docs/performance.md (between the bench:results
  *           markers) and the plot to docs/performance-latency.svg; this skips that (--quick,
@@ -92,6 +94,11 @@ function parseArgs(argv: string[]): Options {
     else if (a === '--no-docs') opts.docs = false;
     else if (a === '--svg') opts.svg = path.resolve(value());
     else if (a === '--pin') process.env.BENCH_PIN = value();
+    else if (a === '--turns-same') {
+      // A control, not results: never written into docs/.
+      process.env.BENCH_TURNS_SAME = value();
+      opts.docs = false;
+    }
     else if (a === '--cases') {
       const asked = value().split(',');
       const unknown = asked.filter((c) => !(CASES as readonly string[]).includes(c) && !(PAIR_CASES as readonly string[]).includes(c));
@@ -181,6 +188,7 @@ async function main(): Promise<void> {
       `Node ${process.version}, ${os.platform()} ${os.arch()}, ${cpus.length} CPUs (${cpus[0]?.model.trim() ?? '?'}), ` +
       `${opts.runs} fresh run${opts.runs > 1 ? 's' : ''} per implementation, medians; remoteobj from ${libKind()}/ (${revision()}); Unix socket, one host process per run; ${PINNING_TEXT[pinning()]}`,
   );
+  if (process.env.BENCH_TURNS_SAME) console.log(`(m) is a control in this run: both of its sides run ${process.env.BENCH_TURNS_SAME}`);
   const byImpl = new Map<string, CaseResults[]>(opts.impls.map((i) => [i, []]));
   const pairRuns: PairResults[] = [];
   const failures: string[] = [];
@@ -203,7 +211,7 @@ async function main(): Promise<void> {
       for (const group of groups) {
         if (group.length === 0) continue;
         try {
-          const r: WorkerResult = group[0] === 'm' ? { kind: 'pair', results: { m: await runTurns(benchDir, params, run) } } : await runWorker({ kind: 'pair', cases: group, params, run });
+          const r: WorkerResult = group[0] === 'm' ? { kind: 'pair', results: { m: await runTurns(benchDir, params, run, opts.verbose) } } : await runWorker({ kind: 'pair', cases: group, params, run });
           if (r.kind === 'pair') Object.assign(results, r.results);
           if (opts.verbose) console.log(`run ${run + 1} paired [${group.join('')}]: ${JSON.stringify(r.kind === 'pair' ? r.results : r)}`);
         } catch (e) {

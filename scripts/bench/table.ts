@@ -200,15 +200,17 @@ export function checkTargets(byImpl: Map<string, CaseResults[]>, pairs: PairResu
   const ro = byImpl.get('remoteobj') ?? [];
   const m = (runs: CaseResults[], label: string) => med(runs, ROWS.find((r) => r.label === label)!);
   const out: TargetCheck[] = [];
-  // (a), (b) and (d) are judged on the separate runs, as issue 15 asks, with case (m) beside them
-  // when it ran: raw and remoteobj in alternate blocks, each in a client process of its own
-  // (turns.ts). Never judged on (m): it is not yet fair (turns.ts says how it was found).
+  // (a), (b) and (d) against raw: judged on (m) when it ran (both sides in alternate blocks of a
+  // few tenths of a second, so both meet the same neighbours; its control, --turns-same raw, came
+  // out within a few % of 1.00×: docs/performance.md), else on the separate runs, minutes apart,
+  // which this VM moves by more than the targets' margins. Both are shown when both ran.
   const ratioToRaw = (what: string, label: string, turnsLabel: string, limit: number, higherIsBetter: boolean) => {
     const apart = m(ro, label) / m(raw, label);
-    if (!Number.isFinite(apart)) return;
     const turns = pairMed(pairs, turnsLabel) / pairMed(pairs, PAIR_ROWS.find((r) => r.label === turnsLabel)!.vs!.label);
-    const also = Number.isFinite(turns) ? `; in turns (m) ${turns.toFixed(2)}×` : '';
-    out.push({ what, shown: `${apart.toFixed(2)}× raw${also}`, met: higherIsBetter ? apart >= limit : apart <= limit });
+    const judged = Number.isFinite(turns) ? turns : apart;
+    if (!Number.isFinite(judged)) return;
+    const shown = Number.isFinite(turns) ? `in turns (m) ${turns.toFixed(2)}× raw${Number.isFinite(apart) ? `; separate runs ${apart.toFixed(2)}×` : ''}` : `${apart.toFixed(2)}× raw`;
+    out.push({ what, shown, met: higherIsBetter ? judged >= limit : judged <= limit });
   };
   ratioToRaw('(a) p50 ≤ 1.1× raw', '(a) sequential tiny call, p50', '(m) (a) p50, remoteobj', 1.1, false);
   ratioToRaw('(a) p99 ≤ 1.3× raw', '(a) sequential tiny call, p99', '(m) (a) p99, remoteobj', 1.3, false);

@@ -13,9 +13,10 @@
  * (b) after a 1 MiB echo came out 1.04× raw in one run; with (b) alone in its blocks, 0.91×, 0.95×,
  * 0.78× and 0.79× in four.
  *
- * NOT YET FAIR: with the same implementation on both sides (raw against raw, remoteobj against
- * remoteobj, one run each) the side named `remoteobj` came out 1.19× and 1.13× the other's (b)
- * throughput. Until that bias is found, (m) is shown beside the separate runs, never judged on.
+ * Is it fair? The control, `--turns-same IMPL`, runs the same implementation on both sides. With
+ * 4 blocks a side, raw against raw gave the side named remoteobj 1.19× the other's (b) throughput
+ * in one run (and remoteobj against remoteobj 1.13×): single blocks were that noisy, not the
+ * harness biased (see BLOCKS). With 12 blocks a side, over 3 runs, see docs/performance.md.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import path from 'node:path';
@@ -25,12 +26,31 @@ import type { TurnsFigures } from './pairs';
 import { median } from './stats';
 import type { TurnsAnswer, TurnsAsk, WorkerTask } from './worker';
 
-/** Blocks per side and case after one of warm-up: each a quarter of the case's calls. */
-const BLOCKS = 4;
+/**
+ * Measured blocks per side and case, after one of warm-up; each is a quarter of the case's calls
+ * (blockShare), so (b)'s blocks are 50,000 calls, 0.1–0.15 s. Blocks that short move ±20 % from
+ * one to the next on this VM (raw's (b): 307k–619k calls/s within one run, 2026-12-02), so the
+ * medians need many: with 4 a side, raw against raw (--turns-same raw) gave the side named
+ * remoteobj 1.19×, 0.95× and 1.01× the other's in three runs; with 12, see docs/performance.md.
+ */
+const BLOCKS = 12;
+/**
+ * (d)'s blocks are half its iterations: with a quarter (3 echoes of 1 MiB, ~60 ms for bytes), the
+ * bytes echo of remoteobj against remoteobj came out 0.92× and raw's against raw's 1.14×.
+ */
+const blockShare = (c: TurnsCase) => (c === 'd' ? 2 : 4);
 /** One case, both sides: far more than it takes (~5 s on the 2-core VM). */
 const DEADLINE_MS = 240_000;
 
 type Side = 'raw' | 'remoteobj';
+
+/**
+ * `--turns-same IMPL` (run.ts) runs IMPL on both sides, still named raw and remoteobj: the
+ * control that shows how far (m) leans towards one side when there is nothing to tell apart.
+ */
+export function sameImpl(): string | undefined {
+  return process.env.BENCH_TURNS_SAME || undefined;
+}
 type TurnsCase = 'a' | 'b' | 'd';
 
 class TurnsWorker {
@@ -40,7 +60,7 @@ class TurnsWorker {
   #exited?: Error;
 
   constructor(benchDir: string, impl: Side, c: TurnsCase, params: CaseParams) {
-    const task: WorkerTask = { kind: 'turns', impl, c, params, blocks: BLOCKS };
+    const task: WorkerTask = { kind: 'turns', impl: sameImpl() ?? impl, c, params, share: blockShare(c) };
     this.#child = fork(path.join(benchDir, 'worker.js'), [JSON.stringify(task)], {
       ...forkVia(pinning() === 'none' ? undefined : 0, childExecArgv()),
       stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
@@ -87,11 +107,13 @@ class TurnsWorker {
 }
 
 /** Case (m) once: (a), (b) and (d), each with a fresh pair of workers; `run` (0, 1, …) alternates the order and which side goes first. */
-export async function runTurns(benchDir: string, params: CaseParams, run: number): Promise<{ raw: TurnsFigures; remoteobj: TurnsFigures }> {
+export async function runTurns(benchDir: string, params: CaseParams, run: number, verbose = false): Promise<{ raw: TurnsFigures; remoteobj: TurnsFigures }> {
   const order: Side[] = run % 2 === 0 ? ['raw', 'remoteobj'] : ['remoteobj', 'raw'];
   const got = new Map<Side, Partial<TurnsFigures>[]>(order.map((s) => [s, []]));
   for (const c of (run % 2 === 0 ? ['a', 'b', 'd'] : ['d', 'b', 'a']) as TurnsCase[]) {
-    for (const [side, figures] of await turnsOf(benchDir, c, params, order)) got.get(side)!.push(...figures);
+    const sides = await turnsOf(benchDir, c, params, order);
+    if (verbose) for (const [side, figures] of sides) console.log(`run ${run + 1} (m) ${c} ${side}, block by block: ${JSON.stringify(figures)}`);
+    for (const [side, figures] of sides) got.get(side)!.push(...figures);
   }
   const medians = (side: Side): TurnsFigures => {
     const of = (key: keyof TurnsFigures) => median(got.get(side)!.flatMap((f) => (f[key] === undefined ? [] : [f[key]!])));

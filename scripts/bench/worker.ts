@@ -24,7 +24,7 @@ export type WorkerTask =
   /** Paired cases (e)–(k) in this order, remoteobj beside its baseline in this process; `run` alternates who goes first. */
   | { kind: 'pair'; cases: PairCase[]; params: CaseParams; run: number }
   /** One side of case (m) (turns.ts): a host and clients of `impl`, then a block of case `c` each time the parent asks. */
-  | { kind: 'turns'; impl: string; c: 'a' | 'b' | 'd'; params: CaseParams; blocks: number };
+  | { kind: 'turns'; impl: string; c: 'a' | 'b' | 'd'; params: CaseParams; share: number };
 
 /** Case (m): what the parent sends a 'turns' worker, and what the worker answers. */
 export type TurnsAsk = { block: 'warm' | 'measure' } | { done: true };
@@ -366,7 +366,7 @@ async function runInterleaved(task: Extract<WorkerTask, { kind: 'interleaved' }>
 /**
  * One side of case (m), for one of (a), (b), (d): its host and clients stay up while the parent
  * alternates blocks of that case between this worker and the other side's; each block is
- * 1/`blocks` of the case's calls ('warm': with its warm-up, figures thrown away). This process runs
+ * 1/`share` of the case's calls ('warm': with its warm-up, figures thrown away). This process runs
  * only `impl`, and only that case (turns.ts says why).
  */
 async function runTurnsSide(task: Extract<WorkerTask, { kind: 'turns' }>): Promise<void> {
@@ -385,7 +385,7 @@ async function runTurnsSide(task: Extract<WorkerTask, { kind: 'turns' }>): Promi
   };
   const answer = (a: TurnsAnswer) => new Promise<void>((resolve) => process.send!(a, () => resolve()));
   const p = task.params;
-  const n = task.blocks;
+  const n = task.share;
   const block = async (warm: boolean): Promise<Partial<TurnsFigures>> => {
     switch (task.c) {
       case 'a': {
