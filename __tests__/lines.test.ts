@@ -4,7 +4,7 @@
  * a line over the limit stops the splitter. Compared with a reference that splits the whole
  * stream at once.
  */
-import { LineSplitter } from '../src/transport/lines';
+import { LineSplitter, LineWriter } from '../src/transport/lines';
 import { Rng } from '../scripts/fuzz';
 
 type Event = ['line', string] | ['bad', number] | ['overflow', number];
@@ -115,4 +115,29 @@ test('a line over the limit stops the splitter, in an ASCII chunk, a non-ASCII c
   const events: Event[] = [];
   new LineSplitter({ line: (t) => events.push(['line', t]), badUtf8: () => {}, overflow: (n) => events.push(['overflow', n]) }, 10).push(Buffer.from('a'.repeat(10) + '\r\n'));
   expect(events).toEqual([['line', 'a'.repeat(10)]]);
+});
+
+test('LineWriter writes each batch as its lines, each ending in "\\n", in order, and counts their characters: short lines joined, a long line alone, a long line among others', () => {
+  const long = (n: number, c: string) => c.repeat(n);
+  const batches: string[][] = [
+    ['{"id":1}'],
+    ['a', 'b', 'c'],
+    [long(64 * 1024, 'x')], // exactly LONG_LINE_CHARS with its "\n": written without join
+    [long(64 * 1024 - 2, 'x')], // one short of it: joined
+    [long(200_000, 'é') + '✓'], // two-byte text
+    ['first', long(100_000, 'y'), 'last'],
+    [long(70_000, '😀')],
+  ];
+  const writes: [string, number][] = [];
+  const writer = new LineWriter((data, chars) => {
+    writes.push([data, chars]);
+    return true;
+  });
+  for (const batch of batches) {
+    for (const line of batch) writer.send(line);
+    expect(writer.queuedChars).toBe(batch.reduce((n, l) => n + l.length + 1, 0));
+    writer.flush();
+    expect(writer.queuedChars).toBe(0);
+  }
+  expect(writes).toEqual(batches.map((b) => [b.map((l) => l + '\n').join(''), b.reduce((n, l) => n + l.length + 1, 0)]));
 });
