@@ -107,6 +107,19 @@ describe('plain JSON stays plain', () => {
     encode(value);
     expect(JSON.stringify([...value.m]) + JSON.stringify(value.a)).toBe(before);
   });
+
+  test('an enumerable key on a polluted Object.prototype does not hide a lone "$" key from its escape', () => {
+    // for-in sees inherited keys too: counted as the object's own, { $undefined: true } would look
+    // like two keys, go out unescaped, and be read back as undefined.
+    const proto = Object.prototype as Record<string, unknown>;
+    proto.polluted = 1;
+    try {
+      expect(roundTrip({ $undefined: true })).toStrictEqual({ $undefined: true });
+      expect(roundTrip([{ $bigint: '5' }])).toStrictEqual([{ $bigint: '5' }]);
+    } finally {
+      delete proto.polluted;
+    }
+  });
 });
 
 describe('tagged values have a readable, documented wire form', () => {

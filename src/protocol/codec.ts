@@ -227,22 +227,53 @@ export function encodeList(values: readonly unknown[], path: string, ctx?: Codec
 
 /** True when `v` is JSON that needs no tag, escape or copy: JSON.stringify would write it exactly. */
 function isPlainJson(v: unknown, depth: number): boolean {
-  switch (typeof v) {
+  const leaf = plainLeaf(v);
+  return leaf === PLAIN || (leaf === WALK && !prototypeHasKeys() && isPlainJsonObject(v as object, depth));
+}
+
+/**
+ * True when something put an enumerable key on Object.prototype. The walks below read keys with
+ * for-in, which sees inherited keys too: then an object with one own "$" key would look like two
+ * keys (an escape missed on the way out, a tag missed on the way in), so they are not used.
+ * Asked once per value (~3 ns) instead of hasOwnProperty for each key.
+ */
+function prototypeHasKeys(): boolean {
+  for (const _ in Object.prototype) return true;
+  return false;
+}
+
+// plainLeaf's answers. The walks test each member before they recurse, so a leaf (most of a big
+// value) costs no call of its own, and read keys without hasOwnProperty (prototypeHasKeys): 1 MiB
+// of case (d)'s JSON, encodeReply 0.95 -> 0.80 ms and decode 0.59 -> 0.38 (the best of five
+// processes each; the figures of one build move by up to 1.8x on this machine).
+const NOT_PLAIN = 0;
+const PLAIN = 1;
+const WALK = 2;
+
+function plainLeaf(x: unknown): number {
+  switch (typeof x) {
     case 'string':
     case 'boolean':
-      return true;
+      return PLAIN;
     case 'number':
-      return Number.isFinite(v) && !(v === 0 && 1 / v < 0);
+      return x - x === 0 && (x !== 0 || 1 / x > 0) ? PLAIN : NOT_PLAIN; // finite, and not -0
     case 'object':
-      break;
+      return x === null ? PLAIN : WALK;
     default:
-      return false;
+      return NOT_PLAIN;
   }
-  if (v === null) return true;
+}
+
+/** isPlainJson of a non-null object (for-in: only when prototypeHasKeys() is false). */
+function isPlainJsonObject(v: object, depth: number): boolean {
   if (depth >= MAX_DEPTH) return false;
   if (Array.isArray(v)) {
     if (Object.getPrototypeOf(v) !== Array.prototype) return false;
-    for (let i = 0; i < v.length; i++) if (!isPlainJson(v[i], depth + 1)) return false;
+    for (let i = 0; i < v.length; i++) {
+      const x: unknown = v[i];
+      const leaf = plainLeaf(x);
+      if (leaf === NOT_PLAIN || (leaf === WALK && !isPlainJsonObject(x as object, depth + 1))) return false;
+    }
     return true;
   }
   const proto = Object.getPrototypeOf(v);
@@ -251,26 +282,35 @@ function isPlainJson(v: unknown, depth: number): boolean {
   let n = 0;
   let first = '';
   for (const k in v) {
-    if (!Object.prototype.hasOwnProperty.call(v, k)) return false; // inherited enumerable keys: take the careful path
     if (n++ === 0) first = k;
-    if (!isPlainJson((v as Record<string, unknown>)[k], depth + 1)) return false;
+    const x: unknown = (v as Record<string, unknown>)[k];
+    const leaf = plainLeaf(x);
+    if (leaf === NOT_PLAIN || (leaf === WALK && !isPlainJsonObject(x as object, depth + 1))) return false;
   }
   return !(n === 1 && first.charCodeAt(0) === 36); // a lone "$" key needs $escape
 }
 
 /** True when a parsed JSON tree holds no tag: decoding would only copy it. */
 function hasNoTags(j: unknown, depth: number): boolean {
-  if (j === null || typeof j !== 'object') return true;
+  return j === null || typeof j !== 'object' || (!prototypeHasKeys() && objectHasNoTags(j, depth));
+}
+
+/** hasNoTags of a non-null object (for-in: only when prototypeHasKeys() is false); members that are not objects are skipped without a call. */
+function objectHasNoTags(j: object, depth: number): boolean {
   if (depth >= MAX_DEPTH) return false;
   if (Array.isArray(j)) {
-    for (let i = 0; i < j.length; i++) if (!hasNoTags(j[i], depth + 1)) return false;
+    for (let i = 0; i < j.length; i++) {
+      const x: unknown = j[i];
+      if (typeof x === 'object' && x !== null && !objectHasNoTags(x, depth + 1)) return false;
+    }
     return true;
   }
   let n = 0;
   let first = '';
   for (const k in j) {
     if (n++ === 0) first = k;
-    if (!hasNoTags((j as Record<string, unknown>)[k], depth + 1)) return false;
+    const x: unknown = (j as Record<string, unknown>)[k];
+    if (typeof x === 'object' && x !== null && !objectHasNoTags(x, depth + 1)) return false;
   }
   return !(n === 1 && first.charCodeAt(0) === 36);
 }
