@@ -17,7 +17,7 @@ import net from 'node:net';
 import { connect } from 'remoteobj';
 import { clientHelloLine, itemsLine, readLineV2 } from '../src/protocol/wire';
 import { MAX_ITEMS_PER_LINE } from '../src/protocol/messages';
-import { MAX_STREAM_WINDOW, StreamProducers } from '../src/peer/streams';
+import { type ItemBuffer, MAX_STREAM_WINDOW, StreamProducers } from '../src/peer/streams';
 import { killChildren, spawnTs, tmpSock, until } from './helpers';
 
 interface Feed {
@@ -255,11 +255,21 @@ test('a batching producer on its own: next() never past the credit, and the item
       throw new Error('a batching producer sends items lines only');
     },
     batch: {
-      text: (v) => {
-        if (typeof v === 'symbol') throw new TypeError('cannot send a symbol');
-        return JSON.stringify(v);
+      open: () => {
+        const kept: unknown[] = [];
+        return {
+          add: (v: unknown) => {
+            if (typeof v === 'symbol') throw new TypeError('cannot send a symbol');
+            kept.push(v);
+          },
+          get count() {
+            return kept.length;
+          },
+          chars: 0,
+          take: () => kept.splice(0),
+        };
       },
-      items: (_id, texts) => void sent.push({ kind: 'items', n: texts.length }),
+      items: (_id, buffer) => void sent.push({ kind: 'items', n: (buffer as ItemBuffer & { take(): unknown[] }).take().length }),
     },
     end: (_id, error) => void sent.push({ kind: 'end', error }),
     credit: () => undefined,

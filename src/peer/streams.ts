@@ -34,7 +34,7 @@ import { ConnectionClosedError, ProtocolError } from '../errors';
 import type { CodecContext } from '../protocol/codec';
 import { errorFromWire, errorToWire, type WireError } from '../protocol/error-wire';
 import { type ControlMessage, MAX_ITEMS_PER_LINE } from '../protocol/wire-types';
-import { creditLine, endLine, itemLine, itemsLine, itemText, returnLine } from '../protocol/wire';
+import { creditLine, endLine, ItemBatch, itemLine, returnLine } from '../protocol/wire';
 import type { StreamHooks } from './peer';
 
 /**
@@ -74,7 +74,7 @@ export const MAX_STREAM_WINDOW = MAX_ITEMS_PER_LINE;
  * 64 262k; 8 and 12 were slower too (250k, 279k) with more CPU (more writes).
  */
 const BATCH_ITEMS = 16;
-/** A batch is sent once its text passes this (a line stays far below any maxMessageBytes: at most this plus one item). */
+/** A batch is sent once its text may pass this (ItemBuffer.chars, an upper bound; a line stays far below any maxMessageBytes: at most this plus one item). */
 const BATCH_CHARS = 16 * 1024;
 
 /** Throws a RangeError unless `window` is a valid streamWindow (checked by connect() and serve(), before anything opens). */
@@ -90,11 +90,11 @@ export interface StreamOutput {
   /** An item of stream `id` this side produces. Throws (an EncodeError...) when the value cannot be sent. */
   item(id: number, value: unknown): void;
   /**
-   * Several items in one message, when the far side reads them (feature `items`): `text` encodes
-   * one item (throws as item() does) and `items` sends the texts of stream `id` in order. Without
-   * them a producer sends each item with item().
+   * Several items in one message, when the far side reads them (feature `items`): `open` gives an
+   * empty buffer a producer fills, and `items` sends what a buffer holds as stream `id`'s next
+   * items, in order, and empties it. Without them a producer sends each item with item().
    */
-  batch?: { text(value: unknown): string; items(id: number, texts: readonly string[]): void };
+  batch?: { open(): ItemBuffer; items(id: number, buffer: ItemBuffer): void };
   /** Write what was sent now rather than at the end of the tick (a credit; a batch while more items are made). */
   flush?(): void;
   /** Stream `id` this side produces is over: done, or failed with `error`. */
@@ -103,6 +103,16 @@ export interface StreamOutput {
   credit(id: number, n: number): void;
   /** This side (the consumer) wants no more of `id`: the producer runs its iterator's return(). */
   return(id: number): void;
+}
+
+/** Items a producer has taken and not yet sent, for one message (wire.ts ItemBatch). */
+export interface ItemBuffer {
+  /** Take one more item, encoded now. Throws as StreamOutput.item() does; nothing is kept then. */
+  add(value: unknown): void;
+  /** Items held. */
+  readonly count: number;
+  /** An upper bound of the characters they take in the message. */
+  readonly chars: number;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -131,9 +141,8 @@ class Producer {
   #silent = false;
   /** The iterator's return(), once called (it is called at most once). */
   #returning: Promise<unknown> | undefined;
-  /** Items taken and encoded, not yet sent (feature `items`): their texts, and their length in all. */
-  #batch: string[] = [];
-  #batchChars = 0;
+  /** Items taken and encoded, not yet sent (feature `items`); made at the first. */
+  #batch: ItemBuffer | undefined;
   /** Settles when the stream is over for this side (its end sent, or its connection gone). */
   readonly finished: Promise<void>;
   #finish!: () => void;
@@ -200,7 +209,7 @@ class Producer {
       }
       try {
         if (batch === undefined) out.item(this.id, r.value);
-        else this.#add(batch.text(r.value));
+        else this.#add((this.#batch ??= batch.open()), r.value);
       } catch (e) {
         // The item cannot be sent (a symbol in it, say): the stream fails with why (after the items
         // before it), and the iterator is closed.
@@ -216,12 +225,11 @@ class Producer {
     this.#send(false);
   }
 
-  /** One more item's text for the batch; sent once the batch is big enough, else at the end of the tick at the latest. */
-  #add(text: string): void {
-    if (this.#batch.length === 0) process.nextTick(this.#sendAtTickEnd);
-    this.#batch.push(text);
-    this.#batchChars += text.length + 1;
-    if (this.#batch.length >= this.#batchItems || this.#batchChars >= BATCH_CHARS) this.#send(true);
+  /** One more item for the batch (throws, keeping nothing, if it cannot be sent); sent once the batch is big enough, else at the end of the tick at the latest. */
+  #add(buffer: ItemBuffer, value: unknown): void {
+    buffer.add(value);
+    if (buffer.count === 1) process.nextTick(this.#sendAtTickEnd);
+    if (buffer.count >= this.#batchItems || buffer.chars >= BATCH_CHARS) this.#send(true);
   }
 
   /** An iterator that makes its items with real waits in between: each goes out at the end of its tick. */
@@ -229,12 +237,10 @@ class Producer {
 
   /** Send the batched items, if any (`now`: written at once, while the pump goes on). */
   #send(now: boolean): void {
-    const texts = this.#batch;
-    if (texts.length === 0 || this.#silent) return;
-    this.#batch = [];
-    this.#batchChars = 0;
+    const buffer = this.#batch;
+    if (buffer === undefined || buffer.count === 0 || this.#silent) return;
     const out = this.#table.out;
-    out.batch!.items(this.id, texts);
+    out.batch!.items(this.id, buffer);
     if (now) out.flush?.();
   }
 
@@ -676,7 +682,7 @@ export class PeerStreams implements StreamHooks {
     this.#peer = peer;
     const out: StreamOutput = {
       item: (id, value) => peer.send(itemLine(id, value, peer.codec)),
-      batch: batch ? { text: (value) => itemText(value, peer.codec), items: (id, texts) => peer.send(itemsLine(id, texts)) } : undefined,
+      batch: batch ? { open: () => new ItemBatch(peer.codec), items: (id, buffer) => peer.send((buffer as ItemBatch).line(id)) } : undefined,
       end: (id, error) => peer.send(endLine(id, error === undefined ? undefined : errorToWire(error, peer.origin))),
       // A credit is written at once: a reader looping over buffered items keeps this side in
       // microtasks until its buffer is empty, and a credit written at the end of the tick reached

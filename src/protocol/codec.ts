@@ -290,6 +290,69 @@ function isPlainJsonObject(v: object, depth: number): boolean {
   return !(n === 1 && first.charCodeAt(0) === 36); // a lone "$" key needs $escape
 }
 
+/** Strings longer than this are not flat (pushFlatCopy): their bound, six characters each, would be far off. */
+const FLAT_STRING_CHARS = 1024;
+/** The most characters JSON.stringify writes for a finite number ("-0.0000012345678901234567"). */
+const NUMBER_CHARS = 25;
+
+/** An upper bound of JSON.stringify(x)'s length for a flat leaf, or -1 when x is not one (it needs a tag or is not a leaf). */
+function flatLeafChars(x: unknown): number {
+  switch (typeof x) {
+    case 'string':
+      return x.length <= FLAT_STRING_CHARS ? 2 + 6 * x.length : -1; // at worst \uXXXX per UTF-16 unit
+    case 'boolean':
+      return 5;
+    case 'number':
+      return x - x === 0 && (x !== 0 || 1 / x > 0) ? NUMBER_CHARS : -1;
+    case 'object':
+      return x === null ? 4 : -1;
+    default:
+      return -1;
+  }
+}
+
+/**
+ * For stream items sent many to a line (wire.ts ItemBatch): when `v` is a leaf, or a plain object
+ * or list whose members are all leaves, that needs no tag (JSON.stringify writes it exactly as it
+ * writes encodeReply(v)), push a copy of it taken now onto `out` and return an upper bound of its
+ * JSON text's length; otherwise push nothing and return -1. A copy, so that the batch can be
+ * written later with one JSON.stringify and still send each item as it was when it was taken (a
+ * generator may reuse one object for every item it yields).
+ */
+export function pushFlatCopy(v: unknown, out: unknown[]): number {
+  if (typeof v !== 'object' || v === null) {
+    const chars = flatLeafChars(v);
+    if (chars >= 0) out.push(v);
+    return chars;
+  }
+  let copy: Record<string, unknown> | unknown[];
+  let chars = 2;
+  if (Array.isArray(v)) {
+    if (Object.getPrototypeOf(v) !== Array.prototype) return -1;
+    copy = v.slice(); // a hole reads as undefined below: not flat
+    for (let i = 0; i < copy.length; i++) {
+      const c = flatLeafChars(copy[i]);
+      if (c < 0) return -1;
+      chars += c + 1;
+    }
+  } else {
+    const proto = Object.getPrototypeOf(v);
+    if ((proto !== Object.prototype && proto !== null) || (refsInUse && isRef(v)) || prototypeHasKeys()) return -1;
+    copy = { ...(v as Record<string, unknown>) }; // own enumerable keys, each read once (a getter too)
+    let n = 0;
+    let first = '';
+    for (const k in copy) {
+      if (n++ === 0) first = k;
+      const c = flatLeafChars(copy[k]);
+      if (c < 0 || k.length > FLAT_STRING_CHARS) return -1;
+      chars += 6 * k.length + 4 + c; // "key": and a comma
+    }
+    if (n === 1 && first.charCodeAt(0) === 36) return -1; // a lone "$" key needs $escape
+  }
+  out.push(copy);
+  return chars;
+}
+
 /** True when a parsed JSON tree holds no tag: decoding would only copy it. */
 function hasNoTags(j: unknown, depth: number): boolean {
   return j === null || typeof j !== 'object' || (!prototypeHasKeys() && objectHasNoTags(j, depth));

@@ -10,7 +10,7 @@
  */
 import { EncodeError, ErrorCodes, ProtocolError, type ProtocolErrorCode, RemoteObjError } from '../errors';
 import { CALL_OP_START, CANCEL_START, GET_OP_START, ID_START, ITEM_START, ITEM_VALUE, ITEMS_START, ITEMS_VALUES, OPS_FIELD, SELF_REPLY_END, STRICT_FIELD, TO_FIELD, TURN_FIELD, VALUE_REPLY_MIDDLE } from './canonical';
-import { type CodecContext, type DecodeOptions, decode, decodeList, encode, encodeList, encodeReply, type Json } from './codec';
+import { type CodecContext, type DecodeOptions, decode, decodeList, encode, encodeList, encodeReply, type Json, pushFlatCopy } from './codec';
 import type { WireError } from './error-wire';
 import { type CanonicalRequest, canonicalCancelId, parseReplyLine, readCanonicalIdLine, readCanonicalItem, readCanonicalItems, readCanonicalRequest } from './line-reader';
 import type * as Messages from './messages';
@@ -633,6 +633,65 @@ export function itemText(value: unknown, ctx?: CodecContext): string {
  */
 export function itemsLine(stream: number, texts: readonly string[]): string {
   return ITEMS_START + numberText(stream) + ITEMS_VALUES + '[' + texts.join(',') + ']}';
+}
+
+/**
+ * The items of one `items` line, taken one at a time (feature `items`). Each is encoded as it is
+ * taken, so the one that cannot be sent is known (add throws, keeping nothing) and later changes
+ * to a value do not reach the line. Small flat items (a number, a string, a record of them) are
+ * kept as copies and the line's list is written with one JSON.stringify of them all: for case
+ * (f)'s items `{n}`, 1,024 of them, ~70 ns an item against ~135 for a JSON.stringify each and the
+ * join (a copy costs ~20 of it). From the first item that is not flat on, each is kept as its text
+ * (itemText), the copies before it too.
+ */
+export class ItemBatch {
+  readonly #ctx: CodecContext | undefined;
+  /** Copies of flat items (pushFlatCopy), while #texts is undefined. */
+  #values: unknown[] = [];
+  #texts: string[] | undefined;
+  #chars = 0;
+
+  constructor(ctx?: CodecContext) {
+    this.#ctx = ctx;
+  }
+
+  /** Items kept. */
+  get count(): number {
+    return this.#texts === undefined ? this.#values.length : this.#texts.length;
+  }
+
+  /** An upper bound of the characters the items take in the line (with their commas). */
+  get chars(): number {
+    return this.#chars;
+  }
+
+  /** Take one more item. Throws like valueReplyLine when it cannot be sent; nothing is kept then. */
+  add(value: unknown): void {
+    if (this.#texts === undefined) {
+      const chars = pushFlatCopy(value, this.#values);
+      if (chars >= 0) {
+        this.#chars += chars + 1;
+        return;
+      }
+    }
+    const text = itemText(value, this.#ctx);
+    if (this.#texts === undefined) {
+      this.#texts = this.#values.map((v) => JSON.stringify(v));
+      this.#values = [];
+    }
+    this.#texts.push(text);
+    this.#chars += text.length + 1;
+  }
+
+  /** The `items` line of stream `stream` with the items kept, which are then forgotten. */
+  line(stream: number): string {
+    const texts = this.#texts;
+    const line = texts === undefined ? ITEMS_START + numberText(stream) + ITEMS_VALUES + JSON.stringify(this.#values) + '}' : itemsLine(stream, texts);
+    this.#values = [];
+    this.#texts = undefined;
+    this.#chars = 0;
+    return line;
+  }
 }
 
 /** Stream producer: the end, or with `error` the iterator's error. Never throws. */
