@@ -245,6 +245,26 @@ describe('round trips', () => {
     expect(out.buffer.byteLength).toBe(4);
   });
 
+  test('decoded bytes of every size own exactly their bytes, never a window on a shared pool', () => {
+    // Buffer.from pools results under 4 KiB; larger ones come with a buffer of their own, which
+    // the decoder hands over without a copy. Either way `.buffer` holds exactly the bytes sent.
+    for (const n of [0, 1, 100, 4095, 4096, 4097, 8192, 100_000, 1 << 20]) {
+      const sent = new Uint8Array(n).map((_, i) => (i * 7 + n) & 255);
+      const pad = Buffer.alloc(16); // something else in the pool
+      for (const out of [roundTrip(sent) as Uint8Array, roundTrip(new Float64Array(sent.buffer.slice(0, n - (n % 8)))) as Float64Array]) {
+        expect(out.byteOffset).toBe(0);
+        expect(out.buffer.byteLength).toBe(out.byteLength);
+      }
+      const back = roundTrip(sent) as Uint8Array;
+      expect(back).toStrictEqual(sent);
+      expect(Buffer.isBuffer(back)).toBe(false);
+      const twice = roundTrip(sent) as Uint8Array;
+      twice[0] = (twice[0]! + 1) & 255; // each decode has its own memory
+      if (n > 0) expect(back[0]).toBe(sent[0]);
+      expect(pad.length).toBe(16);
+    }
+  });
+
   test('a typed-array view with a byteOffset keeps only its elements', () => {
     const backing = new ArrayBuffer(32);
     const all = new Float32Array(backing);

@@ -593,6 +593,11 @@ function fromBase64(p: unknown, tag: string): Buffer {
   return b;
 }
 
+/** Whether `b` spans the whole of its ArrayBuffer (not a slice of Buffer's shared pool). */
+function ownsItsBuffer(b: Buffer): b is Buffer<ArrayBuffer> {
+  return b.byteOffset === 0 && b.buffer.byteLength === b.byteLength && b.buffer instanceof ArrayBuffer;
+}
+
 function dec(j: unknown, depth: number, regexp: boolean): unknown {
   if (j === null || typeof j !== 'object') return j;
   if (depth >= MAX_DEPTH) bad(`value nests deeper than ${MAX_DEPTH} levels`);
@@ -668,9 +673,12 @@ function decodeTag(tag: string, p: unknown, depth: number, regexp: boolean): unk
     case '$bytes':
     case '$buffer': {
       const b = fromBase64(p, tag);
-      // A Uint8Array gets its own ArrayBuffer: Buffer.from may hand out a slice of a shared pool,
-      // and `bytes.buffer` must not expose other data.
-      return tag === '$buffer' ? b : new Uint8Array(b);
+      if (tag === '$buffer') return b;
+      // A Uint8Array gets an ArrayBuffer of its own: Buffer.from hands small results out as
+      // slices of a shared pool, and `bytes.buffer` must not expose other data. A large result
+      // already has its own (nothing else holds `b`), so it is used as it is: copying 1 MiB took
+      // 0.43 ms, more than decoding its base64 (0.07).
+      return ownsItsBuffer(b) ? new Uint8Array(b.buffer) : new Uint8Array(b);
     }
     case '$typed': {
       const t = p as { type?: unknown; base64?: unknown };
@@ -680,6 +688,7 @@ function decodeTag(tag: string, p: unknown, depth: number, regexp: boolean): unk
       const Ctor = TYPED_ARRAYS[t.type as TypedName];
       const b = fromBase64(t.base64, '$typed');
       if (b.byteLength % Ctor.BYTES_PER_ELEMENT !== 0) bad(`$typed ${t.type}: byte length ${b.byteLength} is not a multiple of ${Ctor.BYTES_PER_ELEMENT}`);
+      if (ownsItsBuffer(b)) return new Ctor(b.buffer); // offset 0: aligned
       const copy = new ArrayBuffer(b.byteLength); // aligned copy
       new Uint8Array(copy).set(b);
       return new Ctor(copy);
