@@ -3,8 +3,10 @@
  * ops from a table by key, short argument lists without JSON.stringify): it must be exactly the
  * line JSON.stringify gives for the same ops, for any keys and arguments.
  */
-import { requestLine, selfReplyLine, valueReplyLine } from '../src/protocol/wire';
-import { encodeList } from '../src/protocol/codec';
+import vm from 'node:vm';
+import { ref } from 'remoteobj';
+import { itemLine, itemText, requestLine, selfReplyLine, valueReplyLine } from '../src/protocol/wire';
+import { type CodecContext, encodeList, encodeReply } from '../src/protocol/codec';
 import type { Op } from '../src/protocol/messages';
 
 /** The line as written before the hand-written parts: JSON.stringify of each key and argument list. */
@@ -68,4 +70,23 @@ test('numbers are written as JSON.stringify writes them, at every edge of the di
     expect(selfReplyLine(n)).toBe(JSON.stringify({ id: n, kind: 'self' }));
   }
   expect(valueReplyLine('a"b', 12345)).toBe(JSON.stringify({ id: 'a"b', kind: 'value', value: 12345 }));
+});
+
+test('bytes are written around their base64 as it is: the same text as JSON.stringify, in a request, a reply and a stream item', () => {
+  const backing = new Uint8Array(300).map((_, i) => (i * 31) & 255);
+  const realm = vm.runInNewContext('new Uint8Array([1, 2, 3])') as Uint8Array;
+  class Sub extends Uint8Array {}
+  const values: unknown[] = [new Uint8Array(0), new Uint8Array([0, 255, 62, 63]), backing, backing.subarray(7, 200), Buffer.from('a"b\\c\n'), Buffer.alloc(0), new Sub([9, 8]), realm, new Uint8Array(1 << 16).fill(0xfb)];
+  for (const v of values) {
+    const ops: Op[] = [{ op: 'get', key: 'f' }, { op: 'call', args: [1, v, 'x', v] }];
+    expect(requestLine(3, ops, false)).toBe(reference(3, ops));
+    expect(valueReplyLine(4, v)).toBe(`{"id":4,"kind":"value","value":${JSON.stringify(encodeReply(v))}}`);
+    expect(itemLine(5, v)).toBe(`{"kind":"item","stream":5,"value":${JSON.stringify(encodeReply(v))}}`);
+    expect(itemText(v)).toBe(JSON.stringify(encodeReply(v)));
+  }
+  // A ref()'d Uint8Array goes by reference on a connection that has them: its tag is not bytes.
+  const marked = ref(new Uint8Array([1]));
+  const ctx: CodecContext = { exportValue: (_v, kind) => (kind === 'handle' ? { $handle: 9 } : undefined), importTag: () => undefined };
+  expect(valueReplyLine(6, marked, ctx)).toBe('{"id":6,"kind":"value","value":{"$handle":9}}');
+  expect(requestLine(7, [{ op: 'call', args: [marked] }], false, ctx)).toBe('{"id":7,"ops":[{"op":"call","args":[{"$handle":9}]}]}');
 });

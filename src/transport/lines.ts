@@ -147,6 +147,9 @@ export class LineSplitter {
     if (len === 0) return;
     if (len > this.maxBytes) return this.#overflow(len);
     const view = buf.subarray(start, end);
+    // ASCII (a big value's base64, say) decodes as latin1, a plain copy: a 1.4 MB line of base64
+    // took 1.1-1.3 ms to decode as UTF-8 after its check, 0.19 as latin1 after isAscii's.
+    if (isAscii(view)) return this.#handlers.line(view.toString('latin1'), len);
     if (!isUtf8(view)) return this.#handlers.badUtf8(len);
     this.#handlers.line(view.toString('utf8'), len);
   }
