@@ -552,6 +552,39 @@ function everyEdit(lines: string[], parse: (line: string) => unknown): number {
   return checked;
 }
 
+test('big bytes (4 KiB of base64 and more) are read without JSON.parse, to what JSON.parse gives, whatever is edited in or around them', () => {
+  // valueAt takes `{"$bytes":"…"}`, `{"$buffer":"…"}` and a list of one of them by hand once they
+  // are big, when the base64 is strict; anything else in the same place must still read as
+  // JSON.parse reads it, or fail as it fails.
+  const base64 = (n: number) => Buffer.from(new Uint8Array(n).map((_, i) => (i * 37 + 11) & 255)).toString('base64');
+  const lines: [string, (line: string) => unknown][] = [];
+  for (const n of [3069, 3072, 3073, 3074, 20_000]) {
+    const b = base64(n);
+    lines.push([`{"id":3,"ops":[{"op":"get","key":"echo"},{"op":"call","args":[{"$bytes":"${b}"}]}]}`, parseRequestLine]);
+    lines.push([`{"id":3,"ops":[{"op":"get","key":"write"},{"op":"call","args":["name",{"$bytes":"${b}"}]}]}`, parseRequestLine]);
+    lines.push([`{"id":4,"kind":"value","value":{"$bytes":"${b}"}}`, parseReplyLine]);
+    lines.push([`{"id":4,"kind":"value","value":{"$buffer":"${b}"}}`, parseReplyLine]);
+    lines.push([`{"kind":"item","stream":2,"value":{"$bytes":"${b}"}}`, parseItemLine]);
+  }
+  const inserts = ['"', '\\', '\\"', '\u0001', '\u001f', ' ', '\t', '=', '==', '-', '_', '.', 'é', '\ud800', '}', ']', '"}', 'A', 'AAAA'];
+  let checked = 0;
+  for (const [line, parse] of lines) {
+    sameAsJsonParse(line, parse);
+    const from = line.indexOf('":"', line.indexOf('$b')) + 3;
+    const to = line.lastIndexOf('"');
+    const places = [from - 4, from - 3, from - 1, from, from + 1, from + 2, from + 3, from + 4, (from + to) >> 1, to - 4, to - 3, to - 2, to - 1, to, to + 1, to + 2, line.length - 1];
+    for (const i of places) {
+      sameAsJsonParse(line.slice(0, i) + line.slice(i + 1), parse);
+      for (const ch of inserts) {
+        sameAsJsonParse(line.slice(0, i) + ch + line.slice(i), parse);
+        sameAsJsonParse(line.slice(0, i) + ch + line.slice(i + 1), parse);
+      }
+      checked += 1 + 2 * inserts.length;
+    }
+  }
+  expect(checked).toBeGreaterThan(15_000);
+});
+
 describe('the real writers write the canonical forms (or the fast road silently closes)', () => {
   test("remoteobj's client: get and call chains arrive as canonical request lines", async () => {
     const path = tmpSock('lr');

@@ -318,16 +318,54 @@ export function parseCancelLine(line: string): unknown {
 
 const NOT_JSON = Symbol('not JSON');
 
-/** The JSON value that is exactly line[start, end): simple ones by hand, the rest by JSON.parse. */
+/** The JSON value that is exactly line[start, end): simple ones and big bytes by hand, the rest by JSON.parse. */
 function valueAt(line: string, start: number, end: number): unknown {
   const simple = simpleValue(line, start, end);
   if (simple !== NOT_SIMPLE) return simple;
+  if (end - start >= BIG_BYTES_CHARS) {
+    const bytes = bytesAt(line, start, end);
+    if (bytes !== undefined) return bytes;
+  }
   try {
     return JSON.parse(line.slice(start, end));
   } catch {
     return NOT_JSON;
   }
 }
+
+/** Below this, bytes go to JSON.parse like any value (bytesAt saves nothing worth a second look). */
+const BIG_BYTES_CHARS = 4096;
+
+/**
+ * line[start, end) when it is bytes as the codec writes them, `{"$bytes":"<base64>"}` or
+ * `{"$buffer":"<base64>"}`, or a list of one of those (a call's only argument), and what lies
+ * between the quotes is strict base64 (Buffer.from decodes it to exactly its length, so it holds
+ * no quote, backslash or other character JSON would escape or refuse); else undefined, and
+ * JSON.parse reads it. What JSON.parse would give, without its scan of every character: 1.4 MB of
+ * base64, 1.5-1.8 ms for JSON.parse, ~0.07 for the decode here (the codec decodes it again).
+ */
+function bytesAt(line: string, start: number, end: number): unknown {
+  const list = line.charCodeAt(start) === 91; /* [ */
+  if (list) {
+    if (line.charCodeAt(end - 1) !== CLOSE_BRACKET) return undefined;
+    start++;
+    end--;
+  }
+  const key = line.startsWith(BYTES_START, start) ? '$bytes' : line.startsWith(BUFFER_START, start) ? '$buffer' : undefined;
+  if (key === undefined) return undefined;
+  const from = start + key.length + 5; // {"  "$bytes"  ":"
+  const to = end - 2;
+  if (line.charCodeAt(to) !== QUOTE || line.charCodeAt(to + 1) !== CLOSE_BRACE) return undefined;
+  const base64 = line.slice(from, to);
+  if (base64.length % 4 !== 0) return undefined;
+  const padding = base64.endsWith('==') ? 2 : base64.endsWith('=') ? 1 : 0;
+  if (Buffer.from(base64, 'base64').length !== (base64.length / 4) * 3 - padding) return undefined;
+  const tag = key === '$bytes' ? { $bytes: base64 } : { $buffer: base64 };
+  return list ? [tag] : tag;
+}
+
+const BYTES_START = '{"$bytes":"';
+const BUFFER_START = '{"$buffer":"';
 
 const NOT_SIMPLE = Symbol('not simple');
 
