@@ -565,6 +565,7 @@ test('big bytes (4 KiB of base64 and more) are read without JSON.parse, to what 
     lines.push([`{"id":4,"kind":"value","value":{"$bytes":"${b}"}}`, parseReplyLine]);
     lines.push([`{"id":4,"kind":"value","value":{"$buffer":"${b}"}}`, parseReplyLine]);
     lines.push([`{"kind":"item","stream":2,"value":{"$bytes":"${b}"}}`, parseItemLine]);
+    lines.push([`{"kind":"items","stream":2,"values":[{"$bytes":"${b}"}]}`, parseItemsLine]);
   }
   const inserts = ['"', '\\', '\\"', '\u0001', '\u001f', ' ', '\t', '=', '==', '-', '_', '.', 'é', '\ud800', '}', ']', '"}', 'A', 'AAAA'];
   let checked = 0;

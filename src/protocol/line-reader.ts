@@ -271,9 +271,10 @@ export function readCanonicalItems(line: string): { kind: 'items'; stream: numbe
   const start = idEnd + ITEMS_VALUES.length;
   const end = line.length - 1;
   if (end <= start || line.charCodeAt(start) !== 91 /* [ */ || line.charCodeAt(end) !== CLOSE_BRACE) return undefined;
-  let values: unknown;
+  // A stream of big chunks of bytes sends one to a line (ItemBatch: a line closes past 16 KiB).
+  let values = end - start >= BIG_BYTES_CHARS ? bytesAt(line, start, end) : undefined;
   try {
-    values = JSON.parse(line.slice(start, end));
+    values ??= JSON.parse(line.slice(start, end));
   } catch {
     return undefined;
   }
