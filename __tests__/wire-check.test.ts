@@ -9,8 +9,9 @@ import { execFile } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { isDeepStrictEqual, promisify } from 'node:util';
-import { ClientHello, Hello, ReplySchema } from '../src/protocol/messages';
-import { clientHelloLine, errorReplyLine, helloLine, isPlainErrorReply, isPlainHello, plainClientHelloFeatures, readClientHello, readHello, readLineV2 } from '../src/protocol/wire';
+import { ClientHello, ControlSchema, Hello, MAX_ITEMS_PER_LINE, ReplySchema } from '../src/protocol/messages';
+import { readCanonicalItem, readCanonicalItems } from '../src/protocol/line-reader';
+import { clientHelloLine, errorReplyLine, helloLine, isPlainErrorReply, isPlainHello, isPlainItemMessage, plainClientHelloFeatures, readClientHello, readHello, readLineV2 } from '../src/protocol/wire';
 import { connect, ProtocolError } from 'remoteobj';
 import { ROOT, tmpSock } from './helpers';
 
@@ -161,6 +162,35 @@ test("an error reply read without zod is one the schema accepts, to the same dat
     if (parsed.success && !isDeepStrictEqual(got.reply, parsed.data)) throw new Error(`readLineV2's reply differs from the schema's: ${JSON.stringify(msg)}`);
   }
   expect(plain).toBeGreaterThan(30);
+});
+
+test("a stream's item and items lines read without zod are ones the schema accepts, to the same data; readLineV2 gives what the schema gives for every variant", () => {
+  const streams = ['0', '1', '7', '9007199254740991', '9007199254740992', '99999999999999999999', '01', '-1', '1.5', '1e3', '"1"', 'null'];
+  const lists = ['[]', '[1]', '[{"n":1},"x",null]', `[${Array(MAX_ITEMS_PER_LINE).fill('0').join(',')}]`, `[${Array(MAX_ITEMS_PER_LINE + 1).fill('0').join(',')}]`, '{"a":1}', '1', '"x"', '[1,]'];
+  const lines: string[] = [];
+  for (const stream of streams) {
+    lines.push(`{"kind":"item","stream":${stream},"value":{"n":1}}`, `{"kind":"item","stream":${stream},"value":{"$bytes":"AAEC"}}`);
+    for (const list of lists) lines.push(`{"kind":"items","stream":${stream},"values":${list}}`);
+  }
+  for (const extra of ['', ',"x":1']) {
+    lines.push(`{"kind":"item","stream":1,"value":1${extra}}`, `{"kind":"items","stream":1,"values":[1]${extra}}`, `{"stream":1,"kind":"items","values":[1]${extra}}`);
+  }
+  for (const v of randomJson(5, 500)) lines.push(`{"kind":"item","stream":3,"value":${JSON.stringify(v)}}`, `{"kind":"items","stream":3,"values":[${JSON.stringify(v)}]}`);
+  let plain = 0;
+  for (const line of lines) {
+    let parsed: { success: boolean; data?: unknown };
+    try {
+      parsed = ControlSchema.safeParse(JSON.parse(line));
+    } catch {
+      parsed = { success: false };
+    }
+    const got = readLineV2(line, {}) as { type?: string; message?: unknown };
+    if ((got.type === 'control') !== parsed.success) throw new Error(`readLineV2 ${got.type ?? 'a fault'}, the schema ${parsed.success}: ${line.slice(0, 200)}`);
+    if (parsed.success && !isDeepStrictEqual(got.message, parsed.data)) throw new Error(`readLineV2's message differs from the schema's: ${line.slice(0, 200)}`);
+    const item = readCanonicalItems(line) ?? readCanonicalItem(line);
+    if (item !== undefined && isPlainItemMessage(item)) plain++;
+  }
+  expect(plain).toBeGreaterThan(1000);
 });
 
 test('a session of canonical lines (connect, get, call, bytes, a failed call, close) does not load zod', async () => {

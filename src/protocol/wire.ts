@@ -22,6 +22,7 @@ import {
   FEATURES,
   type Hello,
   MAX_ARGS,
+  MAX_ITEMS_PER_LINE,
   MAX_KEY_CHARS,
   MAX_OPS,
   OP_NAMES,
@@ -591,7 +592,11 @@ export function readLineV2(line: string, options: DecodeOptions): LineV2 | LineF
     if (canonical !== undefined && 'kind' in canonical && canonical.id <= Number.MAX_SAFE_INTEGER) return { type: 'reply', reply: canonical };
     // (A cancel in the canonical form never gets here from the peer: it reads those first, readCancelId.)
     handRead = canonical !== undefined && 'ops' in canonical;
-    msg = canonical ?? readCanonicalItems(line) ?? readCanonicalItem(line) ?? JSON.parse(line);
+    const item = canonical === undefined ? (readCanonicalItems(line) ?? readCanonicalItem(line)) : undefined;
+    // A stream's item or items in the producer's form (its fields exactly, in order) needs only
+    // its stream id and list length checked: no zod. A line of 64 KiB of bytes: ~28 us of zod.
+    if (item !== undefined && isPlainItemMessage(item)) return { type: 'control', message: item };
+    msg = canonical ?? item ?? JSON.parse(line);
   } catch (e) {
     return new LineFault(null, 'BAD_JSON', `the line is not valid JSON (${(e as Error).message})`);
   }
@@ -616,6 +621,17 @@ export function readLineV2(line: string, options: DecodeOptions): LineV2 | LineF
     return new LineFault(null, 'BAD_MESSAGE', `not a valid ${kind} message${where}: ${issue?.message ?? 'invalid'}`);
   }
   return new LineFault(null, 'BAD_MESSAGE', `a line must be a request (with "ops"), a reply, or one of the kinds ${CONTROL_KINDS.join(', ')}`);
+}
+
+/**
+ * Whether an item or items message that the line reader read in the producer's form (exactly its
+ * fields, in their order: what the schema's strict objects allow) is one the schema accepts: a
+ * stream id of at least 1 and, for items, 1 to MAX_ITEMS_PER_LINE values. Values are any JSON.
+ */
+export function isPlainItemMessage(m: { kind: 'item' | 'items'; stream: number; values?: unknown }): m is Extract<ControlMessage, { kind: 'item' | 'items' }> {
+  if (!(m.stream >= 1 && m.stream <= Number.MAX_SAFE_INTEGER)) return false;
+  if (m.kind === 'item') return true;
+  return Array.isArray(m.values) && m.values.length >= 1 && m.values.length <= MAX_ITEMS_PER_LINE;
 }
 
 /** Release `count` references to each export `id` the far side sent: `[[id, count], ...]`. */
