@@ -683,9 +683,9 @@ export function itemsLine(stream: number, texts: readonly string[]): string {
  * taken, so the one that cannot be sent is known (add throws, keeping nothing) and later changes
  * to a value do not reach the line. Small flat items (a number, a string, a record of them) are
  * kept as copies and the line's list is written with one JSON.stringify of them all: for case
- * (f)'s items `{n}`, 1,024 of them, ~70 ns an item against ~135 for a JSON.stringify each and the
- * join (a copy costs ~20 of it). From the first item that is not flat on, each is kept as its text
- * (itemText), the copies before it too.
+ * (f)'s items `{n}`, 1,024 of them in a hot loop, 85-90 ns an item, the copy included, against
+ * 135-150 for a JSON.stringify each and the join. From the first item that is not flat on, each
+ * is kept as its text (itemText), the copies before it too.
  */
 export class ItemBatch {
   readonly #ctx: CodecContext | undefined;
