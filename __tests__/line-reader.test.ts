@@ -552,7 +552,7 @@ function everyEdit(lines: string[], parse: (line: string) => unknown): number {
   return checked;
 }
 
-test('big bytes (4 KiB of base64 and more) are read without JSON.parse, to what JSON.parse gives, whatever is edited in or around them', () => {
+test('big bytes and typed arrays (4 KiB of base64 and more) are read without JSON.parse, to what JSON.parse gives, whatever is edited in or around them', () => {
   // valueAt takes `{"$bytes":"…"}`, `{"$buffer":"…"}` and a list of one of them by hand once they
   // are big, when the base64 is strict; anything else in the same place must still read as
   // JSON.parse reads it, or fail as it fails.
@@ -566,14 +566,18 @@ test('big bytes (4 KiB of base64 and more) are read without JSON.parse, to what 
     lines.push([`{"id":4,"kind":"value","value":{"$buffer":"${b}"}}`, parseReplyLine]);
     lines.push([`{"kind":"item","stream":2,"value":{"$bytes":"${b}"}}`, parseItemLine]);
     lines.push([`{"kind":"items","stream":2,"values":[{"$bytes":"${b}"}]}`, parseItemsLine]);
+    lines.push([`{"id":4,"kind":"value","value":{"$typed":{"type":"Float64Array","base64":"${b}"}}}`, parseReplyLine]);
+    lines.push([`{"id":3,"ops":[{"op":"get","key":"f"},{"op":"call","args":[{"$typed":{"type":"Int16Array","base64":"${b}"}}]}]}`, parseRequestLine]);
   }
   const inserts = ['"', '\\', '\\"', '\u0001', '\u001f', ' ', '\t', '=', '==', '-', '_', '.', 'é', '\ud800', '}', ']', '"}', 'A', 'AAAA'];
   let checked = 0;
   for (const [line, parse] of lines) {
     sameAsJsonParse(line, parse);
-    const from = line.indexOf('":"', line.indexOf('$b')) + 3;
+    const from = line.indexOf('":"', line.indexOf(line.includes('$typed') ? 'base64' : '$b')) + 3;
     const to = line.lastIndexOf('"');
     const places = [from - 4, from - 3, from - 1, from, from + 1, from + 2, from + 3, from + 4, (from + to) >> 1, to - 4, to - 3, to - 2, to - 1, to, to + 1, to + 2, line.length - 1];
+    const name = line.indexOf('"type":"');
+    if (name >= 0) places.push(name - 1, name + 7, name + 8, name + 9, from - 14, from - 12, from - 10);
     for (const i of places) {
       sameAsJsonParse(line.slice(0, i) + line.slice(i + 1), parse);
       for (const ch of inserts) {
@@ -583,7 +587,7 @@ test('big bytes (4 KiB of base64 and more) are read without JSON.parse, to what 
       checked += 1 + 2 * inserts.length;
     }
   }
-  expect(checked).toBeGreaterThan(15_000);
+  expect(checked).toBeGreaterThan(22_000);
 });
 
 describe('the real writers write the canonical forms (or the fast road silently closes)', () => {

@@ -72,11 +72,16 @@ test('numbers are written as JSON.stringify writes them, at every edge of the di
   expect(valueReplyLine('a"b', 12345)).toBe(JSON.stringify({ id: 'a"b', kind: 'value', value: 12345 }));
 });
 
-test('bytes are written around their base64 as it is: the same text as JSON.stringify, in a request, a reply and a stream item', () => {
+test('bytes and typed arrays are written around their base64 as it is: the same text as JSON.stringify, in a request, a reply and a stream item', () => {
   const backing = new Uint8Array(300).map((_, i) => (i * 31) & 255);
   const realm = vm.runInNewContext('new Uint8Array([1, 2, 3])') as Uint8Array;
   class Sub extends Uint8Array {}
-  const values: unknown[] = [new Uint8Array(0), new Uint8Array([0, 255, 62, 63]), backing, backing.subarray(7, 200), Buffer.from('a"b\\c\n'), Buffer.alloc(0), new Sub([9, 8]), realm, new Uint8Array(1 << 16).fill(0xfb)];
+  const floats = new Float64Array(100).map((_, i) => i / 3);
+  const values: unknown[] = [
+    new Uint8Array(0), new Uint8Array([0, 255, 62, 63]), backing, backing.subarray(7, 200), Buffer.from('a"b\\c\n'), Buffer.alloc(0), new Sub([9, 8]), realm, new Uint8Array(1 << 16).fill(0xfb),
+    // Other typed arrays travel as $typed, also around their base64.
+    floats, floats.subarray(3, 50), new Float32Array([1.5, -0, NaN]), new Int16Array([-1, 2]), new BigInt64Array([-5n]), new Uint8ClampedArray([300 & 255]), new Float64Array(0), vm.runInNewContext('new Int32Array([7])'),
+  ];
   for (const v of values) {
     const ops: Op[] = [{ op: 'get', key: 'f' }, { op: 'call', args: [1, v, 'x', v] }];
     expect(requestLine(3, ops, false)).toBe(reference(3, ops));

@@ -38,3 +38,7 @@ export const ITEMS_START = '{"kind":"items","stream":';
 export const ITEMS_VALUES = ',"values":';
 /** A cancel message for a numeric request id (protocol 2): the id and `}` follow. */
 export const CANCEL_START = '{"kind":"cancel","id":';
+
+/** A typed array other than bytes (codec `$typed`): the type name, TYPED_BASE64, the base64 and `"}}` follow. */
+export const TYPED_START = '{"$typed":{"type":"';
+export const TYPED_BASE64 = '","base64":"';

@@ -9,7 +9,7 @@
  * answer it with.
  */
 import { EncodeError, ErrorCodes, ProtocolError, type ProtocolErrorCode, RemoteObjError } from '../errors';
-import { CALL_OP_START, CANCEL_START, GET_OP_START, ID_START, ITEM_START, ITEM_VALUE, ITEMS_START, ITEMS_VALUES, OPS_FIELD, SELF_REPLY_END, STRICT_FIELD, TO_FIELD, TURN_FIELD, VALUE_REPLY_MIDDLE } from './canonical';
+import { CALL_OP_START, CANCEL_START, GET_OP_START, ID_START, ITEM_START, ITEM_VALUE, ITEMS_START, ITEMS_VALUES, OPS_FIELD, SELF_REPLY_END, STRICT_FIELD, TO_FIELD, TURN_FIELD, TYPED_BASE64, TYPED_START, VALUE_REPLY_MIDDLE } from './canonical';
 import { type CodecContext, type DecodeOptions, decode, decodeList, encode, encodeList, encodeReply, type Json, pushFlatCopy } from './codec';
 import type { WireError } from './error-wire';
 import { type CanonicalRequest, canonicalCancelId, parseReplyLine, readCanonicalIdLine, readCanonicalItem, readCanonicalItems, readCanonicalRequest } from './line-reader';
@@ -297,11 +297,11 @@ function getOpText(key: string): string {
   return text;
 }
 
-/** The text of a call's arguments, `encoded` their encoding: bytes among them go through valueText. */
+/** The text of a call's arguments, `encoded` their encoding: bytes and typed arrays among them go through valueText. */
 function argsText(args: readonly unknown[], encoded: Json[]): string {
   if (encoded !== args) {
     for (let i = 0; i < args.length; i++) {
-      if (args[i] instanceof Uint8Array) return '[' + encoded.map((json, j) => valueText(args[j], json)).join(',') + ']';
+      if (ArrayBuffer.isView(args[i])) return '[' + encoded.map((json, j) => valueText(args[j], json)).join(',') + ']';
     }
   }
   return listText(encoded);
@@ -309,20 +309,29 @@ function argsText(args: readonly unknown[], encoded: Json[]): string {
 
 /**
  * The JSON text of `json`, the encoding of `value`. Bytes (a Uint8Array, a Buffer) encode as one
- * tag, `{"$bytes":"<base64>"}` or `$buffer`, and base64 needs no escape: the text is written
- * around it as it is, where JSON.stringify would scan it all first (1 MiB of bytes, 1.4 MB of
- * base64: 2.6 ms). Only the codec makes such a tag for a Uint8Array (a ref()'d one becomes a
- * `$handle`, which goes to JSON.stringify); plain data with a lone "$" key travels escaped.
+ * tag, `{"$bytes":"<base64>"}` or `$buffer`, other typed arrays as `$typed`, and base64 needs no
+ * escape: the text is written around it as it is, where JSON.stringify would scan it all first
+ * (1 MiB of bytes, 1.4 MB of base64: 2.6 ms). Only the codec makes such a tag for a typed array (a
+ * ref()'d one becomes a `$handle`, which goes to JSON.stringify); plain data with a lone "$" key
+ * travels escaped.
  */
 function valueText(value: unknown, json: Json): string {
-  if (value instanceof Uint8Array && json !== null && typeof json === 'object' && !Array.isArray(json)) {
+  if (ArrayBuffer.isView(value) && json !== null && typeof json === 'object' && !Array.isArray(json)) {
     const keys = Object.keys(json);
     const key = keys[0];
-    const base64 = json[key!];
-    if (keys.length === 1 && (key === '$bytes' || key === '$buffer') && typeof base64 === 'string') return '{"' + key + '":"' + base64 + '"}';
+    const payload = json[key!];
+    if (keys.length === 1 && (key === '$bytes' || key === '$buffer') && typeof payload === 'string') return '{"' + key + '":"' + payload + '"}';
+    // Another typed array: `{"$typed":{"type":"Float32Array","base64":"…"}}`, its type one of the codec's names.
+    if (keys.length === 1 && key === '$typed' && payload !== null && typeof payload === 'object' && !Array.isArray(payload)) {
+      const fields = Object.keys(payload);
+      const { type, base64 } = payload as { type?: unknown; base64?: unknown };
+      if (fields.length === 2 && fields[0] === 'type' && fields[1] === 'base64' && typeof type === 'string' && PLAIN_NAME.test(type) && typeof base64 === 'string') return TYPED_START + type + TYPED_BASE64 + base64 + '"}}';
+    }
   }
   return JSON.stringify(json);
 }
+
+const PLAIN_NAME = /^[A-Za-z0-9]{1,32}$/;
 
 /** JSON.stringify(list), written by hand for a short list of numbers, booleans, nulls and short plain strings. */
 function listText(list: readonly Json[]): string {
