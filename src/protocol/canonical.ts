@@ -39,6 +39,11 @@ export const ITEMS_VALUES = ',"values":';
 /** A cancel message for a numeric request id (protocol 2): the id and `}` follow. */
 export const CANCEL_START = '{"kind":"cancel","id":';
 
-/** A typed array other than bytes (codec `$typed`): the type name, TYPED_BASE64, the base64 and `"}}` follow. */
+/** Bytes as the codec tags them (`$bytes`, a Buffer's `$buffer`): the base64 and `"}` follow. */
+export const BYTES_START = '{"$bytes":"';
+export const BUFFER_START = '{"$buffer":"';
+/** A typed array other than bytes (codec `$typed`): the type name (TYPED_NAME), TYPED_BASE64, the base64 and `"}}` follow. */
 export const TYPED_START = '{"$typed":{"type":"';
 export const TYPED_BASE64 = '","base64":"';
+/** A type name written and read between quotes as it is (the codec's are all such names). */
+export const TYPED_NAME = /^[A-Za-z0-9]{1,32}$/;

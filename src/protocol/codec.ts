@@ -297,17 +297,16 @@ const NUMBER_CHARS = 25;
 
 /** An upper bound of JSON.stringify(x)'s length for a flat leaf, or -1 when x is not one (it needs a tag or is not a leaf). */
 function flatLeafChars(x: unknown): number {
+  if (plainLeaf(x) !== PLAIN) return -1;
   switch (typeof x) {
     case 'string':
       return x.length <= FLAT_STRING_CHARS ? 2 + 6 * x.length : -1; // at worst \uXXXX per UTF-16 unit
     case 'boolean':
       return 5;
     case 'number':
-      return x - x === 0 && (x !== 0 || 1 / x > 0) ? NUMBER_CHARS : -1;
-    case 'object':
-      return x === null ? 4 : -1;
+      return NUMBER_CHARS;
     default:
-      return -1;
+      return 4; // null
   }
 }
 
@@ -583,13 +582,22 @@ function bad(message: string): never {
   throw new ProtocolError('BAD_VALUE', message);
 }
 
+/**
+ * The bytes of `s` when Buffer.from decodes it to exactly its length (a multiple of 4 characters,
+ * the padding counted); else undefined. Buffer.from skips characters that are not base64, so
+ * such a string holds none (no quote, backslash or control character either).
+ */
+export function decodeBase64Exactly(s: string): Buffer | undefined {
+  if (s.length % 4 !== 0) return undefined;
+  const b = Buffer.from(s, 'base64');
+  const padding = s.endsWith('==') ? 2 : s.endsWith('=') ? 1 : 0;
+  return b.length === (s.length / 4) * 3 - padding ? b : undefined;
+}
+
 /** Strict base64 (what Buffer#toString('base64') writes): Buffer.from would skip bad characters silently. */
 function fromBase64(p: unknown, tag: string): Buffer {
-  if (typeof p !== 'string' || p.length % 4 !== 0) bad(`${tag} must be a base64 string`);
-  const b = Buffer.from(p, 'base64');
-  // Buffer.from skips characters that are not base64; a strict string decodes to exactly this many bytes.
-  const padding = p.endsWith('==') ? 2 : p.endsWith('=') ? 1 : 0;
-  if (b.length !== (p.length / 4) * 3 - padding || (padding > 0 && !BASE64_TAIL.test(p.slice(-4)))) bad(`${tag} must be a base64 string`);
+  const b = typeof p === 'string' ? decodeBase64Exactly(p) : undefined;
+  if (b === undefined || (p as string).endsWith('=') && !BASE64_TAIL.test((p as string).slice(-4))) bad(`${tag} must be a base64 string`);
   return b;
 }
 

@@ -14,7 +14,8 @@
  * schema, like any other message. __tests__/line-reader.test.ts holds them to it.
  */
 
-import { CALL_OP_START, CANCEL_START, GET_OP_START, ID_START, ITEM_START, ITEM_VALUE, ITEMS_START, ITEMS_VALUES, OPS_FIELD, SELF_REPLY_END, STRICT_FIELD, TO_FIELD, TURN_FIELD, TYPED_BASE64, TYPED_START, VALUE_REPLY_MIDDLE } from './canonical';
+import { BUFFER_START, BYTES_START, CALL_OP_START, CANCEL_START, GET_OP_START, ID_START, ITEM_START, ITEM_VALUE, ITEMS_START, ITEMS_VALUES, OPS_FIELD, SELF_REPLY_END, STRICT_FIELD, TO_FIELD, TURN_FIELD, TYPED_BASE64, TYPED_NAME, TYPED_START, VALUE_REPLY_MIDDLE } from './canonical';
+import { decodeBase64Exactly } from './codec';
 
 const QUOTE = 34;
 const BACKSLASH = 92;
@@ -358,34 +359,27 @@ function bytesAt(line: string, start: number, end: number): unknown {
     // {"$typed":{"type":"<letters and digits>","base64":"<base64>"}}
     const nameEnd = line.indexOf('"', start + TYPED_START.length);
     const name = nameEnd < 0 ? '' : line.slice(start + TYPED_START.length, nameEnd);
-    if (!PLAIN_NAME.test(name) || !line.startsWith(TYPED_BASE64, nameEnd) || line.charCodeAt(end - 1) !== CLOSE_BRACE) return undefined;
+    if (!TYPED_NAME.test(name) || !line.startsWith(TYPED_BASE64, nameEnd) || line.charCodeAt(end - 1) !== CLOSE_BRACE) return undefined;
     const base64 = strictBase64(line, nameEnd + TYPED_BASE64.length, end - 1);
     if (base64 === undefined) return undefined;
     tag = { $typed: { type: name, base64 } };
   } else {
     const key = line.startsWith(BYTES_START, start) ? '$bytes' : line.startsWith(BUFFER_START, start) ? '$buffer' : undefined;
     if (key === undefined) return undefined;
-    const base64 = strictBase64(line, start + key.length + 5 /* {"  "$bytes"  ":" */, end);
+    const base64 = strictBase64(line, start + (key === '$bytes' ? BYTES_START : BUFFER_START).length, end);
     if (base64 === undefined) return undefined;
     tag = key === '$bytes' ? { $bytes: base64 } : { $buffer: base64 };
   }
   return list ? [tag] : tag;
 }
 
-/** line[from, end - 2) when line[end - 2, end) is `"}` and it is strict base64 (Buffer.from decodes it to exactly its length). */
+/** line[from, end - 2) when line[end - 2, end) is `"}` and it is strict base64 (codec decodeBase64Exactly). */
 function strictBase64(line: string, from: number, end: number): string | undefined {
   const to = end - 2;
   if (to < from || line.charCodeAt(to) !== QUOTE || line.charCodeAt(to + 1) !== CLOSE_BRACE) return undefined;
   const base64 = line.slice(from, to);
-  if (base64.length % 4 !== 0) return undefined;
-  const padding = base64.endsWith('==') ? 2 : base64.endsWith('=') ? 1 : 0;
-  return Buffer.from(base64, 'base64').length === (base64.length / 4) * 3 - padding ? base64 : undefined;
+  return decodeBase64Exactly(base64) === undefined ? undefined : base64;
 }
-
-const PLAIN_NAME = /^[A-Za-z0-9]{1,32}$/;
-
-const BYTES_START = '{"$bytes":"';
-const BUFFER_START = '{"$buffer":"';
 
 const NOT_SIMPLE = Symbol('not simple');
 

@@ -9,7 +9,7 @@
  * answer it with.
  */
 import { EncodeError, ErrorCodes, ProtocolError, type ProtocolErrorCode, RemoteObjError } from '../errors';
-import { CALL_OP_START, CANCEL_START, GET_OP_START, ID_START, ITEM_START, ITEM_VALUE, ITEMS_START, ITEMS_VALUES, OPS_FIELD, SELF_REPLY_END, STRICT_FIELD, TO_FIELD, TURN_FIELD, TYPED_BASE64, TYPED_START, VALUE_REPLY_MIDDLE } from './canonical';
+import { BUFFER_START, BYTES_START, CALL_OP_START, CANCEL_START, GET_OP_START, ID_START, ITEM_START, ITEM_VALUE, ITEMS_START, ITEMS_VALUES, OPS_FIELD, SELF_REPLY_END, STRICT_FIELD, TO_FIELD, TURN_FIELD, TYPED_BASE64, TYPED_NAME, TYPED_START, VALUE_REPLY_MIDDLE } from './canonical';
 import { type CodecContext, type DecodeOptions, decode, decodeList, encode, encodeList, encodeReply, type Json, pushFlatCopy } from './codec';
 import type { WireError } from './error-wire';
 import { type CanonicalRequest, canonicalCancelId, parseReplyLine, readCanonicalIdLine, readCanonicalItem, readCanonicalItems, readCanonicalRequest } from './line-reader';
@@ -320,18 +320,17 @@ function valueText(value: unknown, json: Json): string {
     const keys = Object.keys(json);
     const key = keys[0];
     const payload = json[key!];
-    if (keys.length === 1 && (key === '$bytes' || key === '$buffer') && typeof payload === 'string') return '{"' + key + '":"' + payload + '"}';
+    if (keys.length === 1 && (key === '$bytes' || key === '$buffer') && typeof payload === 'string') return (key === '$bytes' ? BYTES_START : BUFFER_START) + payload + '"}';
     // Another typed array: `{"$typed":{"type":"Float32Array","base64":"…"}}`, its type one of the codec's names.
     if (keys.length === 1 && key === '$typed' && payload !== null && typeof payload === 'object' && !Array.isArray(payload)) {
       const fields = Object.keys(payload);
       const { type, base64 } = payload as { type?: unknown; base64?: unknown };
-      if (fields.length === 2 && fields[0] === 'type' && fields[1] === 'base64' && typeof type === 'string' && PLAIN_NAME.test(type) && typeof base64 === 'string') return TYPED_START + type + TYPED_BASE64 + base64 + '"}}';
+      if (fields.length === 2 && fields[0] === 'type' && fields[1] === 'base64' && typeof type === 'string' && TYPED_NAME.test(type) && typeof base64 === 'string') return TYPED_START + type + TYPED_BASE64 + base64 + '"}}';
     }
   }
   return JSON.stringify(json);
 }
 
-const PLAIN_NAME = /^[A-Za-z0-9]{1,32}$/;
 
 /** JSON.stringify(list), written by hand for a short list of numbers, booleans, nulls and short plain strings. */
 function listText(list: readonly Json[]): string {
