@@ -75,6 +75,8 @@ export interface PairResults {
   /** Sides: raw-port, remoteobj-port, comlink; in turns of PORT_BLOCK calls, and `everyCall` alternating every call. */
   j?: Record<string, InterleavedResult & { everyCall?: InterleavedResult }>;
   k?: BindingResult;
+  /** (k) over tls:// (mutual TLS both ways): without and with a secret, whose proofs TLS 1.3 binds (no mac lines). */
+  kTls?: BindingResult;
   /** (a), (b), (d) on raw and remoteobj in alternate blocks (turns.ts): what those targets are judged on when it ran. */
   m?: { raw: TurnsFigures; remoteobj: TurnsFigures };
 }
@@ -299,7 +301,8 @@ export async function caseCancel(clients: BenchClient[], host: CancelHost, p: Ca
  * Case (k): case (b) (8 clients, each keeping 8 tiny calls in flight) on remoteobj without and
  * with a secret, in alternate blocks of a quarter of (b)'s calls each (who goes first alternating
  * by block), after one block of warm-up each. (b)'s own columns price the secret in separate
- * runs minutes apart; here both sides meet the same neighbours.
+ * runs minutes apart; here both sides meet the same neighbours. The worker runs it twice: over
+ * the Unix socket (a mac line per batch each way) and over tls:// (the proofs bound to TLS 1.3).
  */
 export async function caseBinding(sides: { secret: boolean; clients: BenchClient[]; hostCpu: () => Promise<NodeJS.CpuUsage> }[], p: CaseParams): Promise<BindingResult> {
   const blocks = 4;

@@ -183,12 +183,15 @@ async function runPair(task: Extract<WorkerTask, { kind: 'pair' }>, c: PairCase,
         return { h: await caseCancel(many, { cpu: () => host.cpu(), waitQueued: (n, held, collect) => host.waitQueued(n, held, collect), releaseHold: async () => void (await host.ask('release-hold')) }, p) };
       }
       case 'k': {
-        const sides = [];
-        for (const impl of rawFirst ? ['remoteobj', 'remoteobj+secret'] : ['remoteobj+secret', 'remoteobj']) {
-          const { host, many } = await concSide(impl);
-          sides.push({ secret: impl !== 'remoteobj', clients: many, hostCpu: () => host.cpu() });
-        }
-        return { k: await caseBinding(sides, p) };
+        const binding = async (plain: string, secret: string) => {
+          const sides = [];
+          for (const impl of rawFirst ? [plain, secret] : [secret, plain]) {
+            const { host, many } = await concSide(impl);
+            sides.push({ secret: impl === secret, clients: many, hostCpu: () => host.cpu() });
+          }
+          return caseBinding(sides, p);
+        };
+        return { k: await binding('remoteobj', 'remoteobj+secret'), kTls: await binding('remoteobj-tls', 'remoteobj-tls+secret') };
       }
       case 'l': {
         // The two builds, each with its own host, 8 clients each for (b) and the first of them for the rest.

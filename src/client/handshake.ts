@@ -4,7 +4,7 @@
  * holds a secret never talks to a host that does not ask for it.
  */
 import { AuthError, ProtocolError } from '../errors';
-import { AUTH_METHOD, authDigest, digestsMatch, type LineKeys, lineKeys, newNonce, type Secret } from '../protocol/auth';
+import { AUTH_METHOD, AUTH_METHOD_TLS, authDigest, digestsMatch, type LineKeys, lineKeys, newNonce, type Secret, TLS_BINDING } from '../protocol/auth';
 import { errorFromWire } from '../protocol/error-wire';
 import { type Feature, PROTOCOL_VERSION } from '../protocol/wire-types';
 import { authLine, readAuthAnswer, readHello } from '../protocol/wire';
@@ -13,7 +13,7 @@ import { authLine, readAuthAnswer, readHello } from '../protocol/wire';
 export interface Greeting {
   pid: number;
   maxMessageBytes?: number;
-  /** With a secret: the keys that authenticate every later line. */
+  /** With a secret: the keys that authenticate every later line (none when TLS protects them: AUTH_METHOD_TLS). */
   keys?: LineKeys;
   /** The protocol versions the host offers (its hello's `versions`; a v1 host sends none). */
   versions?: number[];
@@ -31,12 +31,15 @@ export class ClientHandshake {
   #maxMessageBytes?: number;
   #versions?: number[];
   #features?: Feature[];
-  /** While waiting for the host's proof: the hello's nonce and ours. */
-  #nonces?: { host: string; client: string };
+  /** While waiting for the host's proof: the hello's nonce and ours, and the channel binding when the proofs are bound to it. */
+  #nonces?: { host: string; client: string; binding?: string };
+  readonly #binding?: string;
 
-  constructor(address: string, secret: Secret | undefined) {
+  /** `binding`: the connection's channel binding (Link.channelBinding), used when the host offers AUTH_METHOD_TLS. */
+  constructor(address: string, secret: Secret | undefined, binding?: string) {
     this.#address = address;
     this.#secret = secret;
+    if (binding !== undefined) this.#binding = binding;
   }
 
   /** One line from the host; throws the error that ends the connection when it cannot go on. */
@@ -64,9 +67,12 @@ export class ClientHandshake {
       if (typeof hello.auth.nonce !== 'string' || !/^[0-9a-f]{64}$/.test(hello.auth.nonce)) {
         throw new AuthError(`the host at ${this.#address} sent a malformed challenge`);
       }
-      const nonces = { host: hello.auth.nonce, client: newNonce() };
+      // Bound to the TLS connection when both ends have its binding; else every line carries a mac.
+      const binding = hello.auth.binding === TLS_BINDING ? this.#binding : undefined;
+      const nonces = { host: hello.auth.nonce, client: newNonce(), ...(binding !== undefined ? { binding } : {}) };
       this.#nonces = nonces;
-      return { done: false, reply: authLine(AUTH_METHOD, authDigest(secret, 'client', nonces.host, nonces.client), nonces.client) };
+      const method = binding !== undefined ? AUTH_METHOD_TLS : AUTH_METHOD;
+      return { done: false, reply: authLine(method, authDigest(secret, 'client', nonces.host, nonces.client, binding), nonces.client) };
     }
     if (secret !== undefined) {
       throw new AuthError(`the host at ${this.#address} did not ask for the secret this client holds: refusing to talk to it`);
@@ -74,15 +80,16 @@ export class ClientHandshake {
     return { done: true, greeting: this.#greeting() };
   }
 
-  #proof(text: string, nonces: { host: string; client: string }): HandshakeStep {
+  #proof(text: string, nonces: { host: string; client: string; binding?: string }): HandshakeStep {
     const answer = readAuthAnswer(text);
     if (answer.kind === 'refusal') throw errorFromWire(answer.error);
     if (answer.kind === 'other') throw new AuthError(`the host at ${this.#address} ${answer.problem}`);
     const secret = this.#secret!;
-    if (!digestsMatch(authDigest(secret, 'host', nonces.host, nonces.client), answer.digest)) {
+    if (!digestsMatch(authDigest(secret, 'host', nonces.host, nonces.client, nonces.binding), answer.digest)) {
       throw new AuthError(`the host at ${this.#address} does not know the secret: refusing to talk to it`);
     }
     this.#nonces = undefined;
+    if (nonces.binding !== undefined) return { done: true, greeting: this.#greeting() };
     return { done: true, greeting: { ...this.#greeting(), keys: lineKeys(secret, nonces.host, nonces.client) } };
   }
 

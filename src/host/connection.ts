@@ -90,7 +90,7 @@ export class HostConnection implements Admitted, Answerer, RequestHandler, Reque
     this.#host = host;
     this.origin = { pid: process.pid, path: host.address };
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
-    this.#handshake = new HostHandshake(host.secret);
+    this.#handshake = new HostHandshake(host.secret, link.channelBinding?.());
     this.#flow = new ConnectionFlow(host.budget, {
       pauseReading: () => {
         link.pause();
@@ -297,7 +297,7 @@ export class HostConnection implements Admitted, Answerer, RequestHandler, Reque
   }
 
   #authenticate(line: string): void {
-    let answer: { reply: string; keys: LineKeys };
+    let answer: { reply: string; keys?: LineKeys };
     try {
       answer = this.#handshake.answer(line);
     } catch (e) {
@@ -308,7 +308,8 @@ export class HostConnection implements Admitted, Answerer, RequestHandler, Reque
     this.#send(answer.reply);
     clearTimeout(this.#authTimer);
     this.#link.maxLineBytes = this.#host.maxMessageBytes;
-    if (!this.#link.inProcess) this.#authenticateLines(answer.keys);
+    // No keys: the proof was bound to the TLS connection, which protects every later line.
+    if (!this.#link.inProcess && answer.keys !== undefined) this.#authenticateLines(answer.keys);
   }
 
   /** From now on the client's lines count only once their authentication line checks, and ours carry one. */

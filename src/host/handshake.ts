@@ -4,17 +4,21 @@
  * host's, and derive the keys that authenticate every later line.
  */
 import { AuthError } from '../errors';
-import { AUTH_METHOD, authDigest, digestsMatch, type LineKeys, lineKeys, MAX_PRE_AUTH_BYTES, newNonce, type Secret } from '../protocol/auth';
+import { AUTH_METHOD, AUTH_METHOD_TLS, authDigest, digestsMatch, type LineKeys, lineKeys, MAX_PRE_AUTH_BYTES, newNonce, type Secret, TLS_BINDING } from '../protocol/auth';
 import { authOkLine, helloLine, readAuthLine } from '../protocol/wire';
 
 export class HostHandshake {
   readonly #secret?: Secret;
   /** The challenge sent in the hello; undefined once answered (or when the host has no secret). */
   #nonce?: string;
+  /** The connection's channel binding (TLS 1.3's exporter, as hex), when the transport has one. */
+  readonly #binding?: string;
 
-  constructor(secret: Secret | undefined) {
+  /** `binding`: Link.channelBinding(), offered to the client as AUTH_METHOD_TLS (protocol/auth.ts). */
+  constructor(secret: Secret | undefined, binding?: string) {
     this.#secret = secret;
     if (secret !== undefined) this.#nonce = newNonce();
+    if (binding !== undefined) this.#binding = binding;
   }
 
   /** Whether requests may be taken (no secret, or the client has proved it). */
@@ -23,20 +27,29 @@ export class HostHandshake {
   }
 
   hello(maxMessageBytes: number): string {
-    return helloLine({ pid: process.pid, maxMessageBytes, ...(this.#nonce ? { auth: { method: AUTH_METHOD, nonce: this.#nonce } } : {}) });
+    const binding = this.#binding !== undefined ? { binding: TLS_BINDING } : {};
+    return helloLine({ pid: process.pid, maxMessageBytes, ...(this.#nonce ? { auth: { method: AUTH_METHOD, nonce: this.#nonce, ...binding } } : {}) });
   }
 
   /**
-   * The client's first line. Returns the host's answer (to send) and the line keys, or throws
-   * the AuthError to refuse the connection with.
+   * The client's first line. Returns the host's answer (to send) and the line keys (none when
+   * the proof was bound to the TLS connection: TLS protects the lines), or throws the AuthError
+   * to refuse the connection with.
    */
-  answer(line: string): { reply: string; keys: LineKeys } {
+  answer(line: string): { reply: string; keys?: LineKeys } {
     const refused = (message: string) => new AuthError(message);
     if (line.length > MAX_PRE_AUTH_BYTES) throw refused('authentication required: the first message must be an auth message');
     const auth = readAuthLine(line);
     if (auth === undefined) throw refused('authentication required: the first message must be {"kind":"auth",...} answering the hello\'s challenge');
     const secret = this.#secret!;
     const hostNonce = this.#nonce!;
+    if (auth.method === AUTH_METHOD_TLS) {
+      const binding = this.#binding;
+      if (binding === undefined) throw refused(`authentication failed: ${AUTH_METHOD_TLS} needs a TLS 1.3 connection, and this is not one`);
+      // A relay in between has another TLS connection on each side, hence another binding: refused here.
+      if (!digestsMatch(authDigest(secret, 'client', hostNonce, auth.nonce, binding), auth.digest)) throw refused('authentication failed: wrong secret, or not the same TLS connection');
+      return { reply: authOkLine(authDigest(secret, 'host', hostNonce, auth.nonce, binding)) };
+    }
     if (!digestsMatch(authDigest(secret, 'client', hostNonce, auth.nonce), auth.digest)) throw refused('authentication failed: wrong secret');
     return { reply: authOkLine(authDigest(secret, 'host', hostNonce, auth.nonce)), keys: lineKeys(secret, hostNonce, auth.nonce) };
   }

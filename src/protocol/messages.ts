@@ -15,7 +15,7 @@
  * must treat an unknown kind as a protocol error for that request, not crash.
  */
 import { z } from 'zod';
-import { AUTH_METHOD } from './auth';
+import { AUTH_METHOD, AUTH_METHOD_TLS } from './auth';
 import type * as Wire from './wire-types';
 import { FEATURES, MAX_ARGS, MAX_ITEMS_PER_LINE, MAX_KEY_CHARS, MAX_OPS, MAX_RELEASE_REFS, PROTOCOL_NAME, PROTOCOL_V2 } from './wire-types';
 
@@ -127,7 +127,7 @@ export type Hello = Wire.Hello;
 /** The client's answer to the hello's challenge (see auth.ts). */
 export const AuthRequest = z.strictObject({
   kind: z.literal('auth'),
-  method: z.literal(AUTH_METHOD),
+  method: z.enum([AUTH_METHOD, AUTH_METHOD_TLS]),
   digest: z.string().max(128),
   nonce: z.string().regex(/^[0-9a-f]{64}$/),
 });

@@ -68,7 +68,7 @@ export interface HelloFields {
   pid: number;
   maxMessageBytes: number;
   /** A host with a secret: the challenge the client must answer. */
-  auth?: { method: string; nonce: string };
+  auth?: { method: string; nonce: string; binding?: string };
 }
 
 export function helloLine(h: HelloFields): string {
@@ -88,7 +88,7 @@ export function helloLine(h: HelloFields): string {
 
 /** A host's first line as a client reads it. */
 export type HelloReading =
-  | { kind: 'hello'; version: number; pid: number; maxMessageBytes?: number; auth?: { method: unknown; nonce: unknown }; versions?: number[]; features?: Feature[] }
+  | { kind: 'hello'; version: number; pid: number; maxMessageBytes?: number; auth?: { method: unknown; nonce: unknown; binding?: unknown }; versions?: number[]; features?: Feature[] }
   /** An error instead of a hello: the host refused the connection (no slot, say). */
   | { kind: 'refusal'; error: WireError }
   | { kind: 'other'; problem: string };
@@ -102,7 +102,7 @@ export function readHello(line: string): HelloReading {
     if (!parsed.success) return refusalOr(msg, `did not greet as a ${PROTOCOL_NAME} host: ${line.slice(0, 200)}`);
     hello = parsed.data;
   }
-  const { limits, auth, versions, features } = hello as { limits?: { maxMessageBytes?: unknown }; auth?: { method?: unknown; nonce?: unknown }; versions?: unknown; features?: unknown };
+  const { limits, auth, versions, features } = hello as { limits?: { maxMessageBytes?: unknown }; auth?: { method?: unknown; nonce?: unknown; binding?: unknown }; versions?: unknown; features?: unknown };
   // The schema lets other fields through as they are: an `auth` that is there must be an object.
   if (auth !== undefined && !isJsonObject(auth)) {
     return { kind: 'other', problem: `sent a hello whose "auth" is not an object: ${line.slice(0, 200)}` };
@@ -114,7 +114,7 @@ export function readHello(line: string): HelloReading {
     version: hello.version,
     pid: hello.pid,
     ...(typeof limits?.maxMessageBytes === 'number' ? { maxMessageBytes: limits.maxMessageBytes } : {}),
-    ...(auth !== undefined ? { auth: { method: auth.method, nonce: auth.nonce } } : {}),
+    ...(auth !== undefined ? { auth: { method: auth.method, nonce: auth.nonce, ...(auth.binding !== undefined ? { binding: auth.binding } : {}) } } : {}),
   };
 }
 
@@ -176,9 +176,9 @@ export function authLine(method: string, digest: string, nonce: string): string 
 }
 
 /** The client's auth message, or undefined when the line is not one. */
-export function readAuthLine(line: string): { digest: string; nonce: string } | undefined {
+export function readAuthLine(line: string): { method: string; digest: string; nonce: string } | undefined {
   const parsed = schemas().AuthRequest.safeParse(jsonOrUndefined(line));
-  return parsed.success ? { digest: parsed.data.digest, nonce: parsed.data.nonce } : undefined;
+  return parsed.success ? { method: parsed.data.method, digest: parsed.data.digest, nonce: parsed.data.nonce } : undefined;
 }
 
 /** The host's acceptance, with its own proof. */

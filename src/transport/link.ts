@@ -38,6 +38,13 @@ export interface Link {
    * failing. A typed error, set before `closed`; undefined for an ordinary hang-up.
    */
   readonly failure?: Error;
+  /**
+   * A value both ends of this connection compute alike and nobody between them can, for a
+   * handshake to bind its proofs to (TLS 1.3's tls-exporter channel binding, RFC 9266, as
+   * lowercase hex); undefined when the transport has none. A transport that has one also keeps
+   * every byte between the two ends from being injected, altered or replayed (protocol/auth.ts).
+   */
+  channelBinding?(): string | undefined;
   /** Start delivering events; call once. */
   start(events: LinkEvents): void;
   /** Send one line (no "\n"). Lines sent in one tick leave in one write, in order. */

@@ -30,14 +30,23 @@ export class StreamLink implements Link {
   #closedReported = false;
   /** Whether someone wants `written` events: otherwise writes go without a callback (they cost one each). */
   #tracking = false;
+  readonly #binding?: () => string | undefined;
 
   /**
    * `failure` turns an error of the stream into the typed reason the link closed (link.ts), or
    * undefined for an ordinary hang-up; by default only the library's own errors count (a
-   * transport's stream may end itself with one).
+   * transport's stream may end itself with one). `binding`: the transport's channel binding
+   * (Link.channelBinding), for a stream that has one.
    */
-  constructor(stream: LinkStream, address: string, maxLineBytes = DEFAULT_MAX_MESSAGE_BYTES, failure: (e: Error) => Error | undefined = ownError) {
+  constructor(
+    stream: LinkStream,
+    address: string,
+    maxLineBytes = DEFAULT_MAX_MESSAGE_BYTES,
+    failure: (e: Error) => Error | undefined = ownError,
+    binding?: () => string | undefined,
+  ) {
     this.#stream = stream;
+    if (binding !== undefined) this.#binding = binding;
     this.address = address;
     stream.setNoDelay?.(true);
     // ECONNRESET, EPIPE and friends: the stream is being destroyed and 'close' follows (until
@@ -62,6 +71,10 @@ export class StreamLink implements Link {
       this.#writes.push(chars);
       return stream.write(data, this.#written);
     });
+  }
+
+  channelBinding(): string | undefined {
+    return this.#binding?.();
   }
 
   get failure(): Error | undefined {

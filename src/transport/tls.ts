@@ -72,7 +72,7 @@ export function listenTls(
   server.on('tlsClientError', (_e, socket) => socket.destroy());
   return listenServer(server, 'tls', host, port, 'secureConnection', (socket: tls.TLSSocket, address) => {
     socket.setNoDelay(true);
-    const link = new StreamLink(socket, address, maxLineBytes, tlsRefusal);
+    const link = new StreamLink(socket, address, maxLineBytes, tlsRefusal, () => channelBinding(socket));
     if (!requestCert || socket.authorized) return accept(link);
     const none = Object.keys(socket.getPeerCertificate()).length === 0;
     const code = none ? 'NO_CLIENT_CERTIFICATE' : String((socket.authorizationError as NodeJS.ErrnoException | undefined)?.code ?? socket.authorizationError);
@@ -104,9 +104,21 @@ export function dialTls(host: string, port: number, options: TlsOptions, address
     // With TLS 1.3 the client finishes its handshake before the host has checked the client's
     // certificate: a refusal then arrives as an alert on the open socket, which the link reports
     // as its failure (the connection rejects with it instead of "closed before saying hello").
-    (socket) => new StreamLink(socket, address, maxLineBytes, tlsRefusal),
+    (socket) => new StreamLink(socket, address, maxLineBytes, tlsRefusal, () => channelBinding(socket as tls.TLSSocket)),
     tlsRefusal,
   );
+}
+
+/**
+ * The connection's tls-exporter channel binding (RFC 9266) as lowercase hex, for TLS 1.3 only:
+ * under TLS 1.2 the exporter is unique to the connection only with the extended master secret,
+ * which Node does not let us check (the triple handshake attack), so a 1.2 connection has none
+ * and a secret's handshake keeps authenticating every line itself (protocol/auth.ts).
+ */
+export function channelBinding(socket: tls.TLSSocket): string | undefined {
+  if (socket.getProtocol() !== 'TLSv1.3') return undefined;
+  // An empty context: in TLS 1.3 the same as none (RFC 8446 7.5), as RFC 9266 asks.
+  return socket.exportKeyingMaterial(32, 'EXPORTER-Channel-Binding', Buffer.alloc(0)).toString('hex');
 }
 
 /** OpenSSL's verification codes and Node's TLS errors, as a TlsRefusedError; undefined for anything else (a reset, a refused connect). */

@@ -68,20 +68,29 @@ function connectWith(secret: string | undefined, load: () => Lib = loadRemoteobj
  * with the run's CA, host and client certificates (raw-tls.ts tlsPki). The socket path it is
  * given is not used: the host listens on a free port and reports it as its address.
  */
-export const remoteobjTls: BenchImpl = {
-  name: 'remoteobj-tls',
-  bytes: 'as remoteobj, inside TLS records',
-  serve: async (target: BenchTarget): Promise<BenchServer> => {
-    const { ca, host: own } = tlsPki();
-    const host = await loadRemoteobj().serve(target, 'tls://127.0.0.1:0', { localBypass: false, tls: { key: own.key, cert: own.cert, ca } });
-    return { address: host.path, close: () => host.close() };
-  },
-  connect: async (address: string): Promise<BenchClient> => {
-    const { ca, client } = tlsPki();
-    const remote: any = await loadRemoteobj().connect<BenchTarget>(address, { localBypass: false, tls: { key: client.key, cert: client.cert, ca } });
-    return clientOf(remote);
-  },
-};
+function tlsImpl(name: string, secret: string | undefined): BenchImpl {
+  return {
+    name,
+    bytes: 'as remoteobj, inside TLS records',
+    serve: async (target: BenchTarget): Promise<BenchServer> => {
+      const { ca, host: own } = tlsPki();
+      const host = await loadRemoteobj().serve(target, 'tls://127.0.0.1:0', { localBypass: false, secret, tls: { key: own.key, cert: own.cert, ca } });
+      return { address: host.path, close: () => host.close() };
+    },
+    connect: async (address: string): Promise<BenchClient> => {
+      const { ca, client } = tlsPki();
+      const remote: any = await loadRemoteobj().connect<BenchTarget>(address, { localBypass: false, secret, tls: { key: client.key, cert: client.cert, ca } });
+      return clientOf(remote);
+    },
+  };
+}
+
+export const remoteobjTls = tlsImpl('remoteobj-tls', undefined);
+/**
+ * Case (k) over tls://: the same mutual TLS with a secret on top. Over TLS 1.3 the handshake's
+ * proofs are bound to the TLS connection and the lines carry no mac lines (protocol/auth.ts).
+ */
+export const remoteobjTlsSecret = tlsImpl('remoteobj-tls+secret', SECRET);
 
 export const remoteobj: BenchImpl = { name: 'remoteobj', bytes: 'codec $bytes (base64)', serve: serveWith(undefined), connect: connectWith(undefined) };
 /**
