@@ -14,6 +14,7 @@ import crypto from 'node:crypto';
 import net from 'node:net';
 import tls from 'node:tls';
 import { AuthError, connect, type Host, serve } from 'remoteobj';
+import { channelBinding } from '../src/transport/tls';
 import { Cleanup } from './fixtures/host-kit';
 import { MacChain, digest as linesDigest, METHOD as LINES_METHOD, nonce } from './fixtures/sec-kit';
 import { makeTestCerts, type TestCerts } from './fixtures/tls-certs';
@@ -301,4 +302,37 @@ test('the library on both ends over TLS 1.3 (the bound method): calls, errors an
   expect(values.every((v) => v === 42)).toBe(true);
   await expect(remote.missing()).rejects.toThrow();
   await expect(connect(host.path, { localBypass: false, secret: 'wrong', tls: { ca: certs.ca } })).rejects.toBeInstanceOf(AuthError);
+});
+
+describe('channelBinding (transport/tls.ts)', () => {
+  /** Both ends of one real TLS connection, at `maxVersion`. */
+  async function pair(maxVersion?: tls.SecureVersion) {
+    let accepted!: (s: tls.TLSSocket) => void;
+    const serverSide = new Promise<tls.TLSSocket>((r) => (accepted = r));
+    const server = tls.createServer({ key: certs.host.key, cert: certs.host.cert }, accepted);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    cleanup.defer(() => new Promise<void>((r) => server.close(() => r())));
+    const client = await rawClient((server.address() as net.AddressInfo).port, maxVersion);
+    const host = await serverSide;
+    cleanup.defer(() => host.destroy());
+    return { client: client.socket, host };
+  }
+
+  test('the same 64 hex digits at both ends of a TLS 1.3 connection, another on the next connection', async () => {
+    const one = await pair();
+    const two = await pair();
+    expect(channelBinding(one.client)).toMatch(/^[0-9a-f]{64}$/);
+    expect(channelBinding(one.host)).toBe(channelBinding(one.client));
+    expect(channelBinding(two.host)).toBe(channelBinding(two.client));
+    expect(channelBinding(two.client)).not.toBe(channelBinding(one.client));
+  });
+
+  test('none for TLS 1.2, and none (no throw) once the socket is torn down', async () => {
+    const old = await pair('TLSv1.2');
+    expect(channelBinding(old.client)).toBeUndefined();
+    expect(channelBinding(old.host)).toBeUndefined();
+    const gone = await pair();
+    gone.host.destroy();
+    expect(channelBinding(gone.host)).toBeUndefined();
+  });
 });

@@ -117,8 +117,14 @@ export function dialTls(host: string, port: number, options: TlsOptions, address
  */
 export function channelBinding(socket: tls.TLSSocket): string | undefined {
   if (socket.getProtocol() !== 'TLSv1.3') return undefined;
-  // An empty context: in TLS 1.3 the same as none (RFC 8446 7.5), as RFC 9266 asks.
-  return socket.exportKeyingMaterial(32, 'EXPORTER-Channel-Binding', Buffer.alloc(0)).toString('hex');
+  try {
+    // An empty context: in TLS 1.3 the same as none (RFC 8446 7.5), as RFC 9266 asks.
+    return socket.exportKeyingMaterial(32, 'EXPORTER-Channel-Binding', Buffer.alloc(0)).toString('hex');
+  } catch {
+    // A socket already torn down (the peer hung up as it connected): no binding, so the
+    // handshake falls back to mac lines, and the closed link ends the connection anyway.
+    return undefined;
+  }
 }
 
 /** OpenSSL's verification codes and Node's TLS errors, as a TlsRefusedError; undefined for anything else (a reset, a refused connect). */
