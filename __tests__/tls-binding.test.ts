@@ -89,6 +89,19 @@ async function rawClient(port: number, maxVersion?: tls.SecureVersion): Promise<
   return { socket, lines: new Lines(socket) };
 }
 
+/** Listen on a free loopback port; the test's cleanup destroys `sockets` and closes the server. */
+async function listenLoopback(server: tls.Server, sockets: Set<net.Socket>): Promise<number> {
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  cleanup.defer(
+    () =>
+      new Promise<void>((r) => {
+        for (const s of sockets) s.destroy();
+        server.close(() => r());
+      }),
+  );
+  return (server.address() as net.AddressInfo).port;
+}
+
 const valueRequest = (id: number) => JSON.stringify({ id, ops: [{ op: 'get', key: 'value' }] }) + '\n';
 
 describe('the host', () => {
@@ -204,15 +217,7 @@ describe('the client', () => {
       }, 2);
       s.on('close', () => clearInterval(pump));
     });
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    cleanup.defer(
-      () =>
-        new Promise<void>((r) => {
-          for (const s of sockets) s.destroy();
-          server.close(() => r());
-        }),
-    );
-    return { port: (server.address() as net.AddressInfo).port, received };
+    return { port: await listenLoopback(server, sockets), received };
   }
 
   test('it proves the secret bound to the TLS connection, and writes and reads lines without mac lines', async () => {
@@ -253,15 +258,7 @@ async function tlsRelay(hostPort: number) {
     client.on('error', () => undefined);
     up.on('error', () => undefined);
   });
-  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  cleanup.defer(
-    () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
-  );
-  return { port: (server.address() as net.AddressInfo).port, state };
+  return { port: await listenLoopback(server, sockets), state };
 }
 
 describe('a relay that terminates TLS, with no secret', () => {
@@ -310,9 +307,7 @@ describe('channelBinding (transport/tls.ts)', () => {
     let accepted!: (s: tls.TLSSocket) => void;
     const serverSide = new Promise<tls.TLSSocket>((r) => (accepted = r));
     const server = tls.createServer({ key: certs.host.key, cert: certs.host.cert }, accepted);
-    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-    cleanup.defer(() => new Promise<void>((r) => server.close(() => r())));
-    const client = await rawClient((server.address() as net.AddressInfo).port, maxVersion);
+    const client = await rawClient(await listenLoopback(server, new Set()), maxVersion);
     const host = await serverSide;
     cleanup.defer(() => host.destroy());
     return { client: client.socket, host };
