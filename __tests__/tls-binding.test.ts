@@ -16,7 +16,7 @@ import tls from 'node:tls';
 import { AuthError, connect, type Host, serve } from 'remoteobj';
 import { channelBinding } from '../src/transport/tls';
 import { Cleanup } from './fixtures/host-kit';
-import { MacChain, digest as linesDigest, METHOD as LINES_METHOD, nonce } from './fixtures/sec-kit';
+import { MacChain, digest as linesDigest, METHOD as LINES_METHOD, nonce, relayThrough } from './fixtures/sec-kit';
 import { makeTestCerts, type TestCerts } from './fixtures/tls-certs';
 import { tmpSock, until } from './helpers';
 
@@ -89,15 +89,19 @@ async function rawClient(port: number, maxVersion?: tls.SecureVersion): Promise<
   return { socket, lines: new Lines(socket) };
 }
 
-/** Listen on a free loopback port; the test's cleanup destroys `sockets` and closes the server. */
-async function listenLoopback(server: tls.Server, sockets: Set<net.Socket>): Promise<number> {
+/**
+ * Listen on a free loopback port; the test's cleanup calls `close`, by default: destroy `sockets`
+ * (the server's connections, which server.close() would otherwise wait for) and close the server.
+ */
+async function listenLoopback(server: tls.Server, sockets: Set<net.Socket>, close?: () => Promise<void>): Promise<number> {
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
   cleanup.defer(
-    () =>
-      new Promise<void>((r) => {
-        for (const s of sockets) s.destroy();
-        server.close(() => r());
-      }),
+    close ??
+      (() =>
+        new Promise<void>((r) => {
+          for (const s of sockets) s.destroy();
+          server.close(() => r());
+        })),
   );
   return (server.address() as net.AddressInfo).port;
 }
@@ -237,28 +241,9 @@ describe('the client', () => {
  * decrypted lines both ways; `rewriteToClient` edits what the host sends.
  */
 async function tlsRelay(hostPort: number) {
-  const sockets = new Set<net.Socket>();
-  let upstream: tls.TLSSocket | undefined;
-  const state = { fromHost: '', hostHungUp: false, rewriteToClient: (chunk: string) => chunk, injectToHost: (data: string) => upstream!.write(data) };
-  const server = tls.createServer({ key: certs.host.key, cert: certs.host.cert }, (client) => {
-    const up = tls.connect({ host: '127.0.0.1', port: hostPort, ca: certs.ca });
-    upstream = up;
-    sockets.add(client).add(up);
-    client.on('data', (d: Buffer) => up.write(d));
-    up.setEncoding('utf8');
-    up.on('data', (d: string) => {
-      state.fromHost += d;
-      client.write(state.rewriteToClient(d));
-    });
-    up.on('close', () => {
-      state.hostHungUp = true;
-      client.destroy();
-    });
-    client.on('close', () => up.destroy());
-    client.on('error', () => undefined);
-    up.on('error', () => undefined);
-  });
-  return { port: await listenLoopback(server, sockets), state };
+  const server = tls.createServer({ key: certs.host.key, cert: certs.host.cert });
+  const relay = relayThrough(server, 'secureConnection', () => tls.connect({ host: '127.0.0.1', port: hostPort, ca: certs.ca }));
+  return { port: await listenLoopback(server, new Set(), relay.close), state: relay.state };
 }
 
 describe('a relay that terminates TLS, with no secret', () => {
@@ -281,14 +266,14 @@ describe('a relay that terminates TLS, with no secret', () => {
     relay.state.rewriteToClient = (chunk) => chunk.replace(',"binding":"tls-exporter"', '');
     const remote = cleanup.remote(await connect<{ value: number }>(`tls://127.0.0.1:${relay.port}`, { localBypass: false, secret: SECRET, tls: { ca: certs.ca } }));
     expect(await remote.value).toBe(42);
-    expect(relay.state.fromHost).toContain('"binding":"tls-exporter"');
-    expect(relay.state.fromHost).toMatch(/\{"mac":"[0-9a-f]{64}"\}/);
+    expect(relay.state.fromHost()).toContain('"binding":"tls-exporter"');
+    expect(relay.state.fromHost()).toMatch(/\{"mac":"[0-9a-f]{64}"\}/);
     relay.state.injectToHost(valueRequest(9001));
     const next = Promise.resolve(remote.value).catch((e: unknown) => e);
     await until(() => relay.state.hostHungUp);
     expect(await next).toBeInstanceOf(Error);
     expect(runs()).toBe(1);
-    expect(relay.state.fromHost).not.toContain('"id":9001');
+    expect(relay.state.fromHost()).not.toContain('"id":9001');
   });
 });
 

@@ -210,7 +210,7 @@ export class Connection extends EventEmitter<ConnectionEvents> {
   #greet(link: Link, deadline: AbortSignal | undefined): Promise<void> {
     return new Promise((resolve, reject) => {
       this.#link = link;
-      const handshake = new ClientHandshake(this.path, this.options.secret, link.channelBinding?.());
+      const handshake = new ClientHandshake(this.path, this.options.secret, () => link.channelBinding?.());
       let greeted = false;
       let verifier: LineVerifier | undefined;
       const peer = new Peer(link, {

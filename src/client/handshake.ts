@@ -33,10 +33,10 @@ export class ClientHandshake {
   #features?: Feature[];
   /** While waiting for the host's proof: the hello's nonce and ours, and the channel binding when the proofs are bound to it. */
   #nonces?: { host: string; client: string; binding?: string };
-  readonly #binding?: string;
+  readonly #binding?: () => string | undefined;
 
-  /** `binding`: the connection's channel binding (Link.channelBinding), used when the host offers AUTH_METHOD_TLS. */
-  constructor(address: string, secret: Secret | undefined, binding?: string) {
+  /** `binding`: the link's channelBinding, asked only when the host offers AUTH_METHOD_TLS. */
+  constructor(address: string, secret: Secret | undefined, binding?: () => string | undefined) {
     this.#address = address;
     this.#secret = secret;
     if (binding !== undefined) this.#binding = binding;
@@ -68,7 +68,7 @@ export class ClientHandshake {
         throw new AuthError(`the host at ${this.#address} sent a malformed challenge`);
       }
       // Bound to the TLS connection when both ends have its binding; else every line carries a mac.
-      const binding = hello.auth.binding === TLS_BINDING ? this.#binding : undefined;
+      const binding = hello.auth.binding === TLS_BINDING ? this.#binding?.() : undefined;
       const nonces = { host: hello.auth.nonce, client: newNonce(), ...(binding !== undefined ? { binding } : {}) };
       this.#nonces = nonces;
       const method = binding !== undefined ? AUTH_METHOD_TLS : AUTH_METHOD;

@@ -90,7 +90,7 @@ export class HostConnection implements Admitted, Answerer, RequestHandler, Reque
     this.#host = host;
     this.origin = { pid: process.pid, path: host.address };
     this.closed = new Promise((resolve) => (this.#resolveClosed = resolve));
-    this.#handshake = new HostHandshake(host.secret, link.channelBinding?.());
+    this.#handshake = new HostHandshake(host.secret, () => link.channelBinding?.());
     this.#flow = new ConnectionFlow(host.budget, {
       pauseReading: () => {
         link.pause();

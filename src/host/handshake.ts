@@ -14,11 +14,13 @@ export class HostHandshake {
   /** The connection's channel binding (TLS 1.3's exporter, as hex), when the transport has one. */
   readonly #binding?: string;
 
-  /** `binding`: Link.channelBinding(), offered to the client as AUTH_METHOD_TLS (protocol/auth.ts). */
-  constructor(secret: Secret | undefined, binding?: string) {
+  /** `binding`: the link's channelBinding, asked only with a secret and offered then as AUTH_METHOD_TLS (protocol/auth.ts). */
+  constructor(secret: Secret | undefined, binding?: () => string | undefined) {
     this.#secret = secret;
-    if (secret !== undefined) this.#nonce = newNonce();
-    if (binding !== undefined) this.#binding = binding;
+    if (secret === undefined) return;
+    this.#nonce = newNonce();
+    const b = binding?.();
+    if (b !== undefined) this.#binding = b;
   }
 
   /** Whether requests may be taken (no secret, or the client has proved it). */

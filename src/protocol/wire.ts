@@ -331,7 +331,6 @@ function valueText(value: unknown, json: Json): string {
   return JSON.stringify(json);
 }
 
-
 /** JSON.stringify(list), written by hand for a short list of numbers, booleans, nulls and short plain strings. */
 function listText(list: readonly Json[]): string {
   if (list.length > 8) return JSON.stringify(list);
